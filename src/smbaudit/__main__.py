@@ -1,0 +1,3 @@
+from smbaudit.cli import main
+
+main()

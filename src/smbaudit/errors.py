@@ -1,0 +1,68 @@
+"""Exception tree. Every expected error carries the exit code the CLI uses for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_BAD_INPUT = 2
+EXIT_INCOMPLETE = 3
+EXIT_INTERRUPTED = 130
+
+
+class SmbauditError(Exception):
+    """Base of all expected errors."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem in an input file: where it is and what is wrong."""
+
+    path: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        field = f" [{self.field}]" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class InputFileError(SmbauditError):
+    """One or more problems in check packs, policy catalogs, waivers or profiles."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = list(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+class UsageError(SmbauditError):
+    """A bad command-line value or combination."""
+
+
+class TargetError(SmbauditError):
+    """A target specification that cannot be used (unknown form, missing directory)."""
+
+
+class ProbeError(Exception):
+    """A probe could not collect its facts; becomes an ERROR finding, never stops the scan."""
+
+
+class ProbeTimeout(ProbeError):
+    """A probe ran past its deadline."""
+
+
+class UnsupportedOperation(ProbeError):
+    """The target cannot do what the probe asked (e.g. run a command on an offline tree)."""
+
+
+@dataclass
+class ScanInterrupted(Exception):
+    """Raised inside the engine when SIGINT/SIGTERM arrives; carries nothing but the signal."""
+
+    signal_name: str = "SIGINT"
+    extra: dict[str, str] = field(default_factory=dict)

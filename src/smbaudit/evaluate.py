@@ -1,0 +1,304 @@
+"""Operators: turn a probe's facts and a check's condition into a status and its evidence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from smbaudit.models import Assertion, Condition, Evidence
+
+_MISSING = object()
+MAX_ITEM_EVIDENCE = 25
+
+
+class EvaluationError(Exception):
+    """The facts do not fit the assertion (e.g. a number compared with a word)."""
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def resolve(facts: Any, path: str) -> list[tuple[str, Any]]:
+    """All (concrete path, value) pairs a dotted path reaches; `*` walks every list element
+    or mapping value. A missing step yields a single (path, _MISSING) pair."""
+    results: list[tuple[str, Any]] = [("", facts)]
+    for step in path.split("."):
+        nxt: list[tuple[str, Any]] = []
+        for prefix, node in results:
+            if node is _MISSING:
+                nxt.append((_join(prefix, step), _MISSING))
+            elif step == "*":
+                if isinstance(node, list):
+                    nxt.extend((f"{prefix}[{i}]", item) for i, item in enumerate(node))
+                elif isinstance(node, dict):
+                    nxt.extend((_join(prefix, str(k)), v) for k, v in node.items())
+            elif isinstance(node, dict):
+                nxt.append((_join(prefix, step), node.get(step, _MISSING)))
+            elif isinstance(node, list) and step.isdigit():
+                idx = int(step)
+                nxt.append((f"{prefix}[{idx}]", node[idx] if idx < len(node) else _MISSING))
+            else:
+                nxt.append((_join(prefix, step), _MISSING))
+        results = nxt
+    return results
+
+
+def _join(prefix: str, step: str) -> str:
+    return f"{prefix}.{step}" if prefix else step
+
+
+def item_label(facts: Any, concrete_path: str) -> str:
+    """A readable name for the list element a concrete path passes through (its path/name/id)."""
+    m = re.match(r"^(.*?\[\d+\])", concrete_path)
+    if not m:
+        return ""
+    node: Any = facts
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", m.group(1)):
+        if part.startswith("["):
+            node = node[int(part[1:-1])]
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        for key in ("path", "name", "user", "id", "package", "key", "file"):
+            if isinstance(node.get(key), (str, int)):
+                return str(node[key])
+    return ""
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def compare_versions(a: str, b: str, scheme: str | None) -> int:
+    """-1, 0 or 1. deb and rpm follow the distributions' own ordering (epochs, tildes)."""
+    a, b = str(a), str(b)
+    if scheme == "deb":
+        from debian.debian_support import version_compare
+
+        result = version_compare(a, b)
+    elif scheme == "rpm":
+        from rpm_vercmp import vercmp
+
+        result = vercmp(a, b)
+    else:
+        result = _generic_compare(a, b)
+    return (result > 0) - (result < 0)
+
+
+def _generic_compare(a: str, b: str) -> int:
+    """Dotted numeric comparison that tolerates suffixes like 8.9p1 or 1.1.1w."""
+
+    def key(v: str) -> list[tuple[int, int | str]]:
+        return [(0, int(p)) if p.isdigit() else (1, p) for p in re.findall(r"\d+|[A-Za-z]+", v)]
+
+    ka, kb = key(a), key(b)
+    return (ka > kb) - (ka < kb)
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def _num(value: Any) -> float:
+    if isinstance(value, bool):
+        raise EvaluationError(f"expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise EvaluationError(f"expected a number, got {value!r}") from None
+
+
+@lru_cache(maxsize=2048)
+def compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _norm(value: Any) -> Any:
+    """Case-insensitive comparison for words: config keywords (yes/No/YES) mean the same."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def _mode(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return int(str(value), 8)
+    except ValueError:
+        raise EvaluationError(f"expected an octal mode, got {value!r}") from None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+Operator = Callable[[Any, Assertion], bool]
+
+OPERATORS: dict[str, Operator] = {
+    "exists": lambda v, a: v is not _MISSING and v is not None,
+    "absent": lambda v, a: v is _MISSING or v is None,
+    "equals": lambda v, a: _norm(v) == _norm(a.value),
+    "not_equals": lambda v, a: _norm(v) != _norm(a.value),
+    "in": lambda v, a: _norm(v) in [_norm(x) for x in a.value],
+    "not_in": lambda v, a: _norm(v) not in [_norm(x) for x in a.value],
+    "matches": lambda v, a: any(compiled(a.value).search(str(x)) for x in _as_list(v)),
+    "not_matches": lambda v, a: not any(compiled(a.value).search(str(x)) for x in _as_list(v)),
+    "contains": lambda v, a: (_norm(a.value) in [_norm(x) for x in v]) if isinstance(v, list)
+    else str(a.value).lower() in str(v).lower(),
+    "not_contains": lambda v, a: (_norm(a.value) not in [_norm(x) for x in v]) if isinstance(v, list)
+    else str(a.value).lower() not in str(v).lower(),
+    "lt": lambda v, a: _num(v) < _num(a.value),
+    "le": lambda v, a: _num(v) <= _num(a.value),
+    "gt": lambda v, a: _num(v) > _num(a.value),
+    "ge": lambda v, a: _num(v) >= _num(a.value),
+    "version_lt": lambda v, a: compare_versions(v, a.value, a.scheme) < 0,
+    "version_le": lambda v, a: compare_versions(v, a.value, a.scheme) <= 0,
+    "version_gt": lambda v, a: compare_versions(v, a.value, a.scheme) > 0,
+    "version_ge": lambda v, a: compare_versions(v, a.value, a.scheme) >= 0,
+    "empty": lambda v, a: v is None or (hasattr(v, "__len__") and len(v) == 0),
+    "not_empty": lambda v, a: v is not None and hasattr(v, "__len__") and len(v) > 0,
+    "mode_at_most": lambda v, a: (_mode(v) & ~_mode(a.value)) == 0,
+    "is_true": lambda v, a: v is True,
+    "is_false": lambda v, a: v is False,
+}
+
+_EXPECT_WORDS = {
+    "exists": "present",
+    "absent": "absent",
+    "equals": "= {v}",
+    "not_equals": "not {v}",
+    "in": "one of {v}",
+    "not_in": "none of {v}",
+    "matches": "matching /{v}/",
+    "not_matches": "not matching /{v}/",
+    "contains": "containing {v}",
+    "not_contains": "not containing {v}",
+    "lt": "< {v}",
+    "le": "<= {v}",
+    "gt": "> {v}",
+    "ge": ">= {v}",
+    "version_lt": "version < {v}",
+    "version_le": "version <= {v}",
+    "version_gt": "version > {v}",
+    "version_ge": "version >= {v}",
+    "empty": "none",
+    "not_empty": "at least one",
+    "mode_at_most": "mode {v} or stricter",
+    "is_true": "true",
+    "is_false": "false",
+}
+
+# Operators that are meaningful on a missing fact; all others fail on it (unless a default is set).
+_MISSING_OK = {"exists", "absent", "empty", "not_empty", "not_in", "not_equals", "not_matches",
+               "not_contains"}
+
+
+def describe_expected(a: Assertion) -> str:
+    value = a.value
+    if isinstance(value, list):
+        value = ", ".join(str(x) for x in value)
+    return _EXPECT_WORDS[a.op].format(v=value)
+
+
+def _test_value(value: Any, a: Assertion) -> bool:
+    if value is _MISSING and a.has_default:
+        value = a.default
+    if value is _MISSING and a.op not in _MISSING_OK:
+        return False
+    if value is _MISSING and a.op in ("empty", "absent", "not_in", "not_equals", "not_matches",
+                                      "not_contains"):
+        return True
+    if value is _MISSING and a.op == "not_empty":
+        return False
+    try:
+        return OPERATORS[a.op](value, a)
+    except EvaluationError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise EvaluationError(f"{a.fact}: cannot apply {a.op} to {value!r}: {exc}") from None
+
+
+def _shown(value: Any) -> Any:
+    return "<not set>" if value is _MISSING else value
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+@dataclass
+class Outcome:
+    passed: bool
+    evidence: list[Evidence]
+
+
+def eval_assertion(a: Assertion, facts: Any) -> Outcome:
+    expected = describe_expected(a)
+    pairs = resolve(facts, a.fact)
+    if "*" not in a.fact:
+        path, value = pairs[0]
+        ok = _test_value(value, a)
+        shown = a.default if value is _MISSING and a.has_default else _shown(value)
+        note = " (default)" if value is _MISSING and a.has_default else ""
+        msg = a.message if (a.message and not ok) else ""
+        return Outcome(ok, [Evidence(fact=a.fact, observed=shown, expected=expected + note, ok=ok,
+                                     message=msg)])
+    results = [(path, value, _test_value(value, a)) for path, value in pairs]
+    holds = [ok for _, _, ok in results]
+    if a.quantifier == "any":
+        passed = any(holds)
+    elif a.quantifier == "none":
+        passed = not any(holds)
+    else:
+        passed = all(holds)
+    # Evidence names the elements that decide the outcome: the offenders when it failed.
+    if a.quantifier == "none":
+        offending = [(p, v) for p, v, ok in results if ok]
+    else:
+        offending = [(p, v) for p, v, ok in results if not ok]
+    evidence: list[Evidence] = []
+    if passed:
+        evidence.append(Evidence(fact=a.fact, observed=f"{len(results)} item(s) checked",
+                                 expected=f"{a.quantifier}: {expected}", ok=True))
+    else:
+        if not results:
+            evidence.append(Evidence(fact=a.fact, observed="no items", ok=False,
+                                     expected=f"{a.quantifier}: {expected}",
+                                     message=a.message or ""))
+        for path, value in offending[:MAX_ITEM_EVIDENCE]:
+            label = item_label(facts, path)
+            evidence.append(Evidence(fact=path, observed=_shown(value),
+                                     expected=f"{a.quantifier}: {expected}", ok=False,
+                                     message=(a.message + ": " if a.message else "") + label
+                                     if label else (a.message or "")))
+        if len(offending) > MAX_ITEM_EVIDENCE:
+            evidence.append(Evidence(fact=a.fact, observed=f"{len(offending) - MAX_ITEM_EVIDENCE} more",
+                                     expected="", ok=False, message="further items not listed"))
+    return Outcome(passed, evidence)
+
+
+def eval_condition(cond: Condition, facts: Any) -> Outcome:
+    outcomes = [eval_assertion(item, facts) if isinstance(item, Assertion)
+                else eval_condition(item, facts) for item in cond.items]
+    if cond.mode == "all":
+        passed = all(o.passed for o in outcomes)
+        # On failure, show what failed; on success, show everything that was checked.
+        shown = outcomes if passed else [o for o in outcomes if not o.passed]
+    elif cond.mode == "any":
+        passed = any(o.passed for o in outcomes)
+        shown = [o for o in outcomes if o.passed] if passed else outcomes
+    else:  # none
+        passed = not any(o.passed for o in outcomes)
+        shown = outcomes if passed else [o for o in outcomes if o.passed]
+        shown_evidence = [Evidence(e.fact, e.observed, f"not ({e.expected})", not e.ok, e.message)
+                          for o in shown for e in o.evidence]
+        return Outcome(passed, shown_evidence)
+    return Outcome(passed, [e for o in shown for e in o.evidence])
+
+
+def location_from(facts: Any, path: str | None) -> str | None:
+    if not path:
+        return None
+    pairs = resolve(facts, path)
+    if len(pairs) == 1 and pairs[0][1] is not _MISSING and pairs[0][1] is not None:
+        return str(pairs[0][1])
+    return None

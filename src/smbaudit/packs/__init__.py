@@ -1,0 +1,1 @@
+"""Check packs: loading, validation and selection."""

@@ -1,0 +1,315 @@
+"""Load YAML check packs, validate them, and build CheckDefs.
+
+Every problem found is reported with file, line and field, and all of them are reported
+together (not just the first). A broken pack stops the run: no check is silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from smbaudit import yamlload
+from smbaudit.errors import FieldError, InputFileError
+from smbaudit.models import (
+    Applicability,
+    Assertion,
+    CheckDef,
+    Condition,
+    Severity,
+    SourceRef,
+)
+
+SCHEMA_PATH = Path(__file__).with_name("check.schema.json")
+DATA_DIR_NAME = "data"  # checks/data/ holds tables probes read, not check packs
+
+# Which operators need a value, and of what shape.
+_VALUE_KIND = {
+    "equals": "scalar", "not_equals": "scalar",
+    "in": "list", "not_in": "list",
+    "matches": "regex", "not_matches": "regex",
+    "contains": "scalar", "not_contains": "scalar",
+    "lt": "number", "le": "number", "gt": "number", "ge": "number",
+    "version_lt": "version", "version_le": "version", "version_gt": "version", "version_ge": "version",
+    "mode_at_most": "mode",
+}
+
+RequirementCheck = Callable[[str, str], str | None]
+"""(framework, requirement id) -> None when known, else an error message."""
+
+
+@cache
+def check_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """YAML files under the given files/folders, in a stable order."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel_parts = f.relative_to(p).parts
+                if f.suffix in (".yaml", ".yml") and f.is_file() and DATA_DIR_NAME not in rel_parts[:-1]:
+                    files.append(f)
+        elif p.exists():
+            files.append(p)
+        else:
+            raise InputFileError([FieldError(str(p), None, "", "no such file or folder")])
+    return files
+
+
+def load_packs(
+    paths: Iterable[str | Path],
+    probe_schemas: Mapping[str, dict[str, Any]] | None = None,
+    requirement_check: RequirementCheck | None = None,
+) -> list[CheckDef]:
+    """Load every pack under `paths`. Raises InputFileError listing every problem found.
+
+    `probe_schemas` maps known probe names to their params JSON Schema (None: not checked);
+    `requirement_check` validates compliance mappings (None: not checked).
+    """
+    errors: list[FieldError] = []
+    checks: list[CheckDef] = []
+    first_seen: dict[str, SourceRef] = {}
+    for path in discover(paths):
+        try:
+            loaded = load_pack_file(path, probe_schemas, requirement_check)
+        except InputFileError as exc:
+            errors.extend(exc.errors)
+            continue
+        for check in loaded:
+            if check.id in first_seen:
+                errors.append(FieldError(check.source.path, check.source.line, "id",
+                                         f"duplicate check id {check.id!r} (first defined at "
+                                         f"{first_seen[check.id]})"))
+            else:
+                first_seen[check.id] = check.source
+                checks.append(check)
+    if errors:
+        raise InputFileError(errors)
+    return checks
+
+
+def load_pack_file(
+    path: Path,
+    probe_schemas: Mapping[str, dict[str, Any]] | None = None,
+    requirement_check: RequirementCheck | None = None,
+) -> list[CheckDef]:
+    doc = yamlload.load_file(path)
+    name = str(path)
+    if not isinstance(doc, dict):
+        raise InputFileError([FieldError(name, getattr(doc, "line", 1) or 1, "",
+                                         "a check pack is a mapping with `schema: 1` and `checks:`")])
+    errors = schema_errors(doc, name)
+    if errors:
+        raise InputFileError(errors)
+    pack = doc.get("pack") or path.stem
+    checks: list[CheckDef] = []
+    for index, raw in enumerate(doc["checks"]):
+        where = ("checks", index)
+        field_prefix = f"checks[{index}]"
+        errors.extend(_semantic_errors(doc, raw, where, field_prefix, name, probe_schemas,
+                                       requirement_check))
+        checks.append(_build_check(raw, pack, SourceRef(name, yamlload.line_at(doc, where))))
+    if errors:
+        raise InputFileError(errors)
+    return checks
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def schema_errors(doc: Any, name: str) -> list[FieldError]:
+    validator = jsonschema.Draft202012Validator(check_schema())
+    found: list[FieldError] = []
+    for error in validator.iter_errors(doc):
+        for leaf in _leaf_errors(error):
+            found.append(_field_error(doc, name, leaf))
+    found.sort(key=lambda e: (e.line or 0, e.field))
+    return _dedupe(found)
+
+
+def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """For anyOf (assertion or nested condition), report the branch the author meant."""
+    if error.validator == "anyOf" and error.context:
+        inst = error.instance
+        branch = 0 if isinstance(inst, dict) and ("fact" in inst or "op" in inst) else 1
+        chosen = [e for e in error.context if e.schema_path and e.schema_path[0] == branch]
+        leaves: list[jsonschema.ValidationError] = []
+        for sub in chosen or error.context:
+            leaves.extend(_leaf_errors(sub))
+        return leaves
+    return [error]
+
+
+def _field_error(doc: Any, name: str, error: jsonschema.ValidationError) -> FieldError:
+    path = list(error.absolute_path)
+    message = error.message
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        unknown = [k for k in error.instance if k not in allowed]
+        if unknown:
+            path = path + [unknown[0]]
+            hint = ", ".join(sorted(allowed))
+            message = f"unknown key {unknown[0]!r} (allowed: {hint})"
+    elif error.validator == "required":
+        message = error.message.replace("is a required property", "is required")
+    elif error.validator == "enum":
+        message = f"{error.instance!r} is not one of: " + ", ".join(map(str, error.validator_value))
+    return FieldError(name, yamlload.line_at(doc, tuple(path)), _dotted(path), message)
+
+
+def _dotted(path: list[Any]) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _dedupe(errors: list[FieldError]) -> list[FieldError]:
+    seen: set[tuple[Any, ...]] = set()
+    unique = []
+    for e in errors:
+        key = (e.line, e.field, e.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(e)
+    return unique
+
+
+# --------------------------------------------------------------------------- semantics
+
+
+def _semantic_errors(doc: Any, raw: dict[str, Any], where: tuple[Any, ...], prefix: str, name: str,
+                     probe_schemas: Mapping[str, dict[str, Any]] | None,
+                     requirement_check: RequirementCheck | None) -> list[FieldError]:
+    errors: list[FieldError] = []
+
+    def err(sub: tuple[Any, ...], message: str) -> None:
+        field = f"{prefix}.{_dotted(list(sub))}" if sub else prefix
+        errors.append(FieldError(name, yamlload.line_at(doc, where + sub), field, message))
+
+    for sub, assertion in _assertions(raw):
+        op = assertion["op"]
+        kind = _VALUE_KIND.get(op)
+        if kind and "value" not in assertion:
+            err(sub + ("op",), f"operator {op!r} needs a `value`")
+            continue
+        value = assertion.get("value")
+        if kind == "list" and not isinstance(value, list):
+            err(sub + ("value",), f"operator {op!r} needs a list value")
+        elif kind == "regex":
+            try:
+                re.compile(str(value))
+            except re.error as exc:
+                err(sub + ("value",), f"invalid regular expression {value!r}: {exc}")
+        elif kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            err(sub + ("value",), f"operator {op!r} needs a number, got {value!r}")
+        elif kind == "version" and not isinstance(value, (str, int, float)):
+            err(sub + ("value",), f"operator {op!r} needs a version string, got {value!r}")
+        elif kind == "mode" and not re.fullmatch(r"0?[0-7]{3,4}", str(value)):
+            err(sub + ("value",), f"operator {op!r} needs an octal mode like '0640', got {value!r}")
+        if "scheme" in assertion and not op.startswith("version_"):
+            err(sub + ("scheme",), "`scheme` only applies to version_* operators")
+        if "quantifier" in assertion and "*" not in assertion["fact"]:
+            err(sub + ("quantifier",), "`quantifier` needs a fact path with `*`")
+
+    probe = raw["probe"]
+    if probe_schemas is not None:
+        if probe not in probe_schemas:
+            err(("probe",), f"unknown probe {probe!r} (known: {', '.join(sorted(probe_schemas))})")
+        else:
+            validator = jsonschema.Draft202012Validator(probe_schemas[probe])
+            for e in validator.iter_errors(dict(raw.get("params", {}))):
+                sub = ("params", *e.absolute_path)
+                msg = e.message
+                if e.validator == "additionalProperties":
+                    msg = f"{msg} for probe {probe!r}"
+                err(sub, msg)
+    if requirement_check is not None:
+        for framework, ids in raw.get("compliance", {}).items():
+            for i, req in enumerate(ids):
+                problem = requirement_check(framework, req)
+                if problem:
+                    err(("compliance", framework, i), problem)
+    return errors
+
+
+def _assertions(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    def walk(node: dict[str, Any], path: tuple[Any, ...]) -> None:
+        for mode, items in node.items():
+            for i, item in enumerate(items):
+                if "fact" in item:
+                    found.append((path + (mode, i), item))
+                else:
+                    walk(item, path + (mode, i))
+
+    walk(raw["condition"], ("condition",))
+    when = raw.get("applies", {}).get("when")
+    if when:
+        walk(when, ("applies", "when"))
+    return found
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_condition(node: Mapping[str, Any]) -> Condition:
+    (mode, items), = node.items()
+    built: list[Assertion | Condition] = []
+    for item in items:
+        if "fact" in item:
+            built.append(Assertion(
+                fact=item["fact"], op=item["op"], value=_plain(item.get("value")),
+                default=_plain(item.get("default")), has_default="default" in item,
+                quantifier=item.get("quantifier", "all"), scheme=item.get("scheme"),
+                message=item.get("message")))
+        else:
+            built.append(build_condition(item))
+    return Condition(mode=mode, items=tuple(built))
+
+
+def _plain(value: Any) -> Any:
+    """Strip the line-tracking containers so values compare and serialise as plain data."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _build_check(raw: Mapping[str, Any], pack: str, source: SourceRef) -> CheckDef:
+    applies = None
+    if "applies" in raw:
+        a = raw["applies"]
+        applies = Applicability(
+            os_family=tuple(a.get("os_family", ())),
+            condition=build_condition(a["when"]) if "when" in a else None)
+    return CheckDef(
+        id=raw["id"],
+        title=raw["title"].strip(),
+        description=raw["description"].strip(),
+        category=raw["category"],
+        severity=Severity(raw["severity"]),
+        rationale=raw["rationale"].strip(),
+        remediation=raw["remediation"].strip(),
+        probe=raw["probe"],
+        params=_plain(raw.get("params", {})),
+        condition=build_condition(raw["condition"]),
+        source=source,
+        references=tuple(raw.get("references", ())),
+        compliance={k: tuple(v) for k, v in raw.get("compliance", {}).items()},
+        applies=applies,
+        tags=tuple(raw.get("tags", ())),
+        location=raw.get("location"),
+        pack=pack,
+    )

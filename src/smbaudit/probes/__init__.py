@@ -1,0 +1,1 @@
+"""Probe plugins: collect facts from targets."""

@@ -1,0 +1,75 @@
+"""Probe interface. A probe collects facts from a target and returns them; it never judges.
+
+Facts are plain JSON-like data (dict / list / str / int / float / bool / None) so that checks
+can address them with dotted paths and reports can show them as evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from smbaudit.errors import ProbeTimeout
+from smbaudit.models import TargetKind
+from smbaudit.targets.base import Target
+
+Facts = dict[str, Any]
+
+
+@dataclass
+class ProbeContext:
+    """What the engine gives a probe: its deadline and the per-connection timeout.
+
+    A probe must honour both: pass `io_timeout()` to every socket and subprocess, and call
+    `check_deadline()` between steps of long loops.
+    """
+
+    deadline: float  # time.monotonic() value
+    timeout: float  # seconds allowed for one connection / command
+    options: dict[str, Any] = field(default_factory=dict)  # scan-wide settings (e.g. nmap timing)
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def io_timeout(self) -> float:
+        """The timeout for one I/O step: the configured one, never past the deadline."""
+        return max(0.05, min(self.timeout, self.remaining()))
+
+    def check_deadline(self) -> None:
+        if self.remaining() <= 0:
+            raise ProbeTimeout("probe ran past its deadline")
+
+
+class Probe(ABC):
+    """Base of every probe, built-in or third-party.
+
+    Subclasses set `name` (what a check's `probe:` names), `target_kinds` (HOST and/or
+    SERVICE), optionally `services` (for SERVICE probes: which service names it speaks to,
+    e.g. {"ssh"}; empty means any) and `params_schema` (a JSON Schema for the `params:` a
+    check may pass; validated when check packs load).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    target_kinds: ClassVar[frozenset[TargetKind]] = frozenset({TargetKind.HOST})
+    services: ClassVar[frozenset[str]] = frozenset()
+    params_schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False}
+    live_only: ClassVar[bool] = False  # True when an offline tree cannot provide the facts
+
+    def applies_to(self, target: Target) -> bool:
+        """Whether this probe can be asked about `target` at all (kind and service match)."""
+        if target.kind not in self.target_kinds:
+            return False
+        if target.kind is TargetKind.SERVICE and self.services:
+            return self.service_matches(target)
+        return True
+
+    def service_matches(self, target: Target) -> bool:
+        return getattr(target, "service", "") in self.services
+
+    @abstractmethod
+    def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
+        """Return facts about `target`. Raise ProbeError (or let OSError escape) on failure."""

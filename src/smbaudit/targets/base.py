@@ -1,0 +1,227 @@
+"""Target interface: where facts come from. Read-only by construction: no method writes."""
+
+from __future__ import annotations
+
+import fnmatch
+import socket
+import stat as stat_mod
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from smbaudit.models import TargetInfo, TargetKind
+from smbaudit.runner import RunResult
+
+MAX_READ = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """A file's metadata, with owner and group names resolved from the target's own accounts."""
+
+    path: str
+    type: str  # file, dir, link, other
+    mode: int  # permission bits including setuid/setgid/sticky (S_IMODE)
+    uid: int
+    gid: int
+    size: int
+    mtime: float
+    owner: str | None = None
+    group: str | None = None
+    link_target: str | None = None
+
+    @property
+    def mode_octal(self) -> str:
+        return f"{self.mode:04o}"
+
+    def to_facts(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "type": self.type,
+            "mode": self.mode_octal,
+            "uid": self.uid,
+            "gid": self.gid,
+            "owner": self.owner,
+            "group": self.group,
+            "size": self.size,
+            "world_writable": bool(self.mode & stat_mod.S_IWOTH) and self.type != "link",
+            "world_readable": bool(self.mode & stat_mod.S_IROTH) and self.type != "link",
+            "group_writable": bool(self.mode & stat_mod.S_IWGRP) and self.type != "link",
+            "setuid": bool(self.mode & stat_mod.S_ISUID),
+            "setgid": bool(self.mode & stat_mod.S_ISGID),
+        }
+
+
+def _join(base: str, name: str) -> str:
+    return base.rstrip("/") + "/" + name
+
+
+def file_type(st_mode: int) -> str:
+    if stat_mod.S_ISLNK(st_mode):
+        return "link"
+    if stat_mod.S_ISDIR(st_mode):
+        return "dir"
+    if stat_mod.S_ISREG(st_mode):
+        return "file"
+    return "other"
+
+
+class Target(ABC):
+    """Anything a scan reads. `name` is the target exactly as given on the command line."""
+
+    kind: TargetKind
+    name: str
+
+    @abstractmethod
+    def info(self) -> TargetInfo:
+        """The target as the report shows it."""
+
+
+class HostTarget(Target):
+    """A machine's file system: this host (live) or an offline tree read as if it were `/`."""
+
+    kind = TargetKind.HOST
+    live: bool = False
+
+    @abstractmethod
+    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
+        """Read a file (following links inside the target). Raises FileNotFoundError/PermissionError/IsADirectoryError."""
+
+    def read_text(self, path: str, limit: int = MAX_READ) -> str:
+        return self.read_bytes(path, limit).decode("utf-8", "replace")
+
+    def read_text_or_none(self, path: str, limit: int = MAX_READ) -> str | None:
+        """The file's text, or None when it does not exist or is not a regular file."""
+        try:
+            return self.read_text(path, limit)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    @abstractmethod
+    def stat(self, path: str, follow: bool = True) -> FileStat | None:
+        """Metadata, or None when the path does not exist."""
+
+    def exists(self, path: str) -> bool:
+        return self.stat(path) is not None
+
+    @abstractmethod
+    def list_dir(self, path: str) -> list[str]:
+        """Entry names in a directory, sorted. Raises FileNotFoundError/NotADirectoryError."""
+
+    def glob(self, pattern: str, limit: int = 100_000) -> list[str]:
+        """Absolute target paths matching a glob (`**` spans directories), sorted.
+
+        Matching is done on target paths, so an offline tree is never left through a link.
+        """
+        parts = [p for p in pattern.split("/") if p]
+        found: set[str] = set()
+        self._glob_from("/", parts, found, limit)
+        return sorted(found)
+
+    def _glob_from(self, base: str, parts: list[str], found: set[str], limit: int) -> None:
+        if len(found) >= limit:
+            return
+        if not parts:
+            found.add(base)
+            return
+        head, rest = parts[0], parts[1:]
+        if head == "**":
+            self._glob_from(base, rest, found, limit)
+            for dirpath, _dirs, _files in self.walk(base):
+                if dirpath != base:
+                    self._glob_from(dirpath, rest, found, limit)
+            return
+        if not any(ch in head for ch in "*?["):
+            child = _join(base, head)
+            if self.stat(child, follow=False) is not None:
+                if rest:
+                    st = self.stat(child)
+                    if st is not None and st.type == "dir":
+                        self._glob_from(child, rest, found, limit)
+                else:
+                    found.add(child)
+            return
+        try:
+            names = self.list_dir(base)
+        except OSError:
+            return
+        for name in names:
+            if fnmatch.fnmatchcase(name, head) and (head.startswith(".") or not name.startswith(".")):
+                child = _join(base, name)
+                if rest:
+                    st = self.stat(child)
+                    if st is not None and st.type == "dir":
+                        self._glob_from(child, rest, found, limit)
+                else:
+                    found.add(child)
+
+    def walk(self, top: str, max_depth: int = 32) -> Iterator[tuple[str, list[str], list[str]]]:
+        """Like os.walk over target paths, top-down, never following directory links."""
+        stack: list[tuple[str, int]] = [(top, 0)]
+        while stack:
+            path, depth = stack.pop()
+            try:
+                names = self.list_dir(path)
+            except OSError:
+                continue
+            dirs: list[str] = []
+            files: list[str] = []
+            for name in names:
+                st = self.stat(_join(path, name), follow=False)
+                if st is not None and st.type == "dir":
+                    dirs.append(name)
+                else:
+                    files.append(name)
+            yield path, dirs, files
+            if depth < max_depth:
+                stack.extend((_join(path, d), depth + 1) for d in reversed(dirs))
+
+    def run(self, argv: list[str], timeout: float) -> RunResult:
+        """Run a read-only command on the target. Offline trees cannot; they raise UnsupportedOperation."""
+        from smbaudit.errors import UnsupportedOperation
+
+        raise UnsupportedOperation(f"{self.name}: cannot run commands on an offline target")
+
+
+@dataclass
+class ServiceTarget(Target):
+    """One network service, host:port, found by discovery or given on the command line."""
+
+    name: str  # as given / as listed in reports: host:port
+    address: str  # IP literal to connect to
+    port: int
+    service: str = ""  # nmap service name: ssh, http, https, smtp, ...
+    tunnel: str = ""  # "ssl" when nmap saw TLS wrapping the service
+    product: str = ""
+    version: str = ""
+    hostname: str = ""  # name to use for SNI and certificate matching, when known
+    extra: dict[str, Any] = field(default_factory=dict)
+    kind: TargetKind = TargetKind.SERVICE
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+    def connect(self, timeout: float) -> socket.socket:
+        """A TCP connection with `timeout` applied to connect and to every later read/write."""
+        sock = socket.create_connection((self.address, self.port), timeout=timeout)
+        sock.settimeout(timeout)
+        return sock
+
+    def info(self) -> TargetInfo:
+        return TargetInfo(
+            name=self.name,
+            kind=self.kind,
+            details={
+                "address": self.address,
+                "port": self.port,
+                "service": self.service,
+                "tunnel": self.tunnel,
+                "product": self.product,
+                "version": self.version,
+                "hostname": self.hostname,
+                **self.extra,
+            },
+        )

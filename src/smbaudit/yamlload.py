@@ -1,0 +1,103 @@
+"""The only YAML entry point: safe loading that remembers line numbers and rejects duplicate keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from smbaudit.errors import FieldError, InputFileError
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A mapping that knows the line of itself and of each of its keys (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list):  # type: ignore[type-arg]
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that records positions. No Python object tags are constructed."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "mapping keys must be plain values", key_node.start_mark)
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[str(key)] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_text(text: str, path: str) -> Any:
+    """Parse one YAML document. Syntax errors become InputFileError naming path and line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or str(exc)
+        raise InputFileError([FieldError(path, line, "", f"not valid YAML: {problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise InputFileError([FieldError(path, None, "", f"not valid YAML: {exc}")]) from None
+
+
+def load_file(path: str | Path) -> Any:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputFileError([FieldError(str(p), None, "", "not a UTF-8 text file")]) from None
+    except OSError as exc:
+        raise InputFileError([FieldError(str(p), None, "", f"cannot read: {exc.strerror}")]) from None
+    return load_text(text, str(p))
+
+
+def dump(data: Any) -> str:
+    """Plain YAML text for files smbaudit writes (questionnaires, starter profiles)."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def line_at(node: Any, path: tuple[str | int, ...]) -> int | None:
+    """The best known line for a path of keys/indexes inside a loaded document."""
+    line: int | None = getattr(node, "line", None)
+    for step in path:
+        if isinstance(node, LineDict) and step in node:
+            line = node.line_of(str(step))
+            node = node[step]
+        elif isinstance(node, LineList) and isinstance(step, int) and step < len(node):
+            line = node.item_lines[step]
+            node = node[step]
+        else:
+            break
+        line = getattr(node, "line", None) or line
+    return line
