@@ -1,0 +1,77 @@
+"""Command-line interface: the composition root. The only place that prints or exits."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from smbaudit import __version__
+from smbaudit.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputFileError, SmbauditError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Map expected errors to their exit codes with a clear message, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputFileError as exc:
+            click.echo(f"smbaudit: {len(exc.errors)} problem(s) in input files:", err=True)
+            for e in exc.errors:
+                click.echo(f"  {e}", err=True)
+            sys.exit(exc.exit_code)
+        except SmbauditError as exc:
+            click.echo(f"smbaudit: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("smbaudit: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    scan finished, no failing finding at or above --fail-on
+  1    failing findings at or above --fail-on
+  2    bad input (usage, check pack, target); nothing scanned
+  3    some checks errored or a target could not be read (report written)
+  130  interrupted; partial results written, report marked incomplete
+"""
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="smbaudit")
+def cli() -> None:
+    """smbaudit: security and compliance audit scanner for small and medium businesses."""
+
+
+def _register() -> None:
+    from smbaudit.cli import checks, demo, scan
+
+    cli.add_command(scan.scan)
+    cli.add_command(checks.checks)
+    cli.add_command(demo.demo)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False, prog_name="smbaudit")
+    except click.exceptions.Abort:
+        click.echo("smbaudit: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,37 @@
+"""Loading plugins and check packs for any command that needs them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+
+from smbaudit.models import CheckDef
+from smbaudit.packs import loader
+from smbaudit.probes.manager import PluginSet, load_plugins
+
+
+@dataclass
+class Catalog:
+    plugins: PluginSet
+    checks: list[CheckDef]
+
+
+def requirement_check() -> loader.RequirementCheck | None:
+    """Validates checks' compliance mappings against the shipped regulation catalogs."""
+    if find_spec("smbaudit.compliance") is None:
+        return None
+    from smbaudit.compliance.catalog import load_catalogs, requirement_checker
+
+    return requirement_checker(load_catalogs())
+
+
+def load_catalog(extra_paths: Sequence[str | Path] = (), *, default_checks: bool = True,
+                 plugins: Sequence[str] = ()) -> Catalog:
+    plugin_set = load_plugins(tuple(plugins))
+    paths: list[str | Path] = list(plugin_set.check_dirs) if default_checks else []
+    paths.extend(extra_paths)
+    schemas = {name: probe.params_schema for name, probe in plugin_set.probes.items()}
+    checks = loader.load_packs(paths, probe_schemas=schemas, requirement_check=requirement_check())
+    return Catalog(plugins=plugin_set, checks=checks)

@@ -1,0 +1,68 @@
+"""`smbaudit checks list|show|validate`."""
+
+from __future__ import annotations
+
+import click
+
+from smbaudit.cli import handle_errors
+from smbaudit.cli.catalog import load_catalog
+from smbaudit.models import CATEGORIES
+from smbaudit.packs import registry
+
+
+@click.group()
+def checks() -> None:
+    """List, show and validate checks."""
+
+
+@checks.command("list")
+@click.option("--category", type=click.Choice(CATEGORIES), help="Only this category.")
+@click.option("--checks", "check_paths", multiple=True, type=click.Path(exists=True),
+              help="Also load check packs from this file or folder.")
+@handle_errors
+def list_checks(category: str | None, check_paths: tuple[str, ...]) -> None:
+    """One check per line: id, severity, title."""
+    catalog = load_catalog(check_paths)
+    rows = [c for c in catalog.checks if not category or c.category == category]
+    width = max((len(c.id) for c in rows), default=10)
+    for c in sorted(rows, key=lambda c: c.id):
+        click.echo(f"{c.id:<{width}}  {c.severity.value:<8}  {c.title}")
+
+
+@checks.command("show")
+@click.argument("check_id")
+@click.option("--checks", "check_paths", multiple=True, type=click.Path(exists=True))
+@handle_errors
+def show_check(check_id: str, check_paths: tuple[str, ...]) -> None:
+    """Everything about one check: what, why, how to fix, where it is defined."""
+    c = registry.by_id(load_catalog(check_paths).checks, check_id)
+    click.echo(f"{c.id}: {c.title}")
+    click.echo(f"  severity: {c.severity.value}   category: {c.category}   probe: {c.probe}")
+    if c.applies and c.applies.os_family:
+        click.echo(f"  applies to: {', '.join(c.applies.os_family)}")
+    click.echo(f"  defined in: {c.source}")
+    for label, text in (("Description", c.description), ("Rationale", c.rationale),
+                        ("Remediation", c.remediation)):
+        click.echo(f"\n{label}:\n" + click.wrap_text(text, initial_indent="  ",
+                                                    subsequent_indent="  ", preserve_paragraphs=True))
+    if c.compliance:
+        click.echo("\nCompliance:")
+        for fw, ids in c.compliance.items():
+            click.echo(f"  {fw}: {', '.join(ids)}")
+    if c.references:
+        click.echo("\nReferences:")
+        for r in c.references:
+            click.echo(f"  - {r}")
+
+
+@checks.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@handle_errors
+def validate(paths: tuple[str, ...]) -> None:
+    """Validate check pack files or folders; every problem is listed with file:line [field].
+
+    Also checks their ids against the built-in packs (duplicates are an error).
+    """
+    catalog = load_catalog(paths)
+    mine = [c for c in catalog.checks if any(c.source.path.startswith(p.rstrip("/")) for p in paths)]
+    click.echo(f"ok: {len(mine)} check(s) valid")

@@ -1,0 +1,209 @@
+"""`smbaudit scan`: targets -> checks -> engine -> score -> reports -> exit code."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from smbaudit import engine
+from smbaudit import report as report_mod
+from smbaudit.cli import EXIT_CODES_HELP, handle_errors
+from smbaudit.cli.catalog import load_catalog
+from smbaudit.cli.progress import ProgressBar
+from smbaudit.cli.summary import print_summary
+from smbaudit.errors import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    TargetError,
+    UsageError,
+)
+from smbaudit.fsutil import atomic_write
+from smbaudit.models import Severity, Status, TargetInfo
+from smbaudit.packs import registry
+from smbaudit.redact import redact_text
+from smbaudit.render.formats import DEFAULT_FORMATS, OutputFormat, extension, renderer
+from smbaudit.report import Report
+from smbaudit.targets.base import Target
+from smbaudit.targets.specs import parse_host_spec
+
+DEFAULT_OUTPUT_DIR = "smbaudit-report"
+FAIL_ON_CHOICES = [s.value for s in Severity] + ["none"]
+
+
+@dataclass
+class ResolvedTargets:
+    targets: list[Target]
+    unreachable: list[TargetInfo]
+
+
+def resolve_targets(specs: Sequence[str], *, ports: str, timing: int, scan_type: str,
+                    timeout: float, progress: ProgressBar) -> ResolvedTargets:
+    """Host specs become targets directly; everything else goes through network discovery."""
+    targets: list[Target] = []
+    network_specs: list[str] = []
+    for spec in specs:
+        host = parse_host_spec(spec)
+        if host is not None:
+            targets.append(host)
+        else:
+            network_specs.append(spec)
+    unreachable: list[TargetInfo] = []
+    if network_specs:
+        try:
+            from smbaudit.targets import network
+        except ImportError:
+            raise TargetError(f"unknown target {network_specs[0]!r}: use `local` or `dir:PATH`") from None
+        for spec in network_specs:
+            if not network.is_network_spec(spec):
+                raise TargetError(f"unknown target {spec!r}: use `local`, `dir:PATH`, a host, "
+                                  "an IP address, a CIDR range or host:port")
+        options = network.DiscoveryOptions(ports=ports, timing=timing, timeout=timeout,
+                                           scan_type=scan_type)
+        found = network.discover(network_specs, options, progress=progress.message)
+        targets.extend(found.services)
+        unreachable.extend(h for h in found.hosts if not h.reachable)
+    return ResolvedTargets(targets, unreachable)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (cron, systemd stopping us) is handled like Ctrl-C: keep what was found."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def output_paths(formats: Sequence[OutputFormat], output: str | None) -> dict[OutputFormat, str]:
+    """Where each format goes: FILE (or '-') for one format, a folder for several."""
+    if output and output != "-" and len(formats) == 1 and not Path(output).is_dir():
+        return {formats[0]: output}
+    if output == "-":
+        if len(formats) != 1:
+            raise UsageError("--output - (stdout) takes exactly one --format")
+        return {formats[0]: "-"}
+    folder = Path(output or DEFAULT_OUTPUT_DIR)
+    return {fmt: str(folder / f"report.{extension(fmt)}") for fmt in formats}
+
+
+def write_reports(report: Report, paths: dict[OutputFormat, str]) -> list[str]:
+    written = []
+    for fmt, dest in paths.items():
+        data = renderer(fmt)(report)
+        if dest == "-":
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            atomic_write(dest, data)
+            written.append(dest)
+    return written
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    """130 interrupted > 1 failures at/above the threshold > 3 errors/unreachable > 0."""
+    if not report.complete:
+        return EXIT_INTERRUPTED
+    if fail_on != "none":
+        threshold = Severity(fail_on).rank
+        if any(f.severity.rank >= threshold and not (f.waiver and not f.waiver.expired)
+               for f in report.failed):
+            return EXIT_FINDINGS
+    if report.unreachable or any(f.status is Status.ERROR for f in report.findings):
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("targets", nargs=-1, required=True)
+@click.option("-f", "--format", "formats", multiple=True,
+              type=click.Choice([f.value for f in OutputFormat]),
+              help="Report format (repeatable). Default: html and json.")
+@click.option("-o", "--output", help="File for one format ('-' for stdout), folder for several. "
+              f"Default: ./{DEFAULT_OUTPUT_DIR}/")
+@click.option("--checks", "check_paths", multiple=True, type=click.Path(exists=True),
+              help="Also load check packs from this file or folder (repeatable).")
+@click.option("--no-default-checks", is_flag=True, help="Use only the packs given with --checks.")
+@click.option("--select", multiple=True, metavar="ID|CATEGORY",
+              help="Run only matching checks: id, id glob (ssh.*), category, tag or pack.")
+@click.option("--skip", multiple=True, metavar="ID|CATEGORY", help="Do not run matching checks.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
+              help="Exit 1 when a failing finding has this severity or higher ('none': never).")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Seconds allowed for each connection or command.")
+@click.option("--probe-timeout", type=click.FloatRange(1, 86400), default=120.0, show_default=True,
+              help="Wall-clock seconds allowed for one probe run; past it its checks are errors.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Probes run at once.")
+@click.option("--ports", default="top100", show_default=True,
+              help="Network targets: top100, top1000, or a list like 22,443,8000-8100.")
+@click.option("--timing", type=click.IntRange(0, 5), default=4, show_default=True,
+              help="Network targets: nmap timing template (0 slowest .. 5 fastest).")
+@click.option("--scan-type", type=click.Choice(["auto", "connect", "syn"]), default="auto",
+              show_default=True, help="Network targets: SYN scan needs root; auto picks.")
+@click.option("--plugin", "plugins", multiple=True, metavar="NAME",
+              help="Enable an installed third-party probe plugin (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong.")
+@click.option("-v", "--verbose", is_flag=True, help="List every failing and errored check.")
+@handle_errors
+def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
+         check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
+         skip: tuple[str, ...], fail_on: str, timeout: float, probe_timeout: float, jobs: int,
+         ports: str, timing: int, scan_type: str, plugins: tuple[str, ...], quiet: bool,
+         verbose: bool) -> None:
+    """Audit TARGETS and write the reports.
+
+    \b
+    TARGETS:
+      local            this host, read live
+      dir:PATH         an offline root file system or config tree, read as if it were /
+      HOST, IP, CIDR   network services found by nmap (e.g. 192.0.2.0/28)
+      HOST:PORT        one network service
+    """
+    if no_default_checks and not check_paths:
+        raise UsageError("--no-default-checks needs at least one --checks PATH")
+    fmts = [OutputFormat(f) for f in dict.fromkeys(formats)] or list(DEFAULT_FORMATS)
+    paths = output_paths(fmts, output)
+    catalog = load_catalog(check_paths, default_checks=not no_default_checks, plugins=plugins)
+    selected = registry.select(catalog.checks, select, skip)
+    progress = ProgressBar(enabled=not quiet and sys.stderr.isatty())
+    scan_id = report_mod.new_scan_id()
+    started = report_mod.now_utc()
+    with sigterm_as_interrupt():
+        try:
+            resolved = resolve_targets(targets, ports=ports, timing=timing, scan_type=scan_type,
+                                       timeout=timeout, progress=progress)
+            complete_discovery = True
+        except KeyboardInterrupt:
+            resolved, complete_discovery = ResolvedTargets([], []), False
+        options = engine.EngineOptions(jobs=jobs, probe_timeout=probe_timeout, io_timeout=timeout)
+        result = engine.run(resolved.targets, selected, catalog.plugins.probes, options,
+                            observer=progress) if complete_discovery else engine.EngineResult(
+                                [], [], False, "interrupted during discovery")
+    progress.close()
+    report = report_mod.build(
+        scan_id=scan_id, started_at=started, finished_at=report_mod.now_utc(),
+        complete=result.complete, stop_reason=result.stop_reason,
+        targets=result.targets + resolved.unreachable, findings=result.findings,
+        command=[redact_text(a) for a in sys.argv], checks_loaded=len(selected),
+        plugins=catalog.plugins.loaded)
+    written = write_reports(report, paths)
+    code = exit_code(report, fail_on)
+    to_stderr = "-" in paths.values()
+    if not quiet or code not in (EXIT_OK,):
+        print_summary(report, written, fail_on, code, verbose=verbose, quiet=quiet,
+                      err=to_stderr or quiet)
+    sys.exit(code)

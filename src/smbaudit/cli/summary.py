@@ -1,0 +1,70 @@
+"""The one-screen terminal summary printed after a scan."""
+
+from __future__ import annotations
+
+import click
+
+from smbaudit.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERRUPTED
+from smbaudit.models import Status
+from smbaudit.report import Report
+
+SEVERITY_COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "blue",
+                    "info": "white"}
+TOP = 10
+
+
+def print_summary(report: Report, written: list[str], fail_on: str, code: int, *,
+                  verbose: bool, quiet: bool, err: bool) -> None:
+    def out(text: str = "", **style: object) -> None:
+        click.secho(text, err=err, **style)  # type: ignore[arg-type]
+
+    s = report.summary
+    c = s.counts
+    if quiet:
+        # Cron mode: one line per thing that is wrong, nothing else.
+        if code == EXIT_INTERRUPTED:
+            out(f"smbaudit: scan interrupted; partial report: {', '.join(written)}")
+        if code == EXIT_FINDINGS:
+            out(f"smbaudit: score {s.score.score:.0f} ({s.score.grade}); {c['fail']} failing "
+                f"finding(s), some at or above {fail_on}; report: {', '.join(written)}")
+        if code == EXIT_INCOMPLETE:
+            out(f"smbaudit: {c['error']} check(s) errored, {len(report.unreachable)} target(s) "
+                f"unreachable; report: {', '.join(written)}")
+        return
+    grade_colour = {"A": "green", "B": "green", "C": "yellow", "D": "red", "F": "red"}
+    out()
+    out(f"Risk score {s.score.score:.0f}/100  grade ", nl=False)
+    out(s.score.grade, bold=True, fg=grade_colour.get(s.score.grade, "white"))
+    out(f"{c['total']} findings: {c['fail']} fail, {c['pass']} pass, {c['error']} error, "
+        f"{c['not_applicable']} not applicable, {c['skipped']} skipped")
+    sev = ", ".join(f"{n} {k}" for k, n in s.failed_by_severity.items() if n)
+    if sev:
+        out(f"Failing by severity: {sev}")
+    for gate in s.score.gates:
+        out(f"! {gate}", fg="yellow")
+    failed = [f for f in report.findings_sorted() if f.status is Status.FAIL]
+    if failed:
+        out()
+        out("Top problems:" if not verbose else "Failing checks:")
+        for f in failed if verbose else failed[:TOP]:
+            where = f" [{f.location}]" if f.location and f.location != f.target else ""
+            out(f"  {f.severity.value:<8}", fg=SEVERITY_COLOURS[f.severity.value], nl=False)
+            out(f" {f.title} ({f.target}{where}) {f.check_id}")
+        if not verbose and len(failed) > TOP:
+            out(f"  ... and {len(failed) - TOP} more (see the report, or use -v)")
+    errors = [f for f in report.findings if f.status is Status.ERROR]
+    if errors:
+        out()
+        out(f"{len(errors)} check(s) could not be completed:", fg="magenta")
+        for f in errors if verbose else errors[:5]:
+            out(f"  {f.check_id} ({f.target}): {f.reason}")
+        if not verbose and len(errors) > 5:
+            out(f"  ... and {len(errors) - 5} more (-v lists all)")
+    for t in report.unreachable:
+        out(f"unreachable: {t.name}: {t.error}", fg="magenta")
+    if not report.complete:
+        out(f"Scan incomplete: {report.stop_reason}. Partial results were written.", fg="yellow")
+    if written:
+        out()
+        for path in written:
+            out(f"Report: {path}")

@@ -1,0 +1,275 @@
+"""The scan engine: run each needed probe once per target, evaluate every check on its facts.
+
+- Bounded concurrency: a pool of daemon worker threads (a hung probe never keeps the process
+  alive), at most `jobs` probes at once.
+- A deadline per probe run: past it the run is abandoned, its checks become ERROR findings,
+  and a fresh worker takes its place.
+- A probe or check that raises becomes an ERROR finding with the reason; the scan goes on.
+- Every selected check appears in the result once per target it is planned for.
+- KeyboardInterrupt (SIGINT, or SIGTERM mapped to it by the CLI) stops the scan: what was
+  collected is evaluated, the rest is SKIPPED, and the result is marked incomplete.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from smbaudit.errors import ProbeError, ProbeTimeout, UnsupportedOperation
+from smbaudit.evaluate import EvaluationError, eval_condition, location_from
+from smbaudit.models import CheckDef, Evidence, Finding, Status, TargetInfo, TargetKind
+from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.redact import redact
+from smbaudit.targets.base import HostTarget, Target
+
+OS_PROBE = "os_release"
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    jobs: int = 4
+    probe_timeout: float = 60.0  # wall-clock deadline for one probe run
+    io_timeout: float = 10.0  # per connection / command
+    probe_options: dict[str, Any] = field(default_factory=dict)
+
+
+class Observer:
+    """Progress callbacks; the CLI's progress bar subclasses this. All are called in the
+    engine's calling thread."""
+
+    def planned(self, total_jobs: int) -> None: ...
+
+    def job_done(self, label: str, ok: bool) -> None: ...
+
+
+@dataclass
+class EngineResult:
+    findings: list[Finding]
+    targets: list[TargetInfo]
+    complete: bool
+    stop_reason: str = ""
+
+
+@dataclass(eq=False)
+class _Job:
+    target: Target
+    probe: Probe
+    params: dict[str, Any]
+    label: str
+    # (facts, error, trace), assigned once by the worker thread
+    result: tuple[Facts | None, BaseException | None, str] = (None, None, "")
+    started: float | None = None
+    finished: bool = False  # set by the engine thread only
+    abandoned: bool = False  # timed out: its worker drops the result and retires
+
+    def run(self, ctx: ProbeContext) -> None:
+        try:
+            self.result = (self.probe.collect(self.target, self.params, ctx), None, "")
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes data
+            self.result = (None, exc, traceback.format_exc(limit=6))
+
+    @property
+    def facts(self) -> Facts | None:
+        return None if self.abandoned else self.result[0]
+
+    @property
+    def error(self) -> BaseException | None:
+        if self.abandoned:
+            return ProbeTimeout(f"probe did not finish within its deadline ({self.label})")
+        return self.result[1]
+
+
+class _Pool:
+    """Daemon worker threads fed from a queue; results come back on another queue."""
+
+    def __init__(self, size: int, options: EngineOptions):
+        self.options = options
+        self.tasks: queue.Queue[_Job | None] = queue.Queue()
+        self.events: queue.Queue[tuple[str, _Job]] = queue.Queue()
+        self.size = size
+        for _ in range(size):
+            self.add_worker()
+
+    def add_worker(self) -> None:
+        threading.Thread(target=self._work, name="smbaudit-probe", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            job = self.tasks.get()
+            if job is None:
+                return
+            job.started = time.monotonic()
+            self.events.put(("start", job))
+            ctx = ProbeContext(deadline=job.started + self.options.probe_timeout,
+                               timeout=self.options.io_timeout,
+                               options=dict(self.options.probe_options))
+            job.run(ctx)
+            if job.abandoned:
+                return  # a replacement worker was started when this job timed out
+            self.events.put(("done", job))
+
+    def close(self) -> None:
+        for _ in range(self.size):
+            self.tasks.put(None)
+
+
+def _plan(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str, Probe]
+          ) -> tuple[dict[tuple[int, str, str], _Job], dict[int, list[CheckDef]]]:
+    jobs: dict[tuple[int, str, str], _Job] = {}
+    planned: dict[int, list[CheckDef]] = {}
+    for ti, target in enumerate(targets):
+        mine = [c for c in checks if c.probe in probes and probes[c.probe].applies_to(target)]
+        planned[ti] = mine
+        wants_os = any(c.applies and c.applies.os_family for c in mine)
+        if wants_os and OS_PROBE in probes and probes[OS_PROBE].applies_to(target):
+            jobs[(ti, OS_PROBE, "{}")] = _Job(target, probes[OS_PROBE], {}, f"{target.name}: {OS_PROBE}")
+        for c in mine:
+            probe = probes[c.probe]
+            if probe.live_only and isinstance(target, HostTarget) and not target.live:
+                continue
+            key = (ti, c.probe, c.params_key)
+            if key not in jobs:
+                jobs[key] = _Job(target, probe, dict(c.params), f"{target.name}: {c.probe}")
+    return jobs, planned
+
+
+def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str, Probe],
+        options: EngineOptions | None = None, observer: Observer | None = None) -> EngineResult:
+    options = options or EngineOptions()
+    observer = observer or Observer()
+    jobs, planned = _plan(targets, checks, probes)
+    observer.planned(len(jobs))
+    complete, stop_reason = True, ""
+    pool = _Pool(max(1, min(options.jobs, len(jobs) or 1)), options)
+    try:
+        for job in jobs.values():
+            pool.tasks.put(job)
+        _collect(pool, list(jobs.values()), options, observer)
+    except KeyboardInterrupt:
+        complete, stop_reason = False, "interrupted before every check ran"
+    finally:
+        pool.close()
+    findings: list[Finding] = []
+    infos: list[TargetInfo] = []
+    for ti, target in enumerate(targets):
+        info = target.info()
+        os_job = jobs.get((ti, OS_PROBE, "{}"))
+        os_facts = os_job.facts if os_job and os_job.finished and os_job.facts else None
+        if os_facts:
+            info.details.setdefault("os", os_facts.get("pretty_name") or os_facts.get("id"))
+            info.details.setdefault("os_family", os_facts.get("family"))
+        infos.append(info)
+        for check in planned[ti]:
+            job = jobs.get((ti, check.probe, check.params_key))
+            findings.append(_finding(check, target, job, os_facts))
+    return EngineResult(findings=findings, targets=infos, complete=complete, stop_reason=stop_reason)
+
+
+def _collect(pool: _Pool, pending: list[_Job], options: EngineOptions, observer: Observer) -> None:
+    running: set[_Job] = set()
+    left = set(pending)
+    while left:
+        now = time.monotonic()
+        for job in list(running):
+            if job.started is not None and now - job.started > options.probe_timeout:
+                job.abandoned = True
+                job.finished = True
+                running.discard(job)
+                left.discard(job)
+                pool.add_worker()
+                observer.job_done(job.label, False)
+        if not left:
+            break
+        deadlines = [j.started + options.probe_timeout - now for j in running if j.started]
+        wait = max(0.01, min(deadlines + [1.0]))
+        try:
+            kind, job = pool.events.get(timeout=wait)
+        except queue.Empty:
+            continue
+        if job.abandoned:
+            continue
+        if kind == "start":
+            running.add(job)
+        else:
+            job.finished = True
+            running.discard(job)
+            left.discard(job)
+            observer.job_done(job.label, job.error is None)
+
+
+def _base_finding(check: CheckDef, target: Target, status: Status, reason: str = "") -> Finding:
+    return Finding(
+        check_id=check.id,
+        title=check.title,
+        description=check.description,
+        category=check.category,
+        severity=check.severity,
+        status=status,
+        target=target.name,
+        location=target.name if target.kind is TargetKind.SERVICE else check.params.get("path"),
+        reason=reason,
+        remediation=check.remediation,
+        rationale=check.rationale,
+        references=check.references,
+        compliance=check.compliance,
+        network_exposed=target.kind is TargetKind.SERVICE,
+    )
+
+
+def _finding(check: CheckDef, target: Target, job: _Job | None,
+             os_facts: Facts | None) -> Finding:
+    probe_live_only = job is None and isinstance(target, HostTarget) and not target.live
+    if job is None and probe_live_only:
+        return _base_finding(check, target, Status.NOT_APPLICABLE,
+                             f"probe {check.probe!r} needs a live host; {target.name} is an offline tree")
+    if job is None or not job.finished:
+        return _base_finding(check, target, Status.SKIPPED, "scan interrupted before this check ran")
+    if check.applies and check.applies.os_family and os_facts and os_facts.get("family"):
+        family = os_facts["family"]
+        if family not in check.applies.os_family and "linux" not in check.applies.os_family:
+            return _base_finding(check, target, Status.NOT_APPLICABLE,
+                                 f"applies to {', '.join(check.applies.os_family)}; target OS family is {family}")
+    if job.error is not None:
+        return _error_finding(check, target, job)
+    facts = job.facts or {}
+    try:
+        if check.applies and check.applies.condition:
+            gate = eval_condition(check.applies.condition, facts)
+            if not gate.passed:
+                why = "; ".join(f"{e.fact} is {e.observed!r}, needs {e.expected}" for e in gate.evidence
+                                if not e.ok) or "its preconditions do not hold"
+                return _base_finding(check, target, Status.NOT_APPLICABLE, redact(why))
+        outcome = eval_condition(check.condition, facts)
+    except EvaluationError as exc:
+        return _base_finding(check, target, Status.ERROR, f"check could not be evaluated: {exc}")
+    finding = _base_finding(check, target, Status.PASS if outcome.passed else Status.FAIL)
+    finding.evidence = [Evidence(fact=e.fact, observed=redact(e.observed), expected=e.expected,
+                                 ok=e.ok, message=redact(e.message)) for e in outcome.evidence]
+    location = location_from(facts, check.location)
+    if location:
+        finding.location = location
+    return finding
+
+
+def _error_finding(check: CheckDef, target: Target, job: _Job) -> Finding:
+    exc = job.error
+    if isinstance(exc, UnsupportedOperation):
+        return _base_finding(check, target, Status.NOT_APPLICABLE, str(exc))
+    if job.abandoned:
+        reason = f"timed out: probe {check.probe!r} did not finish within the probe deadline"
+    elif isinstance(exc, ProbeTimeout):
+        reason = f"timed out: {exc}"
+    elif isinstance(exc, ProbeError):
+        reason = f"probe {check.probe!r} failed: {exc}"
+    elif isinstance(exc, OSError):
+        reason = f"probe {check.probe!r} could not read the target: {exc.strerror or exc}" + (
+            f" ({exc.filename})" if exc.filename else "")
+    else:
+        reason = f"probe {check.probe!r} raised {type(exc).__name__}: {exc} (a bug in the probe)"
+    return _base_finding(check, target, Status.ERROR, redact(reason))
+

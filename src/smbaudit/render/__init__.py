@@ -1,0 +1,1 @@
+"""Renderers: a Report in, bytes out. They never import the engine or probes."""

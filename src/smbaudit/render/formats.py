@@ -1,0 +1,32 @@
+"""Output formats and the renderer for each (a test proves every format has one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from importlib import import_module
+
+from smbaudit.report import Report
+
+
+class OutputFormat(str, Enum):
+    HTML = "html"
+    JSON = "json"
+
+
+# format -> (module, function, file extension)
+_RENDERERS: dict[OutputFormat, tuple[str, str, str]] = {
+    OutputFormat.HTML: ("smbaudit.render.html", "render_html", "html"),
+    OutputFormat.JSON: ("smbaudit.render.json", "render_json", "json"),
+}
+
+DEFAULT_FORMATS = (OutputFormat.HTML, OutputFormat.JSON)
+
+
+def renderer(fmt: OutputFormat) -> Callable[[Report], bytes]:
+    module, function, _ = _RENDERERS[fmt]
+    return getattr(import_module(module), function)  # type: ignore[no-any-return]
+
+
+def extension(fmt: OutputFormat) -> str:
+    return _RENDERERS[fmt][2]

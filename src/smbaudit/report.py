@@ -1,0 +1,148 @@
+"""The report model: the one object every renderer consumes (renderers never see the engine)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from smbaudit import __version__
+from smbaudit.models import CATEGORIES, Finding, Severity, Status, TargetInfo, TargetKind
+from smbaudit.scoring import Score, score
+
+REPORT_SCHEMA_VERSION = "1"
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def new_scan_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Summary:
+    counts: dict[str, int]  # by status
+    failed_by_severity: dict[str, int]
+    failed_by_category: dict[str, int]
+    score: Score
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counts": self.counts,
+            "failed_by_severity": self.failed_by_severity,
+            "failed_by_category": self.failed_by_category,
+            **self.score.to_dict(),
+        }
+
+
+def summarize(findings: list[Finding]) -> Summary:
+    """Counts and score (sets each finding's `risk`)."""
+    result = score(findings)
+    status_counts = Counter(f.status.value for f in findings)
+    failed = [f for f in findings if f.status is Status.FAIL]
+    sev = Counter(f.severity.value for f in failed)
+    cat = Counter(f.category for f in failed)
+    return Summary(
+        counts={s.value: status_counts.get(s.value, 0) for s in Status} | {"total": len(findings)},
+        failed_by_severity={s.value: sev.get(s.value, 0) for s in reversed(Severity)},
+        failed_by_category={c: cat[c] for c in CATEGORIES if cat.get(c)},
+        score=result,
+    )
+
+
+@dataclass
+class Report:
+    scan_id: str
+    started_at: datetime
+    finished_at: datetime
+    complete: bool
+    targets: list[TargetInfo]
+    findings: list[Finding]
+    summary: Summary
+    tool_version: str = __version__
+    stop_reason: str = ""
+    command: list[str] = field(default_factory=list)
+    checks_loaded: int = 0
+    plugins: list[str] = field(default_factory=list)
+    # Sections added by later stages; each is JSON-like data (a list/dict from `to_dict()`).
+    compliance: list[dict[str, Any]] | None = None
+    history: dict[str, Any] | None = None
+    waivers: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> list[Finding]:
+        return [f for f in self.findings if f.status is Status.FAIL]
+
+    @property
+    def unreachable(self) -> list[TargetInfo]:
+        return [t for t in self.targets if not t.reachable]
+
+    def findings_sorted(self) -> list[Finding]:
+        """Failures first (riskiest first), then errors, then the rest."""
+        order = {Status.FAIL: 0, Status.ERROR: 1, Status.PASS: 2, Status.SKIPPED: 3,
+                 Status.NOT_APPLICABLE: 4}
+        return sorted(self.findings, key=lambda f: (order[f.status], -f.risk, -f.severity.rank,
+                                                    f.check_id, f.target))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "schema_version": REPORT_SCHEMA_VERSION,
+            "scan_id": self.scan_id,
+            "tool": {"name": "smbaudit", "version": self.tool_version},
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "complete": self.complete,
+            "stop_reason": self.stop_reason,
+            "command": self.command,
+            "checks_loaded": self.checks_loaded,
+            "plugins": self.plugins,
+            "targets": [t.to_dict() for t in self.targets],
+            "summary": self.summary.to_dict(),
+            "findings": [f.to_dict() for f in self.findings_sorted()],
+        }
+        if self.compliance is not None:
+            data["compliance"] = self.compliance
+        if self.history is not None:
+            data["history"] = self.history
+        if self.waivers is not None:
+            data["waivers"] = self.waivers
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """Rebuild a report from its JSON form (stored scans are re-rendered this way)."""
+        findings = [Finding.from_dict(f) for f in data["findings"]]
+        targets = [TargetInfo(name=t["name"], kind=TargetKind(t["kind"]), reachable=t["reachable"],
+                              error=t.get("error", ""), details=t.get("details", {}))
+                   for t in data["targets"]]
+        return cls(
+            scan_id=data["scan_id"],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            finished_at=datetime.fromisoformat(data["finished_at"]),
+            complete=data["complete"],
+            targets=targets,
+            findings=findings,
+            summary=summarize(findings),
+            tool_version=data.get("tool", {}).get("version", __version__),
+            stop_reason=data.get("stop_reason", ""),
+            command=data.get("command", []),
+            checks_loaded=data.get("checks_loaded", 0),
+            plugins=data.get("plugins", []),
+            compliance=data.get("compliance"),
+            history=data.get("history"),
+            waivers=data.get("waivers"),
+        )
+
+
+def build(*, scan_id: str, started_at: datetime, finished_at: datetime, complete: bool,
+          targets: list[TargetInfo], findings: list[Finding], stop_reason: str = "",
+          command: list[str] | None = None, checks_loaded: int = 0,
+          plugins: list[str] | None = None) -> Report:
+    return Report(scan_id=scan_id, started_at=started_at, finished_at=finished_at,
+                  complete=complete, targets=targets, findings=findings,
+                  summary=summarize(findings), stop_reason=stop_reason, command=command or [],
+                  checks_loaded=checks_loaded, plugins=plugins or [])
