@@ -1,0 +1,1 @@
+"""Regulation coverage: catalogs, policy-document evidence, attestations and coverage (layer 3)."""
