@@ -152,6 +152,7 @@ def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str,
         _collect(pool, list(jobs.values()), options, observer)
     except KeyboardInterrupt:
         complete, stop_reason = False, "interrupted before every check ran"
+        _drain(pool)  # keep results that arrived while the interrupt was handled
     finally:
         pool.close()
     findings: list[Finding] = []
@@ -200,6 +201,16 @@ def _collect(pool: _Pool, pending: list[_Job], options: EngineOptions, observer:
             running.discard(job)
             left.discard(job)
             observer.job_done(job.label, job.error is None)
+
+
+def _drain(pool: _Pool) -> None:
+    while True:
+        try:
+            kind, job = pool.events.get_nowait()
+        except queue.Empty:
+            return
+        if kind == "done" and not job.abandoned:
+            job.finished = True
 
 
 def _base_finding(check: CheckDef, target: Target, status: Status, reason: str = "") -> Finding:

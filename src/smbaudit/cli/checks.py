@@ -7,7 +7,7 @@ import click
 from smbaudit.cli import handle_errors
 from smbaudit.cli.catalog import load_catalog
 from smbaudit.models import CATEGORIES
-from smbaudit.packs import registry
+from smbaudit.packs import loader, registry
 
 
 @click.group()
@@ -63,6 +63,7 @@ def validate(paths: tuple[str, ...]) -> None:
 
     Also checks their ids against the built-in packs (duplicates are an error).
     """
+    files = {str(f) for f in loader.discover(paths)}
     catalog = load_catalog(paths)
-    mine = [c for c in catalog.checks if any(c.source.path.startswith(p.rstrip("/")) for p in paths)]
-    click.echo(f"ok: {len(mine)} check(s) valid")
+    mine = [c for c in catalog.checks if c.source.path in files]
+    click.echo(f"ok: {len(mine)} check(s) valid in {len(files)} file(s)")

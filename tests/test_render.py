@@ -1,0 +1,77 @@
+"""Renderers: JSON against its published schema, HTML self-contained and escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+import jsonschema
+import pytest
+
+from smbaudit.models import Evidence, Finding, Severity, Status, TargetInfo, TargetKind
+from smbaudit.render.formats import OutputFormat, renderer
+from smbaudit.render.json import SCHEMA_PATH
+from smbaudit.report import Report, build
+
+HOSTILE = '<script>alert("x")</script><img src="http://evil.invalid/x.png">'
+
+
+def sample_report(complete: bool = True) -> Report:
+    findings = [
+        Finding(check_id="ssh.root-login", title="Root <login> & more", description="desc",
+                category="access_control", severity=Severity.HIGH, status=Status.FAIL,
+                target="dir:/srv/tree", location="/etc/ssh/sshd_config",
+                evidence=[Evidence("settings.banner", HOSTILE, "= none", False, HOSTILE)],
+                remediation="Set PermitRootLogin no", references=("CIS 5.2.10",),
+                compliance={"hipaa": ("164.312(a)(1)",)}),
+        Finding(check_id="files.ok", title="ok", description="d", category="access_control",
+                severity=Severity.LOW, status=Status.PASS, target="dir:/srv/tree"),
+        Finding(check_id="net.err", title="err", description="d", category="network",
+                severity=Severity.MEDIUM, status=Status.ERROR, target="127.0.0.1:22",
+                reason="timed out", network_exposed=True),
+    ]
+    t0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    return build(scan_id="0" * 32, started_at=t0, finished_at=t0, complete=complete,
+                 targets=[TargetInfo("dir:/srv/tree", TargetKind.HOST),
+                          TargetInfo("127.0.0.1:22", TargetKind.SERVICE),
+                          TargetInfo("192.0.2.9", TargetKind.HOST, reachable=False, error="no answer")],
+                 findings=findings, command=["smbaudit", "scan"], checks_loaded=3)
+
+
+def test_every_format_has_a_renderer() -> None:
+    for fmt in OutputFormat:
+        assert callable(renderer(fmt))
+
+
+def test_json_matches_published_schema_and_round_trips() -> None:
+    report = sample_report()
+    data = json.loads(renderer(OutputFormat.JSON)(report))
+    jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text())).validate(data)
+    assert data["findings"][0]["check_id"] == "ssh.root-login"  # failures first
+    assert data["findings"][0]["risk"] == 7.0 and data["summary"]["score"] == 70.0
+    again = Report.from_dict(data)
+    assert json.loads(renderer(OutputFormat.JSON)(again)) == data
+
+
+def test_html_escapes_evidence_and_loads_nothing() -> None:
+    html = renderer(OutputFormat.HTML)(sample_report(complete=False)).decode()
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert 'src="http' not in html.replace("&#34;", '"').split("</style>")[0]
+    # No element pulls anything from anywhere: no src/href to a URL, no @import, no url(http
+    assert not re.search(r'<(?:img|script|link|iframe)[^>]+(?:src|href)="https?:', html)
+    assert "@import" not in html and "url(http" not in html
+    assert "default-src 'none'" in html
+    assert "Root &lt;login&gt; &amp; more" in html
+    assert "did not finish" in html  # incomplete banner
+    assert "192.0.2.9" in html and "unreachable" in html
+
+
+@pytest.mark.parametrize("secret", ["-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----",
+                                    "password=hunter2", "$y$j9T$abcdefgh$ijklmnopqrstuvwxyz"])
+def test_html_redacts_secrets(secret: str) -> None:
+    report = sample_report()
+    report.findings[0].evidence = [Evidence("x", secret, "none", False)]
+    html = renderer(OutputFormat.HTML)(report).decode()
+    assert "REDACTED" in html
+    assert "hunter2" not in html and "AAAA" not in html and "ijklmnop" not in html
