@@ -1,0 +1,270 @@
+"""PAM stacks (/etc/pam.d) with includes resolved, and what they enforce for passwords.
+
+Parsing follows pam.conf(5): `[-]type control module [args]`, where control is a keyword or a
+`[value=action ...]` list and arguments may be bracketed to hold spaces; a trailing backslash
+continues a line. `include` and `substack` pull in the lines of the same type from another
+service file; Debian's `@include FILE` pulls in the whole file. Nesting is bounded and cycles
+are reported, not followed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from smbaudit.models import TargetKind
+from smbaudit.probes._common import Reader, as_number, host_of, lines_of, strip_comment
+from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.probes.login_defs import read_login_defs, read_pwquality, with_defaults
+from smbaudit.targets.base import Target
+
+PAM_DIR = "/etc/pam.d"
+MAX_DEPTH = 10
+DEFAULT_SERVICES = ["common-auth", "common-account", "common-password", "common-session",
+                    "system-auth", "password-auth", "login", "sshd", "passwd", "su", "sudo"]
+HASHES = ("yescrypt", "gost_yescrypt", "sha512", "sha256", "blowfish", "bigcrypt", "md5")
+FAILLOCK_CONF = "/etc/security/faillock.conf"
+PWHISTORY_CONF = "/etc/security/pwhistory.conf"
+FAILLOCK_DEFAULTS = {"deny": 3, "unlock_time": 600, "fail_interval": 900, "even_deny_root": False}
+
+
+def split_pam_line(line: str) -> list[str]:
+    """Whitespace-separated fields, keeping `[...]` groups (with `\\]` escapes) as one field."""
+    fields: list[str] = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i].isspace():
+            i += 1
+            continue
+        if line[i] == "[":
+            j = i + 1
+            buf = []
+            while j < n and line[j] != "]":
+                if line[j] == "\\" and j + 1 < n and line[j + 1] == "]":
+                    buf.append("]")
+                    j += 2
+                    continue
+                buf.append(line[j])
+                j += 1
+            fields.append("[" + "".join(buf).strip() + "]")
+            i = j + 1
+            continue
+        j = i
+        while j < n and not line[j].isspace():
+            j += 1
+        fields.append(line[i:j])
+        i = j
+    return fields
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """(first line number, text) with backslash continuations joined and comments removed."""
+    out: list[tuple[int, str]] = []
+    pending = ""
+    start = 0
+    for lineno, raw in enumerate(lines_of(text), 1):
+        if not pending:
+            start = lineno
+        if raw.rstrip().endswith("\\"):
+            pending += raw.rstrip()[:-1] + " "
+            continue
+        line = strip_comment(pending + raw)
+        pending = ""
+        if line:
+            out.append((start, line))
+    if pending.strip():
+        out.append((start, strip_comment(pending)))
+    return out
+
+
+def options_of(args: list[str]) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    for a in args:
+        a = a.strip("[]")
+        if "=" in a:
+            k, _, v = a.partition("=")
+            opts[k] = as_number(v)
+        else:
+            opts[a] = True
+    return opts
+
+
+def module_name(path: str) -> str:
+    base = path.rsplit("/", 1)[-1]
+    return base[:-3] if base.endswith(".so") else base
+
+
+class _Stack:
+    def __init__(self, reader: Reader, ctx: ProbeContext):
+        self.reader = reader
+        self.ctx = ctx
+        self.errors = reader.errors
+
+    def load(self, service: str, only_type: str | None, stack: tuple[str, ...]) -> list[dict[str, Any]]:
+        self.ctx.check_deadline()
+        path = service if service.startswith("/") else f"{PAM_DIR}/{service}"
+        if path in stack:
+            self.errors.append(f"{path}: include cycle ({' -> '.join(stack + (path,))}); not followed")
+            return []
+        if len(stack) >= MAX_DEPTH:
+            self.errors.append(f"{path}: includes nested deeper than {MAX_DEPTH}; not followed")
+            return []
+        text = self.reader.read(path)
+        if text is None:
+            if stack:
+                self.errors.append(f"{path}: included by {stack[-1]} but missing")
+            return []
+        modules: list[dict[str, Any]] = []
+        for lineno, line in logical_lines(text):
+            fields = split_pam_line(line)
+            if fields[0] == "@include" and len(fields) > 1:
+                modules.extend(self.load(fields[1], only_type, stack + (path,)))
+                continue
+            if len(fields) < 3:
+                self.errors.append(f"{path}:{lineno}: malformed line")
+                continue
+            ptype, control, mod = fields[0], fields[1], fields[2]
+            optional = ptype.startswith("-")
+            ptype = ptype.lstrip("-").lower()
+            if only_type and ptype != only_type:
+                continue
+            if control in ("include", "substack"):
+                modules.extend(self.load(mod, ptype, stack + (path,)))
+                continue
+            args = fields[3:]
+            modules.append({"type": ptype, "control": control, "module": module_name(mod),
+                            "path": mod, "args": args, "options": options_of(args),
+                            "optional": optional, "file": path, "line": lineno})
+        return modules
+
+
+def _simple_conf(text: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for raw in lines_of(text or ""):
+        line = strip_comment(raw)
+        if not line:
+            continue
+        if "=" in line:
+            k, _, v = line.partition("=")
+            values[k.strip()] = as_number(v.strip())
+        else:
+            values[line] = True
+    return values
+
+
+class PamProbe(Probe):
+    """PAM service stacks and the password rules they enforce.
+
+    Facts: present (any listed service file exists), services (name -> {path, exists, modules:
+    [{type, control, module, path, args, options, optional, file, line}]} with includes flattened),
+    files, errors, and over all listed services:
+    pwquality {present, module (pam_pwquality / pam_cracklib), options (module arguments),
+    settings (pwquality.conf values, then libpwquality defaults, overridden by the arguments)},
+    lockout {present, module (pam_faillock / pam_tally2), deny, unlock_time, fail_interval,
+    even_deny_root},
+    unix {present, hash (from pam_unix's password line, else login.defs ENCRYPT_METHOD),
+    hash_source (pam / login.defs / None), nullok (any pam_unix line allows empty passwords),
+    nullok_lines (file:line list)},
+    password_history {present, module, remember (largest of pam_pwhistory and pam_unix remember=,
+    0 when none)}.
+    """
+
+    name = "pam"
+    description = "PAM stacks with includes, and the password policy they enforce"
+    target_kinds = frozenset({TargetKind.HOST})
+    params_schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "services": {"type": "array", "minItems": 1, "uniqueItems": True,
+                         "items": {"type": "string", "pattern": "^[A-Za-z0-9_.@-]+$"}},
+        },
+    }
+
+    def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
+        host = host_of(target)
+        reader = Reader(host)
+        loader = _Stack(reader, ctx)
+        services: dict[str, Any] = {}
+        every: list[dict[str, Any]] = []
+        for name in params.get("services", DEFAULT_SERVICES):
+            path = f"{PAM_DIR}/{name}"
+            exists = host.exists(path)
+            modules = loader.load(name, None, ()) if exists else []
+            services[name] = {"path": path, "exists": exists, "modules": modules}
+            every.extend(modules)
+        return {
+            "present": any(s["exists"] for s in services.values()),
+            "services": services,
+            "pwquality": self._pwquality(every, reader),
+            "lockout": self._lockout(every, reader),
+            "unix": self._unix(every, host, reader),
+            "password_history": self._history(every, reader),
+            "files": reader.files,
+            "errors": reader.errors,
+        }
+
+    @staticmethod
+    def _first(modules: list[dict[str, Any]], ptype: str, names: tuple[str, ...]) -> dict[str, Any] | None:
+        return next((m for m in modules if m["type"] == ptype and m["module"] in names), None)
+
+    def _pwquality(self, modules: list[dict[str, Any]], reader: Reader) -> dict[str, Any]:
+        line = self._first(modules, "password", ("pam_pwquality", "pam_cracklib"))
+        if line is None:
+            return {"present": False, "module": None, "options": {}, "settings": {}}
+        configured = read_pwquality(reader)[0] if line["module"] == "pam_pwquality" else {}
+        merged = dict(configured)
+        merged.update(line["options"])
+        return {"present": True, "module": line["module"], "options": line["options"],
+                "settings": with_defaults(merged)}
+
+    def _lockout(self, modules: list[dict[str, Any]], reader: Reader) -> dict[str, Any]:
+        line = self._first(modules, "auth", ("pam_faillock", "pam_tally2", "pam_tally"))
+        if line is None:
+            return {"present": False, "module": None, "deny": 0, "unlock_time": 0,
+                    "fail_interval": 0, "even_deny_root": False}
+        if line["module"] == "pam_faillock":
+            values: dict[str, Any] = dict(FAILLOCK_DEFAULTS)
+            values.update(_simple_conf(reader.read(FAILLOCK_CONF)))
+        else:
+            values = {"deny": 0, "unlock_time": 0, "fail_interval": 0, "even_deny_root": False}
+        # Every faillock line may carry options; deny/unlock_time usually sit on preauth/authfail.
+        for m in modules:
+            if m["type"] == "auth" and m["module"] == line["module"]:
+                values.update({k: v for k, v in m["options"].items()
+                               if k not in ("preauth", "authfail", "authsucc")})
+        return {"present": True, "module": line["module"], "deny": values.get("deny", 0),
+                "unlock_time": values.get("unlock_time", 0),
+                "fail_interval": values.get("fail_interval", 0),
+                "even_deny_root": bool(values.get("even_deny_root", False))}
+
+    def _unix(self, modules: list[dict[str, Any]], host: Any, reader: Reader) -> dict[str, Any]:
+        unix = [m for m in modules if m["module"] == "pam_unix"]
+        password = next((m for m in unix if m["type"] == "password"), None)
+        hash_name, source = None, None
+        if password is not None:
+            hash_name = next((h for h in HASHES if password["options"].get(h) is True), None)
+            source = "pam" if hash_name else None
+        if hash_name is None:
+            defs = read_login_defs(host, reader) or {}
+            if defs.get("ENCRYPT_METHOD"):
+                hash_name, source = str(defs["ENCRYPT_METHOD"]).lower(), "login.defs"
+        nullok = [f"{m['file']}:{m['line']}" for m in unix
+                  if m["options"].get("nullok") or m["options"].get("nullok_secure")]
+        return {"present": bool(unix), "hash": hash_name, "hash_source": source,
+                "nullok": bool(nullok), "nullok_lines": sorted(set(nullok))}
+
+    def _history(self, modules: list[dict[str, Any]], reader: Reader) -> dict[str, Any]:
+        remember = 0
+        module = None
+        hist = self._first(modules, "password", ("pam_pwhistory",))
+        if hist is not None:
+            conf = _simple_conf(reader.read(PWHISTORY_CONF))
+            value = hist["options"].get("remember", conf.get("remember", 10))
+            remember = value if isinstance(value, int) else 0
+            module = "pam_pwhistory"
+        unix = self._first(modules, "password", ("pam_unix",))
+        if unix is not None and isinstance(unix["options"].get("remember"), int):
+            if unix["options"]["remember"] > remember:
+                remember, module = unix["options"]["remember"], "pam_unix"
+        return {"present": module is not None, "module": module, "remember": remember}
