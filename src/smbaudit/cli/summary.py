@@ -45,7 +45,7 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
     failed = [f for f in report.findings_sorted() if f.status is Status.FAIL]
     if failed:
         out()
-        out("Top problems:" if not verbose else "Failing checks:")
+        out("Checks not met, worst first:" if not verbose else "All checks not met:")
         for f in failed if verbose else failed[:TOP]:
             where = f" [{f.location}]" if f.location and f.location != f.target else ""
             out(f"  {f.severity.value:<8}", fg=SEVERITY_COLOURS[f.severity.value], nl=False)
