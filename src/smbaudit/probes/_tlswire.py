@@ -1,0 +1,262 @@
+"""Raw TLS/SSL handshakes: just enough of the wire format to learn what a server accepts.
+
+The local OpenSSL refuses SSLv2/SSLv3/TLS 1.0/1.1 and many old ciphers, so protocol and cipher
+enumeration builds ClientHellos by hand and reads the server's first flight (ServerHello,
+Certificate) without ever completing a handshake. Nothing here is cryptography: the
+certificates are returned as DER for `cryptography` to analyse.
+
+Every read is bounded in bytes and by the caller's socket timeout and deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from smbaudit.errors import ProbeError, ProbeTimeout
+from smbaudit.probes._tls_ciphers import CIPHER_SUITES
+
+SSL2, SSL3, TLS10, TLS11, TLS12, TLS13 = 0x0002, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304
+PROTOCOL_NAMES = {SSL2: "SSLv2", SSL3: "SSLv3", TLS10: "TLSv1.0", TLS11: "TLSv1.1",
+                  TLS12: "TLSv1.2", TLS13: "TLSv1.3"}
+TLS13_SUITES = [0x1301, 0x1302, 0x1303, 0x1304, 0x1305]
+LEGACY_SUITES = [c for c in CIPHER_SUITES if c not in TLS13_SUITES]
+SSL2_CIPHERS = {0x010080: "SSL_CK_RC4_128_WITH_MD5", 0x020080: "SSL_CK_RC4_128_EXPORT40_WITH_MD5",
+                0x030080: "SSL_CK_RC2_128_CBC_WITH_MD5",
+                0x040080: "SSL_CK_RC2_128_CBC_EXPORT40_WITH_MD5",
+                0x050080: "SSL_CK_IDEA_128_CBC_WITH_MD5", 0x060040: "SSL_CK_DES_64_CBC_WITH_MD5",
+                0x0700C0: "SSL_CK_DES_192_EDE3_CBC_WITH_MD5"}
+MAX_FLIGHT = 256 * 1024  # bytes read from a server's first flight, at most
+MAX_RECORD = 16384 + 2048
+_HRR_RANDOM = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
+
+Opener = Callable[[], socket.socket]
+
+
+class Rejected(Exception):
+    """The server refused the offer (alert, close, or a different version) — an answer, not a fault."""
+
+
+@dataclass
+class ServerHello:
+    version: int
+    cipher: int
+    certificates: list[bytes] = field(default_factory=list)  # DER, leaf first (TLS <= 1.2 only)
+    hello_retry: bool = False
+
+
+def _u8(b: bytes) -> bytes:
+    return struct.pack("!B", len(b)) + b
+
+
+def _u16(b: bytes) -> bytes:
+    return struct.pack("!H", len(b)) + b
+
+
+def _ext(kind: int, body: bytes) -> bytes:
+    return struct.pack("!H", kind) + _u16(body)
+
+
+_GROUPS = [0x001D, 0x0017, 0x0018, 0x0019, 0x001E, 0x0100, 0x0101, 0x0102]  # x25519 P-256/384/521 x448 ffdhe
+_SIGALGS = [0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0807, 0x0808, 0x0401, 0x0501, 0x0601,
+            0x0203, 0x0201, 0x0402, 0x0202, 0x0101, 0x0102]
+
+
+def client_hello(version: int, ciphers: list[int], server_name: str = "") -> bytes:
+    """One ClientHello record for SSLv3..TLS 1.3 offering exactly `ciphers`."""
+    hello_version = min(version, TLS12)
+    exts = b""
+    if version >= TLS10:
+        if server_name:
+            name = server_name.encode("idna")
+            exts += _ext(0x0000, _u16(b"\x00" + _u16(name)))
+        exts += _ext(0x000A, _u16(b"".join(struct.pack("!H", g) for g in _GROUPS)))
+        exts += _ext(0x000B, _u8(b"\x00"))
+        exts += _ext(0xFF01, b"\x00")  # renegotiation_info: some servers insist
+        if version >= TLS12:
+            exts += _ext(0x000D, _u16(b"".join(struct.pack("!H", s) for s in _SIGALGS)))
+        if version == TLS13:
+            exts += _ext(0x002B, _u8(struct.pack("!H", TLS13)))
+            exts += _ext(0x0033, _u16(struct.pack("!H", 0x001D) + _u16(os.urandom(32))))
+            exts += _ext(0x002D, _u8(b"\x01"))
+    body = (struct.pack("!H", hello_version) + os.urandom(32)
+            + _u8(os.urandom(32) if version == TLS13 else b"")
+            + _u16(b"".join(struct.pack("!H", c) for c in ciphers)) + _u8(b"\x00")
+            + (_u16(exts) if exts else b""))
+    handshake = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16" + struct.pack("!H", SSL3 if version == SSL3 else TLS10) + _u16(handshake)
+
+
+class _Reader:
+    """Bounded reads: at most MAX_FLIGHT bytes, never past the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float):
+        self.sock, self.deadline, self.total, self.buf = sock, deadline, 0, b""
+
+    def take(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            if time.monotonic() > self.deadline:
+                raise ProbeTimeout("TLS server did not finish its answer in time")
+            try:
+                chunk = self.sock.recv(min(65536, MAX_FLIGHT - self.total + 1))
+            except socket.timeout:
+                raise ProbeTimeout("TLS server stalled mid-handshake") from None
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                raise EOFError
+            self.total += len(chunk)
+            if self.total > MAX_FLIGHT:
+                raise ProbeError(f"TLS server sent more than {MAX_FLIGHT} bytes without finishing its hello")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+
+def _handshake_messages(reader: _Reader, want_certificate: bool):  # type: ignore[no-untyped-def]
+    """Yield (type, body) of handshake messages from TLS records; Rejected on alert/close."""
+    pending = b""
+    seen_any = False
+    while True:
+        try:
+            header = reader.take(5)
+        except EOFError:
+            raise Rejected("connection closed") from None
+        ctype, _ver, length = struct.unpack("!BHH", header)
+        if ctype not in (20, 21, 22, 23) or length > MAX_RECORD:
+            if not seen_any:
+                raise ProbeError(f"not a TLS server (first bytes {header[:5].hex()})")
+            raise ProbeError("malformed TLS record from server")
+        try:
+            body = reader.take(length)
+        except EOFError:
+            raise ProbeError("TLS server closed the connection mid-record") from None
+        seen_any = True
+        if ctype == 21:
+            raise Rejected(f"alert {body[1] if len(body) > 1 else '?'}")
+        if ctype != 22:
+            return  # ChangeCipherSpec / encrypted data: the clear-text part is over
+        pending += body
+        while len(pending) >= 4:
+            mtype = pending[0]
+            mlen = int.from_bytes(pending[1:4], "big")
+            if len(pending) < 4 + mlen:
+                break
+            yield mtype, pending[4:4 + mlen]
+            pending = pending[4 + mlen:]
+
+
+def _parse_server_hello(body: bytes) -> ServerHello:
+    try:
+        version = struct.unpack("!H", body[:2])[0]
+        random = body[2:34]
+        sid_len = body[34]
+        pos = 35 + sid_len
+        cipher = struct.unpack("!H", body[pos:pos + 2])[0]
+        pos += 3
+        if len(body) > pos + 2:
+            ext_len = struct.unpack("!H", body[pos:pos + 2])[0]
+            exts = body[pos + 2:pos + 2 + ext_len]
+            while len(exts) >= 4:
+                kind, elen = struct.unpack("!HH", exts[:4])
+                if kind == 0x002B and elen == 2:
+                    version = struct.unpack("!H", exts[4:6])[0]
+                exts = exts[4 + elen:]
+    except (struct.error, IndexError):
+        raise ProbeError("malformed ServerHello") from None
+    return ServerHello(version, cipher, hello_retry=random == _HRR_RANDOM)
+
+
+def _parse_certificates(body: bytes) -> list[bytes]:
+    certs: list[bytes] = []
+    total = int.from_bytes(body[:3], "big")
+    pos, end = 3, min(len(body), 3 + total)
+    while pos + 3 <= end and len(certs) < 16:
+        clen = int.from_bytes(body[pos:pos + 3], "big")
+        certs.append(body[pos + 3:pos + 3 + clen])
+        pos += 3 + clen
+    return certs
+
+
+def hello(opener: Opener, version: int, ciphers: list[int], server_name: str, deadline: float,
+          want_certificate: bool = False) -> ServerHello:
+    """Offer `ciphers` at `version`; return what the server chose. Rejected if it refused."""
+    sock = opener()
+    try:
+        sock.sendall(client_hello(version, ciphers, server_name))
+        reader = _Reader(sock, deadline)
+        result: ServerHello | None = None
+        for mtype, body in _handshake_messages(reader, want_certificate):
+            if mtype == 2:
+                result = _parse_server_hello(body)
+                if result.version != version:
+                    raise Rejected(f"server answered {PROTOCOL_NAMES.get(result.version, hex(result.version))}")
+                if result.cipher not in ciphers:
+                    raise ProbeError(f"server chose cipher 0x{result.cipher:04X} that was not offered")
+                if not want_certificate or version == TLS13:
+                    return result
+            elif mtype == 11 and result is not None:
+                result.certificates = _parse_certificates(body)
+                return result
+            elif mtype == 14:  # ServerHelloDone
+                break
+        if result is None:
+            raise Rejected("no ServerHello")
+        return result
+    finally:
+        sock.close()
+
+
+def enumerate_ciphers(opener: Opener, version: int, server_name: str, deadline: float,
+                      check: Callable[[], None]) -> tuple[list[int], list[bytes]]:
+    """All cipher suites the server accepts at `version`, in the order it chose them.
+
+    Offers every suite, removes the chosen one, and repeats until the server refuses:
+    one handshake per accepted suite, plus one. Also returns the certificate chain (TLS <= 1.2).
+    """
+    offer = list(TLS13_SUITES if version == TLS13 else LEGACY_SUITES)
+    accepted: list[int] = []
+    certs: list[bytes] = []
+    while offer:
+        check()
+        try:
+            sh = hello(opener, version, offer, server_name, deadline, want_certificate=not certs)
+        except Rejected:
+            break
+        accepted.append(sh.cipher)
+        if sh.certificates and not certs:
+            certs = sh.certificates
+        offer.remove(sh.cipher)
+    return accepted, certs
+
+
+def sslv2_ciphers(opener: Opener, deadline: float) -> list[str]:
+    """Cipher kinds an SSLv2 server offers; [] when it does not speak SSLv2."""
+    specs = b"".join(k.to_bytes(3, "big") for k in SSL2_CIPHERS)
+    challenge = os.urandom(16)
+    body = b"\x01" + struct.pack("!HHHH", SSL2, len(specs), 0, len(challenge)) + specs + challenge
+    record = struct.pack("!H", 0x8000 | len(body)) + body
+    sock = opener()
+    try:
+        sock.sendall(record)
+        reader = _Reader(sock, deadline)
+        try:
+            head = reader.take(2)
+            if not head[0] & 0x80:
+                return []
+            length = ((head[0] & 0x7F) << 8) | head[1]
+            msg = reader.take(min(length, MAX_FLIGHT // 2))
+        except EOFError:
+            return []
+        if len(msg) < 11 or msg[0] != 4:
+            return []
+        cert_len, spec_len = struct.unpack("!HH", msg[5:9])
+        raw = msg[11 + cert_len:11 + cert_len + spec_len]
+        return [SSL2_CIPHERS.get(int.from_bytes(raw[i:i + 3], "big"), raw[i:i + 3].hex())
+                for i in range(0, len(raw) - 2, 3)]
+    finally:
+        sock.close()

@@ -1,0 +1,119 @@
+"""TLS probe and checks against real nginx servers on loopback (weak and strong setups)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from netservers import needs_marks, nginx, scan_service, statuses
+from smbaudit.probes.base import ProbeContext
+from smbaudit.probes.tls import TlsProbe, cipher_weaknesses
+from smbaudit.targets.base import ServiceTarget
+
+pytestmark = needs_marks("nginx")
+
+
+def _target(port: int, hostname: str = "") -> ServiceTarget:
+    return ServiceTarget(f"127.0.0.1:{port}", "127.0.0.1", port, "https", "ssl", hostname=hostname)
+
+
+@pytest.fixture(scope="module")
+def weak(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    with nginx(tmp_path_factory.mktemp("weak"), strong=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def strong(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    with nginx(tmp_path_factory.mktemp("strong"), strong=True) as server:
+        yield server
+
+
+def test_weak_nginx_facts(weak) -> None:  # type: ignore[no-untyped-def]
+    # Given nginx with TLS 1.0-1.2, every cipher incl. NULL/anonymous, a self-signed RSA-1024/SHA-1 cert
+    # When the tls probe runs
+    facts = TlsProbe().collect(_target(weak.tls_port), {},
+                               ProbeContext(deadline=time.monotonic() + 30, timeout=5))
+    # Then legacy protocols the local OpenSSL refuses are still seen
+    assert facts["protocols"] == {"SSLv2": False, "SSLv3": False, "TLSv1_0": True, "TLSv1_1": True,
+                                  "TLSv1_2": True, "TLSv1_3": False}
+    assert facts["legacy_protocols"] == ["TLSv1.0", "TLSv1.1"]
+    names = {c["name"] for c in facts["ciphers"]}
+    assert "TLS_RSA_WITH_NULL_SHA256" in names
+    assert "TLS_ECDH_anon_WITH_AES_128_CBC_SHA" in names
+    assert "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in names
+    assert facts["by_class"]["null"] and facts["by_class"]["anonymous"]
+    assert "TLSv1.0 TLS_RSA_WITH_AES_128_CBC_SHA" in facts["by_class"]["cbc_legacy_protocol"]
+    cert = facts["certificate"]
+    assert (cert["key_type"], cert["key_bits"], cert["signature_hash"]) == ("rsa", 1024, "sha1")
+    assert cert["self_signed"] is True and cert["trusted"] is False
+    assert cert["hostname_match"] is None  # scanned by IP: host name not judged
+    assert facts["hsts"]["present"] is False
+
+
+def test_weak_nginx_findings(weak) -> None:  # type: ignore[no-untyped-def]
+    found = statuses(scan_service(_target(weak.tls_port, "localhost"), ["tls"]))
+    assert found == {
+        "tls.cert-expiry-30-days": "pass",
+        "tls.cert-hostname": "fail",  # the cert names www.example.test
+        "tls.cert-key-strength": "fail",
+        "tls.cert-signature-hash": "fail",
+        "tls.cert-trusted": "fail",
+        "tls.cert-valid-now": "pass",
+        "tls.forward-secrecy": "fail",
+        "tls.hsts": "fail",
+        "tls.modern-protocol": "pass",
+        "tls.no-cbc-legacy-protocol": "fail",
+        "tls.no-null-anon-export-ciphers": "fail",
+        "tls.no-rc4-des-3des": "fail",  # NULL-MD5 suites (RC4/3DES are gone from OpenSSL 3)
+        "tls.no-sslv2": "pass",
+        "tls.no-sslv3": "pass",
+        "tls.no-tls10-tls11": "fail",
+        "tls.smtp-starttls": "not_applicable",
+    }
+
+
+def test_strong_nginx_has_no_failures(strong) -> None:  # type: ignore[no-untyped-def]
+    # Given TLS 1.2+1.3, ECDHE AEAD suites only, HSTS, an EC P-256 cert from a CA we trust for the scan
+    findings = scan_service(_target(strong.tls_port, "localhost"), ["tls"],
+                            {"ca_file": str(strong.certs.ca)})
+    found = statuses(findings)
+    assert [k for k, v in found.items() if v not in ("pass", "not_applicable")] == [], \
+        {k: (f.status.value, f.reason, [e.to_dict() for e in f.evidence if not e.ok])
+         for k, f in findings.items() if f.status.value != "pass"}
+    assert found["tls.cert-hostname"] == "pass"
+    assert found["tls.hsts"] == "pass"
+    assert found["tls.smtp-starttls"] == "not_applicable"
+    # and findings name the endpoint
+    assert findings["tls.no-sslv3"].location == f"127.0.0.1:{strong.tls_port}"
+    assert findings["tls.no-sslv3"].network_exposed is True
+
+
+def test_strong_nginx_untrusted_without_its_ca(strong) -> None:  # type: ignore[no-untyped-def]
+    found = statuses(scan_service(_target(strong.tls_port, "localhost"), ["tls"]))
+    assert found["tls.cert-trusted"] == "fail"
+
+
+def test_tls_audit_is_fast(strong, weak) -> None:  # type: ignore[no-untyped-def]
+    for server in (strong, weak):
+        start = time.monotonic()
+        TlsProbe().collect(_target(server.tls_port), {}, ProbeContext(deadline=time.monotonic() + 30,
+                                                                      timeout=5))
+        assert time.monotonic() - start < 3
+
+
+@pytest.mark.parametrize(("name", "protocol", "classes"), [
+    ("TLS_RSA_WITH_RC4_128_SHA", "TLSv1.2", ["rc4", "no_forward_secrecy"]),
+    ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLSv1.0", ["3des", "no_forward_secrecy", "cbc_legacy_protocol"]),
+    ("TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", "SSLv3", ["export", "des", "no_forward_secrecy",
+                                                    "cbc_legacy_protocol"]),
+    ("TLS_DH_anon_WITH_AES_128_GCM_SHA256", "TLSv1.2", ["anonymous", "no_forward_secrecy"]),
+    ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLSv1.2", []),
+    ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLSv1.2", []),
+    ("TLS_AES_128_GCM_SHA256", "TLSv1.3", []),
+    ("SSL_CK_RC4_128_WITH_MD5", "SSLv2", ["rc4", "md5", "no_forward_secrecy"]),
+])
+def test_cipher_classes(name: str, protocol: str, classes: list[str]) -> None:
+    assert cipher_weaknesses(name, protocol) == classes
