@@ -59,6 +59,11 @@ def _register() -> None:
     cli.add_command(scan.scan)
     cli.add_command(checks.checks)
     cli.add_command(demo.demo)
+    from smbaudit.cli import history
+
+    cli.add_command(history.history)
+    cli.add_command(history.diff)
+    cli.add_command(history.report)
 
 
 _register()

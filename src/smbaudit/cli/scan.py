@@ -14,7 +14,7 @@ import click
 
 from smbaudit import engine
 from smbaudit import report as report_mod
-from smbaudit.cli import EXIT_CODES_HELP, handle_errors
+from smbaudit.cli import EXIT_CODES_HELP, handle_errors, periodic
 from smbaudit.cli.catalog import load_catalog
 from smbaudit.cli.progress import ProgressBar
 from smbaudit.cli.summary import print_summary
@@ -156,14 +156,23 @@ def exit_code(report: Report, fail_on: str) -> int:
               show_default=True, help="Network targets: SYN scan needs root; auto picks.")
 @click.option("--plugin", "plugins", multiple=True, metavar="NAME",
               help="Enable an installed third-party probe plugin (repeatable).")
+@click.option("--fail-on-new", type=click.Choice([s.value for s in Severity]), default=None,
+              help="Exit 1 only when findings new or regressed since the last scan reach this "
+              "severity (replaces --fail-on; a first scan counts every failure as new).")
+@click.option("--waivers", "waiver_files", multiple=True, type=click.Path(dir_okay=False),
+              help="YAML file of accepted risks (repeatable).")
+@click.option("--db", type=click.Path(dir_okay=False),
+              help="History store (SQLite). Default: history.sqlite3 in the user data folder.")
+@click.option("--no-history", is_flag=True, help="Do not record this scan in the history store.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong.")
 @click.option("-v", "--verbose", is_flag=True, help="List every failing and errored check.")
 @handle_errors
 def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
          check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
          skip: tuple[str, ...], fail_on: str, timeout: float, probe_timeout: float, jobs: int,
-         ports: str, timing: int, scan_type: str, plugins: tuple[str, ...], quiet: bool,
-         verbose: bool) -> None:
+         ports: str, timing: int, scan_type: str, plugins: tuple[str, ...],
+         fail_on_new: str | None, waiver_files: tuple[str, ...], db: str | None,
+         no_history: bool, quiet: bool, verbose: bool) -> None:
     """Audit TARGETS and write the reports.
 
     \b
@@ -179,9 +188,15 @@ def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
     paths = output_paths(fmts, output)
     catalog = load_catalog(check_paths, default_checks=not no_default_checks, plugins=plugins)
     selected = registry.select(catalog.checks, select, skip)
+    waiver_set = periodic.load_waivers(waiver_files)
+    if fail_on_new and no_history:
+        raise UsageError("--fail-on-new needs the history store (drop --no-history)")
+    store = periodic.open_history(db, enabled=not no_history)
     progress = ProgressBar(enabled=not quiet and sys.stderr.isatty())
     scan_id = report_mod.new_scan_id()
     started = report_mod.now_utc()
+    if store is not None:
+        store.begin(scan_id, started.isoformat(), list(targets))
     with sigterm_as_interrupt():
         try:
             resolved = resolve_targets(targets, ports=ports, timing=timing, scan_type=scan_type,
@@ -194,14 +209,17 @@ def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
                             observer=progress) if complete_discovery else engine.EngineResult(
                                 [], [], False, "interrupted during discovery")
     progress.close()
+    waiver_section = periodic.apply_waivers(result.findings, waiver_set)
     report = report_mod.build(
         scan_id=scan_id, started_at=started, finished_at=report_mod.now_utc(),
         complete=result.complete, stop_reason=result.stop_reason,
         targets=result.targets + resolved.unreachable, findings=result.findings,
         command=[redact_text(a) for a in sys.argv], checks_loaded=len(selected),
         plugins=catalog.plugins.loaded)
+    report.waivers = waiver_section
+    periodic.record_history(store, report)
     written = write_reports(report, paths)
-    code = exit_code(report, fail_on)
+    code = periodic.exit_code_new(report, fail_on_new) if fail_on_new else exit_code(report, fail_on)
     to_stderr = "-" in paths.values()
     if not quiet or code not in (EXIT_OK,):
         print_summary(report, written, fail_on, code, verbose=verbose, quiet=quiet,

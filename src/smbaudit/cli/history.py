@@ -1,0 +1,158 @@
+"""`smbaudit history`, `smbaudit diff` and `smbaudit report`: read the scan history store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from smbaudit import history as history_mod
+from smbaudit.cli import handle_errors
+from smbaudit.errors import UsageError
+from smbaudit.fsutil import atomic_write
+from smbaudit.history import HistoryError, HistoryStore
+from smbaudit.render.formats import OutputFormat, renderer
+from smbaudit.report import Report
+
+db_option = click.option(
+    "--db", type=click.Path(dir_okay=False),
+    help="History store (SQLite). Default: history.sqlite3 in the user data folder.")
+STATE_LABEL = {"complete": "", "incomplete": "incomplete", "running": "did not finish"}
+
+
+def _open(db: str | None) -> HistoryStore:
+    store = HistoryStore(db)
+    if not store.path.exists():
+        raise HistoryError(f"no history store at {store.path} (no scan recorded yet)")
+    store.open()
+    return store
+
+
+@click.command("history")
+@click.option("--target", help="Only scans that included this target (as it was named).")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@db_option
+@handle_errors
+def history(target: str | None, limit: int, fmt: str, db: str | None) -> None:
+    """List recorded scans, newest first."""
+    with _open(db) as store:
+        rows = store.list(target=target, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("no scans recorded" + (f" for {target}" if target else ""))
+        return
+    click.echo(f"{'SCAN':<12}  {'STARTED (UTC)':<19}  {'SCORE':>5} GRADE  {'FAIL':>4} {'PASS':>4} "
+               f"{'ERR':>3}  TARGETS")
+    for r in rows:
+        score = f"{r.score:5.0f}" if r.score is not None else "    -"
+        grade = (r.grade or "-")[:5]
+        c = r.counts
+        note = STATE_LABEL[r.state]
+        click.echo(f"{r.scan_id[:12]:<12}  {r.started_at[:19].replace('T', ' '):<19}  {score} "
+                   f"{grade:<5}  {c.get('fail', 0):>4} {c.get('pass', 0):>4} {c.get('error', 0):>3}"
+                   f"  {', '.join(r.targets)}{f'  ({note})' if note else ''}")
+
+
+def _pick(store: HistoryStore, old: str | None, new: str | None,
+          target: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """OLD and NEW as given; by default the latest scan and the previous complete scan of the
+    same targets."""
+    if new is None:
+        if old is not None:
+            base = store.load(old)
+            names = [t["name"] for t in base["targets"]]
+            latest = store.list(limit=None)
+            newer = [r for r in latest if r.targets == sorted(set(names)) and r.state != "running"]
+            if not newer or newer[0].scan_id == base["scan_id"]:
+                raise HistoryError("no later scan of the same targets to compare with")
+            return base, store.load(newer[0].scan_id)
+        rows = [r for r in store.list(target=target) if r.state != "running"]
+        if not rows:
+            raise HistoryError("no finished scan recorded" + (f" for {target}" if target else ""))
+        newest = rows[0]
+        prev = store.previous(newest.targets, before=newest.scan_id)
+        if prev is None:
+            raise HistoryError(f"only one finished scan of {', '.join(newest.targets)}: "
+                               "nothing to compare yet")
+        return store.load(prev.scan_id), store.load(newest.scan_id)
+    if old is None:
+        raise UsageError("give OLD and NEW, or neither")
+    return store.load(old), store.load(new)
+
+
+def _print_diff(d: dict[str, Any]) -> None:
+    o, n = d["old_scan"], d["new_scan"]
+    change = d["score_change"]
+    click.echo(f"{o['scan_id'][:12]} ({o['started_at'][:16]}) -> {n['scan_id'][:12]} "
+               f"({n['started_at'][:16]}): {', '.join(n['targets'])}")
+    click.echo(f"Risk score {o['score']:.0f} ({o['grade']}) -> {n['score']:.0f} ({n['grade']}): "
+               f"{'+' if change > 0 else ''}{change:g}")
+    for note in d["notes"]:
+        click.secho(f"! {note}", fg="yellow")
+    labels = [("new", "New"), ("regressed", "Regressed"), ("resolved", "Resolved"),
+              ("unchanged", "Unchanged"), ("not_reassessed", "Not re-assessed")]
+    for key, label in labels:
+        entries = d[key]
+        click.echo(f"\n{label}: {len(entries)}")
+        for e in entries:
+            extra = ""
+            if key == "regressed" and e["old_severity"] and e["old_severity"] != e["severity"]:
+                extra = f" (was {e['old_severity']})"
+            elif key == "not_reassessed":
+                extra = f" (now {e['new_status'] or 'not run'})"
+            waived = " [accepted risk]" if e["waived"] else ""
+            click.echo(f"  {e['severity']:<8} {e['check_id']} on {e['target']}: "
+                       f"{e['title']}{extra}{waived}")
+
+
+@click.command("diff")
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@click.option("--target", help="With no scan ids: the last two scans that included this target.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@db_option
+@handle_errors
+def diff(old: str | None, new: str | None, target: str | None, fmt: str, db: str | None) -> None:
+    """Show what changed between two scans (default: the last two of the same targets).
+
+    \b
+    new        failing now, not failing before
+    regressed  severity went up, or failing again after it had been resolved
+    resolved   failing before, passing (or no longer applicable) now
+    unchanged  failing in both
+    """
+    with _open(db) as store:
+        older, newer = _pick(store, old, new, target)
+        failing = [(f["check_id"], f["target"]) for f in newer["findings"] if f["status"] == "fail"]
+        earlier = store.failed_before(failing, older["scan_id"])
+    result = history_mod.diff(older, newer, earlier).to_dict()
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+    else:
+        _print_diff(result)
+
+
+@click.command("report")
+@click.argument("scan_id")
+@click.option("-f", "--format", "fmt", type=click.Choice([f.value for f in OutputFormat]),
+              default="html", show_default=True)
+@click.option("-o", "--output", help="File to write (default: standard output).")
+@db_option
+@handle_errors
+def report(scan_id: str, fmt: str, output: str | None, db: str | None) -> None:
+    """Render a stored scan again, in any report format."""
+    with _open(db) as store:
+        data = store.load(scan_id)
+    rendered = renderer(OutputFormat(fmt))(Report.from_dict(data))
+    if output and output != "-":
+        atomic_write(output, rendered)
+    else:
+        sys.stdout.buffer.write(rendered)
+        sys.stdout.flush()

@@ -1,0 +1,468 @@
+"""Scan history: an embedded SQLite store of every scan, and the diff between two scans.
+
+- The store keeps each scan's full JSON report (every field), so any old scan can be
+  re-rendered, plus a row per finding for quick look-ups.
+- A scan is recorded when it starts (state `running`) and updated when it ends (`complete`,
+  or `incomplete` when it was interrupted: its partial results are kept). A scan killed
+  outright stays `running` and is listed as "did not finish".
+- WAL journal, a busy timeout and short `BEGIN IMMEDIATE` write transactions make two scans
+  writing at once safe; readers never block writers.
+- History works on the report's JSON form (a dict), never on the report module, which sits
+  beside it in the layer order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from smbaudit.errors import SmbauditError
+from smbaudit.models import Finding, Severity, Status
+
+DB_FILENAME = "history.sqlite3"
+BUSY_TIMEOUT_S = 60.0
+TREND_LENGTH = 20
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scans (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    scan_id     TEXT NOT NULL UNIQUE,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    target_key  TEXT NOT NULL,
+    targets     TEXT NOT NULL,
+    profile     TEXT,
+    state       TEXT NOT NULL CHECK (state IN ('running', 'complete', 'incomplete')),
+    score       REAL,
+    grade       TEXT,
+    counts      TEXT,
+    report      TEXT
+);
+CREATE INDEX IF NOT EXISTS scans_by_targets ON scans (target_key, seq);
+CREATE TABLE IF NOT EXISTS scan_targets (
+    seq    INTEGER NOT NULL REFERENCES scans (seq) ON DELETE CASCADE,
+    target TEXT NOT NULL,
+    PRIMARY KEY (seq, target)
+);
+CREATE INDEX IF NOT EXISTS scan_targets_by_target ON scan_targets (target, seq);
+CREATE TABLE IF NOT EXISTS findings (
+    seq      INTEGER NOT NULL REFERENCES scans (seq) ON DELETE CASCADE,
+    check_id TEXT NOT NULL,
+    target   TEXT NOT NULL,
+    status   TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    PRIMARY KEY (seq, check_id, target)
+);
+CREATE INDEX IF NOT EXISTS findings_by_key ON findings (check_id, target, status, seq);
+"""
+
+
+class HistoryError(SmbauditError):
+    """An unknown or ambiguous scan id, or a store that cannot be opened."""
+
+
+def default_db_path() -> Path:
+    """`history.sqlite3` in the user's data directory (e.g. ~/.local/share/smbaudit/)."""
+    return platformdirs.user_data_path("smbaudit", appauthor=False) / DB_FILENAME
+
+
+def target_key(names: Iterable[str]) -> str:
+    """Scans of the same set of targets share this key (order does not matter)."""
+    return "\n".join(sorted(set(names)))
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    """One line of `smbaudit history`."""
+
+    seq: int
+    scan_id: str
+    started_at: str
+    finished_at: str | None
+    targets: list[str]
+    profile: str | None
+    state: str
+    score: float | None
+    grade: str | None
+    counts: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scan_id": self.scan_id, "started_at": self.started_at,
+                "finished_at": self.finished_at, "targets": self.targets,
+                "profile": self.profile, "state": self.state, "score": self.score,
+                "grade": self.grade, "counts": self.counts}
+
+
+def _row(r: sqlite3.Row) -> ScanRow:
+    return ScanRow(seq=r["seq"], scan_id=r["scan_id"], started_at=r["started_at"],
+                   finished_at=r["finished_at"], targets=json.loads(r["targets"]),
+                   profile=r["profile"], state=r["state"], score=r["score"], grade=r["grade"],
+                   counts=json.loads(r["counts"]) if r["counts"] else {})
+
+
+class HistoryStore:
+    """The SQLite store. Open it with `with HistoryStore(path) as store:`."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_db_path()
+        self._db: sqlite3.Connection | None = None
+
+    def __enter__(self) -> HistoryStore:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                # Findings describe weaknesses: the store is readable by its owner only.
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            self._db = db
+            with self._write() as cur:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        cur.execute(statement)
+                cur.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot open the history store {self.path}: {exc}") from exc
+        except OSError as exc:
+            raise HistoryError(f"cannot create the history store {self.path}: "
+                               f"{exc.strerror}") from exc
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("HistoryStore used before open()")
+        return self._db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        """One short write transaction; BEGIN IMMEDIATE takes the write lock up front, so two
+        writers queue on the busy timeout instead of failing half-way."""
+        cur = self.db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def begin(self, scan_id: str, started_at: str, targets: list[str],
+              profile: str | None = None) -> None:
+        """Record that a scan started (it stays `running` if the process is killed outright)."""
+        with self._write() as cur:
+            self._insert(cur, scan_id, started_at, targets, profile, "running")
+
+    def _insert(self, cur: sqlite3.Cursor, scan_id: str, started_at: str, targets: list[str],
+                profile: str | None, state: str) -> int:
+        cur.execute("INSERT INTO scans (scan_id, started_at, target_key, targets, profile, state)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (scan_id, started_at, target_key(targets), json.dumps(sorted(set(targets))),
+                     profile, state))
+        seq = int(cur.lastrowid or 0)
+        cur.executemany("INSERT OR IGNORE INTO scan_targets (seq, target) VALUES (?, ?)",
+                        [(seq, t) for t in set(targets)])
+        return seq
+
+    def save(self, report: dict[str, Any], profile: str | None = None) -> None:
+        """Store a finished (or interrupted) scan's full JSON report."""
+        names = [t["name"] for t in report["targets"]]
+        summary = report["summary"]
+        state = "complete" if report["complete"] else "incomplete"
+        with self._write() as cur:
+            row = cur.execute("SELECT seq, profile FROM scans WHERE scan_id = ?",
+                              (report["scan_id"],)).fetchone()
+            if row is None:
+                seq = self._insert(cur, report["scan_id"], report["started_at"], names, profile,
+                                   state)
+            else:
+                seq = row["seq"]
+                profile = profile or row["profile"]
+                cur.execute("DELETE FROM scan_targets WHERE seq = ?", (seq,))
+                cur.executemany("INSERT INTO scan_targets (seq, target) VALUES (?, ?)",
+                                [(seq, t) for t in set(names)])
+            cur.execute(
+                "UPDATE scans SET finished_at = ?, target_key = ?, targets = ?, profile = ?,"
+                " state = ?, score = ?, grade = ?, counts = ?, report = ? WHERE seq = ?",
+                (report["finished_at"], target_key(names), json.dumps(sorted(set(names))),
+                 profile, state, summary["score"], summary["grade"],
+                 json.dumps(summary["counts"]), json.dumps(report, default=str), seq))
+            cur.execute("DELETE FROM findings WHERE seq = ?", (seq,))
+            cur.executemany(
+                "INSERT OR REPLACE INTO findings (seq, check_id, target, status, severity)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(seq, f["check_id"], f["target"], f["status"], f["severity"])
+                 for f in report["findings"]])
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def list(self, target: str | None = None, limit: int | None = None) -> list[ScanRow]:
+        """Scans, newest first; with `target`, only scans that included it."""
+        sql = "SELECT * FROM scans"
+        args: list[Any] = []
+        if target:
+            sql += " WHERE seq IN (SELECT seq FROM scan_targets WHERE target = ?)"
+            args.append(target)
+        sql += " ORDER BY seq DESC"
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_row(r) for r in self.db.execute(sql, args)]
+
+    def row(self, scan_id: str) -> ScanRow:
+        """A scan by its id or a unique prefix of it (as `history` shows them)."""
+        rows = self.db.execute("SELECT * FROM scans WHERE scan_id LIKE ? ESCAPE '\\' "
+                               "ORDER BY seq DESC LIMIT 2",
+                               (_like_prefix(scan_id),)).fetchall()
+        exact = [r for r in rows if r["scan_id"] == scan_id]
+        if exact:
+            return _row(exact[0])
+        if not rows:
+            raise HistoryError(f"no scan {scan_id!r} in {self.path}")
+        if len(rows) > 1:
+            raise HistoryError(f"scan id {scan_id!r} is ambiguous: give more characters")
+        return _row(rows[0])
+
+    def load(self, scan_id: str) -> dict[str, Any]:
+        """The stored JSON report of a scan."""
+        row = self.row(scan_id)
+        data = self.db.execute("SELECT report FROM scans WHERE seq = ?", (row.seq,)).fetchone()
+        if data["report"] is None:
+            raise HistoryError(f"scan {row.scan_id[:12]} did not finish: no results were stored")
+        return json.loads(data["report"])  # type: ignore[no-any-return]
+
+    def previous(self, targets: Iterable[str], before: str | None = None,
+                 complete_only: bool = True) -> ScanRow | None:
+        """The latest stored scan of the same set of targets (before scan `before`, if given)."""
+        sql = "SELECT * FROM scans WHERE target_key = ? AND report IS NOT NULL"
+        args: list[Any] = [target_key(targets)]
+        if complete_only:
+            sql += " AND state = 'complete'"
+        if before:
+            sql += " AND seq < (SELECT seq FROM scans WHERE scan_id = ?)"
+            args.append(before)
+        row = self.db.execute(sql + " ORDER BY seq DESC LIMIT 1", args).fetchone()
+        return _row(row) if row else None
+
+    def trend(self, targets: Iterable[str], limit: int = TREND_LENGTH) -> list[dict[str, Any]]:
+        """Score over the last `limit` stored scans of this set of targets, oldest first."""
+        rows = self.db.execute(
+            "SELECT scan_id, started_at, score, grade, state FROM scans WHERE target_key = ? "
+            "AND report IS NOT NULL ORDER BY seq DESC LIMIT ?", (target_key(targets), limit))
+        points = [{"scan_id": r["scan_id"], "started_at": r["started_at"], "score": r["score"],
+                   "grade": r["grade"], "complete": r["state"] == "complete"} for r in rows]
+        return points[::-1]
+
+    def failed_before(self, keys: Iterable[tuple[str, str]], scan_id: str) -> set[tuple[str, str]]:
+        """Which (check, target) pairs failed in any stored scan older than `scan_id`."""
+        found: set[tuple[str, str]] = set()
+        for check_id, target in keys:
+            hit = self.db.execute(
+                "SELECT 1 FROM findings WHERE check_id = ? AND target = ? AND status = 'fail' "
+                "AND seq < (SELECT seq FROM scans WHERE scan_id = ?) LIMIT 1",
+                (check_id, target, scan_id)).fetchone()
+            if hit:
+                found.add((check_id, target))
+        return found
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+# -- diff --------------------------------------------------------------------------------------
+
+_REASSESSED = (Status.PASS, Status.NOT_APPLICABLE)
+
+
+@dataclass(frozen=True)
+class DiffEntry:
+    """One failing (or formerly failing) finding in a diff."""
+
+    check_id: str
+    target: str
+    title: str
+    severity: str
+    old_status: str | None
+    new_status: str | None
+    old_severity: str | None = None
+    waived: bool = False  # a live waiver covers it in the newer scan
+    location: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check_id": self.check_id, "target": self.target, "title": self.title,
+                "severity": self.severity, "old_severity": self.old_severity,
+                "old_status": self.old_status, "new_status": self.new_status,
+                "waived": self.waived, "location": self.location}
+
+
+def _scan_brief(report: dict[str, Any]) -> dict[str, Any]:
+    s = report["summary"]
+    return {"scan_id": report["scan_id"], "started_at": report["started_at"],
+            "targets": sorted(t["name"] for t in report["targets"]), "score": s["score"],
+            "grade": s["grade"], "complete": report["complete"]}
+
+
+@dataclass
+class ScanDiff:
+    """What changed between an older and a newer scan."""
+
+    old_scan: dict[str, Any]
+    new_scan: dict[str, Any]
+    new: list[DiffEntry] = field(default_factory=list)
+    resolved: list[DiffEntry] = field(default_factory=list)
+    regressed: list[DiffEntry] = field(default_factory=list)
+    unchanged: list[DiffEntry] = field(default_factory=list)
+    not_reassessed: list[DiffEntry] = field(default_factory=list)  # failed, then error/skipped
+    notes: list[str] = field(default_factory=list)
+    comparable: bool = True
+
+    @property
+    def score_change(self) -> float:
+        return round(float(self.new_scan["score"]) - float(self.old_scan["score"]), 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "old_scan": self.old_scan,
+            "new_scan": self.new_scan,
+            "score_change": self.score_change,
+            "comparable": self.comparable,
+            "notes": self.notes,
+            "new": [e.to_dict() for e in self.new],
+            "resolved": [e.to_dict() for e in self.resolved],
+            "regressed": [e.to_dict() for e in self.regressed],
+            "unchanged": [e.to_dict() for e in self.unchanged],
+            "not_reassessed": [e.to_dict() for e in self.not_reassessed],
+        }
+
+
+def _findings(report: dict[str, Any]) -> dict[tuple[str, str], Finding]:
+    return {(f["check_id"], f["target"]): Finding.from_dict(f) for f in report["findings"]}
+
+
+def _entry(f: Finding, old: Finding | None, new: Finding | None) -> DiffEntry:
+    live = bool(new and new.waiver and not new.waiver.expired)
+    return DiffEntry(check_id=f.check_id, target=f.target, title=f.title,
+                     severity=f.severity.value,
+                     old_status=old.status.value if old else None,
+                     new_status=new.status.value if new else None,
+                     old_severity=old.severity.value if old else None, waived=live,
+                     location=f.location)
+
+
+def _sort_key(e: DiffEntry) -> tuple[int, str, str]:
+    return (-Severity(e.severity).rank, e.check_id, e.target)
+
+
+def diff(old: dict[str, Any], new: dict[str, Any],
+         failed_earlier: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
+         ) -> ScanDiff:
+    """Compare two stored reports (JSON form).
+
+    new        fails now, did not fail in the older scan (and never failed before it)
+    regressed  fails now with a higher severity, or fails again after it had been resolved
+               (it failed in a scan before the older one: `failed_earlier`)
+    resolved   failed in the older scan, passes (or no longer applies) now
+    unchanged  failed in both
+    not_reassessed  failed in the older scan, could not be assessed now (error, skipped, gone)
+    """
+    result = ScanDiff(old_scan=_scan_brief(old), new_scan=_scan_brief(new))
+    before, after = _findings(old), _findings(new)
+    for key, f in after.items():
+        if f.status is not Status.FAIL:
+            continue
+        prev = before.get(key)
+        if prev is not None and prev.status is Status.FAIL:
+            bucket = result.regressed if f.severity.rank > prev.severity.rank else result.unchanged
+        elif key in failed_earlier:
+            bucket = result.regressed
+        else:
+            bucket = result.new
+        bucket.append(_entry(f, prev, f))
+    for key, prev in before.items():
+        if prev.status is not Status.FAIL:
+            continue
+        now = after.get(key)
+        if now is not None and now.status is Status.FAIL:
+            continue
+        bucket = result.resolved if now is not None and now.status in _REASSESSED \
+            else result.not_reassessed
+        bucket.append(_entry(now or prev, prev, now))
+    for bucket in (result.new, result.resolved, result.regressed, result.unchanged,
+                   result.not_reassessed):
+        bucket.sort(key=_sort_key)
+    _comparability(old, new, result)
+    return result
+
+
+def _comparability(old: dict[str, Any], new: dict[str, Any], result: ScanDiff) -> None:
+    """Scores and deltas only mean something between like scans: say when they are not."""
+    notes = result.notes
+    if result.old_scan["targets"] != result.new_scan["targets"]:
+        notes.append("the scans cover different targets")
+    old_checks = {f["check_id"] for f in old["findings"]}
+    new_checks = {f["check_id"] for f in new["findings"]}
+    if old_checks != new_checks:
+        added, removed = len(new_checks - old_checks), len(old_checks - new_checks)
+        notes.append(f"the check sets differ ({added} added, {removed} removed)")
+    old_v = old["summary"].get("scoring_version")
+    new_v = new["summary"].get("scoring_version")
+    if old_v != new_v:
+        notes.append(f"scoring profile changed ({old_v} -> {new_v}): scores are not comparable")
+    for label, scan in (("older", old), ("newer", new)):
+        if not scan["complete"]:
+            notes.append(f"the {label} scan did not finish: its missing checks are not "
+                         "counted as resolved or new")
+    result.comparable = not notes
+    old_tool = old.get("tool", {}).get("version")
+    new_tool = new.get("tool", {}).get("version")
+    if old_tool != new_tool:
+        notes.append(f"smbaudit version changed ({old_tool} -> {new_tool})")
+
+
+def history_section(store: HistoryStore, report: dict[str, Any]) -> dict[str, Any]:
+    """The report's `history` section for a scan about to be saved: the diff against the
+    previous complete scan of the same targets, and the score trend (this scan included)."""
+    names = [t["name"] for t in report["targets"]]
+    prev_row = store.previous(names, before=report["scan_id"])
+    section: dict[str, Any] = {"previous": None, "diff": None}
+    if prev_row is not None:
+        prev = store.load(prev_row.scan_id)
+        failing_now = [(f["check_id"], f["target"]) for f in report["findings"]
+                       if f["status"] == Status.FAIL.value]
+        earlier = store.failed_before(failing_now, prev_row.scan_id)
+        section["previous"] = _scan_brief(prev)
+        section["diff"] = diff(prev, report, earlier).to_dict()
+    trend = [p for p in store.trend(names) if p["scan_id"] != report["scan_id"]]
+    trend.append({"scan_id": report["scan_id"], "started_at": report["started_at"],
+                  "score": report["summary"]["score"], "grade": report["summary"]["grade"],
+                  "complete": report["complete"]})
+    section["trend"] = trend[-TREND_LENGTH:]
+    return section

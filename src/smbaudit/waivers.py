@@ -1,0 +1,204 @@
+"""Waivers (accepted risks): an overlay on findings that never rewrites a finding's status.
+
+A waivers file is YAML::
+
+    waivers:
+      - check: ssh.permit-root-login      # a check id (exact)
+        target: "dir:/srv/images/*"       # a glob over target names ("*" for every target)
+        justification: Break-glass access on the build image, removed before deployment
+        approved_by: Jane Doe (CISO)
+        expires: 2026-12-31               # a date; the waiver holds up to and including it
+
+A waiver attaches to the *failing* findings it matches (`Finding.waiver`). While it is live the
+finding stays FAIL in every output but leaves the score (scoring also reports the score without
+waivers). From the day after `expires` it is expired: still attached and shown, marked
+`expired: true`, and the finding counts again. A waiver that matches no failing finding is
+reported as unmatched, so stale acceptances do not pile up unseen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from smbaudit import yamlload
+from smbaudit.errors import FieldError, InputFileError
+from smbaudit.models import Finding, SourceRef, Status, Waiver
+
+FIELDS = ("check", "target", "justification", "approved_by", "expires")
+Clock = Callable[[], dt.date]
+
+
+def today() -> dt.date:
+    """The local calendar date (the default clock; tests pass a fixed one)."""
+    return dt.date.today()
+
+
+@dataclass(frozen=True)
+class WaiverRule:
+    """One entry of a waivers file."""
+
+    check: str
+    target: str
+    justification: str
+    approved_by: str
+    expires: dt.date
+    source: SourceRef
+
+    def matches(self, finding: Finding) -> bool:
+        return finding.check_id == self.check and fnmatchcase(finding.target, self.target)
+
+    def expired_on(self, day: dt.date) -> bool:
+        return day > self.expires
+
+    def attached(self, day: dt.date) -> Waiver:
+        return Waiver(justification=self.justification, approved_by=self.approved_by,
+                      expires=self.expires.isoformat(), expired=self.expired_on(day))
+
+
+@dataclass(frozen=True)
+class WaiverSet:
+    """The waivers loaded from one or more files."""
+
+    rules: tuple[WaiverRule, ...]
+    files: tuple[str, ...] = ()
+
+
+def _parse_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _entry(item: Any, path: str, line: int | None, index: int,
+           errors: list[FieldError]) -> WaiverRule | None:
+    where = f"waivers[{index}]"
+    if not isinstance(item, yamlload.LineDict):
+        errors.append(FieldError(path, line, where, "each waiver must be a mapping with "
+                                 + ", ".join(FIELDS)))
+        return None
+    before = len(errors)
+    for key in item:
+        if key not in FIELDS:
+            errors.append(FieldError(path, item.line_of(str(key)), f"{where}.{key}",
+                                     f"unknown field (expected: {', '.join(FIELDS)})"))
+    values: dict[str, str] = {}
+    for key in FIELDS[:4]:
+        value = item.get(key)
+        if key not in item:
+            errors.append(FieldError(path, item.line, f"{where}.{key}", "missing required field"))
+        elif not isinstance(value, str) or not value.strip():
+            errors.append(FieldError(path, item.line_of(key), f"{where}.{key}",
+                                     "must be a non-empty string"))
+        else:
+            values[key] = value.strip()
+    expires = _parse_date(item.get("expires"))
+    if "expires" not in item:
+        errors.append(FieldError(path, item.line, f"{where}.expires", "missing required field"))
+    elif expires is None:
+        errors.append(FieldError(path, item.line_of("expires"), f"{where}.expires",
+                                 f"not a date (YYYY-MM-DD): {item.get('expires')!r}"))
+    if len(errors) > before or expires is None:
+        return None
+    return WaiverRule(check=values["check"], target=values["target"],
+                      justification=values["justification"], approved_by=values["approved_by"],
+                      expires=expires, source=SourceRef(path, item.line))
+
+
+def parse(data: Any, path: str) -> WaiverSet:
+    """Validate a loaded waivers document; every problem is reported with file:line."""
+    errors: list[FieldError] = []
+    if not isinstance(data, yamlload.LineDict) or "waivers" not in data:
+        raise InputFileError([FieldError(path, getattr(data, "line", None) or 1, "waivers",
+                                         "a waivers file is a mapping with a `waivers:` list")])
+    for key in data:
+        if key not in ("waivers", "schema"):
+            errors.append(FieldError(path, data.line_of(str(key)), str(key), "unknown field"))
+    items = data["waivers"]
+    if not isinstance(items, yamlload.LineList):
+        raise InputFileError([FieldError(path, data.line_of("waivers"), "waivers",
+                                         "must be a list of waivers")])
+    rules: list[WaiverRule] = []
+    seen: dict[tuple[str, str], WaiverRule] = {}
+    for i, item in enumerate(items):
+        rule = _entry(item, path, items.item_lines[i], i, errors)
+        if rule is None:
+            continue
+        if (rule.check, rule.target) in seen:
+            errors.append(FieldError(path, rule.source.line, f"waivers[{i}]",
+                                     f"duplicate waiver for {rule.check} on {rule.target!r} "
+                                     f"(first at line {seen[(rule.check, rule.target)].source.line})"))
+            continue
+        seen[(rule.check, rule.target)] = rule
+        rules.append(rule)
+    if errors:
+        raise InputFileError(errors)
+    return WaiverSet(rules=tuple(rules), files=(path,))
+
+
+def load(paths: Iterable[str | Path]) -> WaiverSet:
+    """Load and merge waivers files."""
+    rules: list[WaiverRule] = []
+    files: list[str] = []
+    for p in paths:
+        one = parse(yamlload.load_file(p), str(p))
+        rules.extend(one.rules)
+        files.extend(one.files)
+    return WaiverSet(rules=tuple(rules), files=tuple(files))
+
+
+@dataclass
+class WaiverOutcome:
+    """What applying waivers did, for the report's `waivers` section."""
+
+    entries: list[dict[str, Any]]
+    files: list[str]
+    live: int
+    expired: int
+    unmatched: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": self.files, "entries": self.entries, "applied_live": self.live,
+                "applied_expired": self.expired, "unmatched": self.unmatched}
+
+
+def apply(findings: Iterable[Finding], waivers: WaiverSet, clock: Clock = today) -> WaiverOutcome:
+    """Attach the matching waiver to each failing finding (a live one wins over an expired one,
+    then the first in file order). Statuses are never changed."""
+    day = clock()
+    matched: dict[int, int] = {i: 0 for i in range(len(waivers.rules))}
+    live = expired = 0
+    for f in findings:
+        if f.status is not Status.FAIL:
+            continue
+        hits = [i for i, r in enumerate(waivers.rules) if r.matches(f)]
+        if not hits:
+            continue
+        for i in hits:
+            matched[i] += 1
+        best = min(hits, key=lambda i: (waivers.rules[i].expired_on(day), i))
+        f.waiver = waivers.rules[best].attached(day)
+        if f.waiver.expired:
+            expired += 1
+        else:
+            live += 1
+    entries = []
+    for i, r in enumerate(waivers.rules):
+        entries.append({"check": r.check, "target": r.target, "justification": r.justification,
+                        "approved_by": r.approved_by, "expires": r.expires.isoformat(),
+                        "expired": r.expired_on(day), "matched": matched[i],
+                        "source": str(r.source)})
+    unmatched = [e for e in entries if not e["matched"]]
+    return WaiverOutcome(entries=entries, files=list(waivers.files), live=live, expired=expired,
+                         unmatched=unmatched)
