@@ -53,3 +53,10 @@ def tree_snapshot(root: Path) -> dict[str, tuple[int, bytes | str]]:
             else:
                 snap[str(p)] = (st.st_mode, b"")
     return snap
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans record history in the user data folder: tests use a throwaway one."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))

@@ -6,6 +6,7 @@ Each step is a small function the scan command calls in order; none of them prin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from smbaudit import history, waivers
 from smbaudit.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from smbaudit.models import Finding, Severity, Status
 from smbaudit.report import Report
+from smbaudit.targets.base import Target
 
 
 def load_waivers(paths: Sequence[str | Path]) -> waivers.WaiverSet | None:
@@ -36,6 +38,14 @@ def open_history(db: str | None, enabled: bool) -> history.HistoryStore | None:
     store = history.HistoryStore(db)
     store.open()
     return store
+
+
+def begin_history(store: history.HistoryStore | None, scan_id: str, started: datetime,
+                  targets: Sequence[Target]) -> None:
+    """Mark the scan as running in the store once its targets are known (a scan killed
+    outright then stays listed as "did not finish")."""
+    if store is not None:
+        store.begin(scan_id, started.isoformat(), [t.name for t in targets])
 
 
 def record_history(store: history.HistoryStore | None, report: Report,

@@ -195,13 +195,12 @@ def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
     progress = ProgressBar(enabled=not quiet and sys.stderr.isatty())
     scan_id = report_mod.new_scan_id()
     started = report_mod.now_utc()
-    if store is not None:
-        store.begin(scan_id, started.isoformat(), list(targets))
     with sigterm_as_interrupt():
         try:
             resolved = resolve_targets(targets, ports=ports, timing=timing, scan_type=scan_type,
                                        timeout=timeout, progress=progress)
             complete_discovery = True
+            periodic.begin_history(store, scan_id, started, resolved.targets)
         except KeyboardInterrupt:
             resolved, complete_discovery = ResolvedTargets([], []), False
         options = engine.EngineOptions(jobs=jobs, probe_timeout=probe_timeout, io_timeout=timeout)
