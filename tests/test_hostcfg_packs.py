@@ -19,8 +19,8 @@ from smbaudit.probes.builtin import builtin_probe_classes
 from smbaudit.targets.posixfs import DirectoryTarget
 
 REPO = Path(__file__).resolve().parents[1]
-PACK_DIRS = ["ssh", "password"]
-AREAS = ["ssh", "password_policy"]
+PACK_DIRS = ["ssh", "password", "kernel", "shell", "firewall", "logging"]
+AREAS = ["ssh", "password_policy", "sysctl", "shell", "firewall", "audit_logging"]
 
 
 def _probes() -> dict[str, Any]:
@@ -89,4 +89,4 @@ def test_pack_metadata(checks: list[CheckDef]) -> None:
         assert c.references, c.id
         assert c.rationale and c.remediation, c.id
         assert c.id.split(".")[0] in {"ssh", "webserver", "password", "kernel", "firewall",
-                                      "logging", "shell"}, c.id
+                                      "logging", "shell", "sysctl"}, c.id

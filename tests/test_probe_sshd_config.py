@@ -212,6 +212,7 @@ SSHD = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/ss
 def _sshd_t(config: Path, conn: str | None = None) -> dict[str, list[str]]:
     """`sshd -T` output as keyword -> values. sshd insists on /run/sshd; when it is missing,
     run it in a private mount namespace with a scratch /run instead of creating it here."""
+    assert SSHD is not None, "sshd (openssh-server) is not installed"
     argv = [SSHD, "-T", "-f", str(config)] + (["-C", conn] if conn else [])
     if not os.path.isdir("/run/sshd"):
         if not shutil.which("unshare"):
@@ -231,7 +232,6 @@ def _sshd_t(config: Path, conn: str | None = None) -> dict[str, list[str]]:
 
 
 @pytest.mark.needs_sshd
-@pytest.mark.skipif(SSHD is None, reason="sshd (openssh-server) is not installed")
 def test_agrees_with_sshd_t(tmp_path: Path) -> None:
     keyfile = tmp_path / "hostkey"
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keyfile)], timeout=20)

@@ -1,0 +1,217 @@
+"""Audit and system logging: auditd (enabled, auditd.conf, rules), journald persistence, rsyslog
+and logrotate. Read from files and systemd unit links, so it works offline as well as live."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from smbaudit.models import TargetKind
+from smbaudit.probes._common import Reader, as_number, host_of, lines_of, strip_comment
+from smbaudit.probes._systemd import unit_state
+from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.targets.base import HostTarget, Target
+
+AUDITD_CONF = "/etc/audit/auditd.conf"
+RULES_D = "/etc/audit/rules.d"
+AUDIT_RULES = "/etc/audit/audit.rules"
+# auditd.conf(5) defaults (audit 3.x).
+AUDITD_DEFAULTS: dict[str, Any] = {
+    "max_log_file": 8, "max_log_file_action": "rotate", "num_logs": 5,
+    "space_left_action": "syslog", "admin_space_left_action": "suspend",
+    "disk_full_action": "suspend", "disk_error_action": "syslog", "log_format": "enriched",
+}
+JOURNALD_DIRS = ("/usr/lib/systemd/journald.conf.d", "/usr/local/lib/systemd/journald.conf.d",
+                 "/run/systemd/journald.conf.d", "/etc/systemd/journald.conf.d")
+
+
+def parse_auditd_conf(text: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for raw in lines_of(text or ""):
+        line = strip_comment(raw)
+        if "=" in line:
+            k, _, v = line.partition("=")
+            value = as_number(v.strip())
+            values[k.strip().lower()] = value.lower() if isinstance(value, str) and \
+                k.strip().lower().endswith("action") else value
+    return values
+
+
+def parse_audit_rules(lines: list[tuple[str, int, str]]) -> dict[str, Any]:
+    """auditctl(8) rule lines -> watches, syscall rules, watched paths, syscalls, keys, immutable."""
+    watches: list[dict[str, Any]] = []
+    syscall_rules: list[dict[str, Any]] = []
+    immutable = False
+    for path, lineno, line in lines:
+        tokens = line.split()
+        if not tokens:
+            continue
+        opts: dict[str, list[str]] = {}
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok.startswith("-") and i + 1 < len(tokens) and not tokens[i + 1].startswith("-"):
+                opts.setdefault(tok, []).append(tokens[i + 1])
+                i += 2
+            else:
+                opts.setdefault(tok, [])
+                i += 1
+        key = (opts.get("-k") or opts.get("--key") or [None])[0]
+        where = {"file": path, "line": lineno}
+        if "-e" in opts and opts["-e"] and opts["-e"][0] == "2":
+            immutable = True
+        if "-w" in opts:
+            watches.append({"path": opts["-w"][0], "perms": (opts.get("-p") or [""])[0],
+                            "key": key, **where})
+        elif "-a" in opts or "-A" in opts:
+            syscalls: list[str] = []
+            for s in opts.get("-S", []):
+                syscalls.extend(x for x in s.split(",") if x)
+            fields = opts.get("-F", [])
+            syscall_rules.append({"action": (opts.get("-a") or opts.get("-A"))[0],
+                                  "syscalls": syscalls, "fields": fields, "key": key, **where})
+    paths = [w["path"] for w in watches]
+    for rule in syscall_rules:
+        for f in rule["fields"]:
+            m = re.match(r"^(path|dir)=(.+)$", f)
+            if m:
+                paths.append(m.group(2))
+    return {
+        "watches": watches,
+        "syscall_rules": syscall_rules,
+        "watched_paths": sorted({p.rstrip("/") or "/" for p in paths}),
+        "syscalls": sorted({s for r in syscall_rules for s in r["syscalls"]}),
+        "keys": sorted({k for k in [w["key"] for w in watches] + [r["key"] for r in syscall_rules] if k}),
+        "immutable": immutable,
+    }
+
+
+def _rule_lines(reader: Reader) -> tuple[list[tuple[str, int, str]], str]:
+    """augenrules: rules.d/*.rules in order when present, else the compiled audit.rules."""
+    files = [f"{RULES_D}/{n}" for n in reader.list_dir(RULES_D) if n.endswith(".rules")]
+    source = "rules.d" if files else "audit.rules"
+    if not files:
+        files = [AUDIT_RULES]
+    lines: list[tuple[str, int, str]] = []
+    for path in files:
+        text = reader.read(path)
+        for lineno, raw in enumerate(lines_of(text or ""), 1):
+            line = strip_comment(raw)
+            if line:
+                lines.append((path, lineno, line))
+    return lines, source
+
+
+def auditd_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
+    installed = any(host.exists(p) for p in ("/usr/sbin/auditd", "/sbin/auditd", AUDITD_CONF))
+    unit = unit_state(host, "auditd.service")
+    conf = dict(AUDITD_DEFAULTS)
+    configured = parse_auditd_conf(reader.read(AUDITD_CONF))
+    conf.update(configured)
+    lines, source = _rule_lines(reader)
+    rules = parse_audit_rules(lines)
+    return {"installed": installed, "enabled": installed and unit["enabled"], "unit": unit,
+            "conf": conf, "conf_set": sorted(configured), "rules_source": source, **rules}
+
+
+def journald_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
+    values: dict[str, str] = {}
+    files = ["/etc/systemd/journald.conf"]
+    dropins: dict[str, str] = {}
+    for d in JOURNALD_DIRS:
+        for n in reader.list_dir(d):
+            if n.endswith(".conf"):
+                dropins[n] = f"{d}/{n}"  # later directories (/etc) override same-named files
+    files += [dropins[n] for n in sorted(dropins)]
+    for path in files:
+        section = ""
+        for raw in lines_of(reader.read(path) or ""):
+            line = raw.strip()
+            if not line or line[0] in "#;":
+                continue
+            if line.startswith("["):
+                section = line.strip("[]")
+                continue
+            if section == "Journal" and "=" in line:
+                k, _, v = line.partition("=")
+                values[k.strip()] = v.strip()
+    storage = values.get("Storage", "auto").lower()
+    persistent = storage == "persistent" or (storage == "auto" and host.exists("/var/log/journal"))
+    return {"storage": storage, "persistent": persistent,
+            "compress": values.get("Compress", "yes").lower() in ("yes", "true", "1", "on"),
+            "forward_to_syslog": values.get("ForwardToSyslog", "no").lower() in ("yes", "true", "1", "on"),
+            "settings": values}
+
+
+def rsyslog_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
+    installed = host.exists("/etc/rsyslog.conf") or host.exists("/usr/sbin/rsyslogd")
+    unit = unit_state(host, "rsyslog.service")
+    file_actions = 0
+    paths = ["/etc/rsyslog.conf"] + reader.glob("/etc/rsyslog.d/*.conf")
+    for path in paths:
+        for raw in lines_of(reader.read(path) or ""):
+            line = strip_comment(raw)
+            if re.search(r"\s-?/var/log/\S+\s*$", line) or re.search(r'file="/var/log/', line):
+                file_actions += 1
+    return {"installed": installed, "enabled": installed and unit["enabled"],
+            "file_actions": file_actions, "unit": unit}
+
+
+def logrotate_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
+    text = reader.read("/etc/logrotate.conf")
+    rotate = None
+    frequency = None
+    for raw in lines_of(text or ""):
+        line = strip_comment(raw)
+        if line.startswith("{") or line.startswith("}"):
+            break  # per-log blocks follow the global options
+        m = re.match(r"^rotate\s+(\d+)$", line)
+        if m:
+            rotate = int(m.group(1))
+        if line in ("daily", "weekly", "monthly", "yearly", "hourly"):
+            frequency = line
+        if "{" in line:
+            break
+    scheduled = unit_state(host, "logrotate.timer")["enabled"] or host.exists("/etc/cron.daily/logrotate")
+    return {"present": text is not None, "rotate": rotate, "frequency": frequency,
+            "scheduled": scheduled, "configs": reader.list_dir("/etc/logrotate.d")}
+
+
+class AuditLoggingProbe(Probe):
+    """auditd, journald, rsyslog and logrotate configuration.
+
+    Facts: auditd {installed, enabled, unit, conf (auditd.conf over its defaults; *_action values
+    lower-case), conf_set (keys set in the file), rules_source (rules.d or audit.rules), watches
+    [{path, perms, key, file, line}], syscall_rules [{action, syscalls, fields, key, file, line}],
+    watched_paths (from -w and -F path=/dir=), syscalls, keys, immutable (-e 2)},
+    journald {storage, persistent, compress, forward_to_syslog, settings},
+    rsyslog {installed, enabled, file_actions (rules writing under /var/log), unit},
+    logrotate {present, rotate, frequency, scheduled (timer or cron.daily), configs},
+    persistent_logs (journald keeps logs on disk, or an enabled rsyslog writes log files),
+    files, errors.
+    """
+
+    name = "audit_logging"
+    description = "auditd, journald, rsyslog and logrotate configuration"
+    target_kinds = frozenset({TargetKind.HOST})
+    params_schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
+                                     "properties": {}}
+
+    def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
+        host = host_of(target)
+        reader = Reader(host)
+        auditd = auditd_facts(host, reader)
+        ctx.check_deadline()
+        journald = journald_facts(host, reader)
+        rsyslog = rsyslog_facts(host, reader)
+        logrotate = logrotate_facts(host, reader)
+        return {
+            "auditd": auditd,
+            "journald": journald,
+            "rsyslog": rsyslog,
+            "logrotate": logrotate,
+            "persistent_logs": journald["persistent"] or (rsyslog["enabled"] and rsyslog["file_actions"] > 0),
+            "files": reader.files,
+            "errors": reader.errors,
+        }

@@ -1,0 +1,240 @@
+"""Host firewall configuration: whether one is set to be active at boot and what it does with
+unsolicited incoming traffic. Read from configuration files and systemd unit links only, so the
+answer is the same for a live host and an offline tree (and describes the state after a reboot).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from smbaudit.models import TargetKind
+from smbaudit.probes._common import Reader, host_of, lines_of, strip_comment
+from smbaudit.probes._systemd import unit_state
+from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.targets.base import HostTarget, Target
+
+MAX_NFT_DEPTH = 8
+DENY = ("drop", "reject")
+
+
+def _kv_file(text: str | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in lines_of(text or ""):
+        line = strip_comment(raw)
+        if "=" in line:
+            k, _, v = line.partition("=")
+            values[k.strip()] = v.strip().strip("\"'")
+    return values
+
+
+def _installed(host: HostTarget, paths: tuple[str, ...]) -> bool:
+    return any(host.exists(p) for p in paths)
+
+
+# ----------------------------------------------------------------------------- ufw
+
+
+def ufw_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
+    conf = _kv_file(reader.read("/etc/ufw/ufw.conf"))
+    defaults = _kv_file(reader.read("/etc/default/ufw"))
+    installed = _installed(host, ("/usr/sbin/ufw", "/etc/ufw/ufw.conf"))
+    unit = unit_state(host, "ufw.service")
+    enabled = installed and conf.get("ENABLED", "no").lower() == "yes" and not unit["masked"]
+    policy = defaults.get("DEFAULT_INPUT_POLICY", "DROP").lower() if installed else None
+    return {"installed": installed, "enabled": enabled, "default_input_policy": policy,
+            "ipv6": defaults.get("IPV6", "yes").lower() == "yes", "unit": unit}
+
+
+# ----------------------------------------------------------------------------- nftables
+
+
+def _nft_text(reader: Reader, path: str, depth: int, seen: set[str]) -> str:
+    """The ruleset text with `include` statements expanded (globs, bounded, cycle-safe)."""
+    if path in seen or depth > MAX_NFT_DEPTH:
+        reader.errors.append(f"{path}: include loop or nesting too deep; not followed")
+        return ""
+    text = reader.read(path)
+    if text is None:
+        return ""
+    out: list[str] = []
+    for raw in lines_of(text):
+        m = re.match(r'^\s*include\s+"([^"]+)"', raw)
+        if m:
+            inc = m.group(1)
+            if not inc.startswith("/"):
+                inc = path.rsplit("/", 1)[0] + "/" + inc
+            targets = reader.glob(inc) if any(c in inc for c in "*?[") else [inc]
+            for t in targets:
+                out.append(_nft_text(reader, t, depth + 1, seen | {path}))
+        else:
+            out.append(strip_comment(raw))
+    return "\n".join(out)
+
+
+def parse_nft_input_chains(text: str) -> list[dict[str, Any]]:
+    """Base chains hooked on input: family, table, chain, policy, and the last rule's verdict."""
+    chains: list[dict[str, Any]] = []
+    table_re = re.compile(r"\btable\s+(?:(ip|ip6|inet|arp|bridge|netdev)\s+)?([\w.-]+)\s*\{")
+    chain_re = re.compile(r"\bchain\s+([\w.-]+)\s*\{")
+    for tm in table_re.finditer(text):
+        family = tm.group(1) or "ip"
+        body, _ = _block(text, tm.end())
+        for cm in chain_re.finditer(body):
+            chain_body, _ = _block(body, cm.end())
+            hook = re.search(r"\btype\s+filter\s+hook\s+input\b", chain_body)
+            if not hook:
+                continue
+            policy = re.search(r"\bpolicy\s+(accept|drop)\b", chain_body)
+            statements = [s.strip() for s in re.split(r"[;\n]", chain_body) if s.strip()]
+            rules = [s for s in statements if not re.match(r"^(type|policy|comment)\b", s)]
+            last = rules[-1].split()[-1] if rules else None
+            chains.append({"family": family, "table": tm.group(2), "chain": cm.group(1),
+                           "policy": policy.group(1) if policy else "accept",
+                           "last_verdict": last if last in ("drop", "reject", "accept") else None})
+    return chains
+
+
+def _block(text: str, start: int) -> tuple[str, int]:
+    """Text from `start` (just after a `{`) to its matching `}`."""
+    depth = 1
+    i = start
+    while i < len(text) and depth:
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+        i += 1
+    return text[start:i - 1], i
+
+
+def nftables_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
+    paths = [p for p in ("/etc/nftables.conf", "/etc/sysconfig/nftables.conf") if host.exists(p)]
+    installed = bool(paths) or _installed(host, ("/usr/sbin/nft", "/sbin/nft"))
+    text = "\n".join(_nft_text(reader, p, 0, set()) for p in paths)
+    chains = parse_nft_input_chains(text)
+    unit = unit_state(host, "nftables.service")
+    policy = None
+    if chains:
+        denies = [c for c in chains if c["policy"] == "drop" or c["last_verdict"] in DENY]
+        policy = ("drop" if all(c["policy"] == "drop" for c in denies) else "reject") \
+            if len(denies) == len(chains) else "accept"
+    return {"installed": installed, "enabled": installed and unit["enabled"] and bool(chains),
+            "config_files": paths, "input_chains": chains, "default_input_policy": policy,
+            "ipv6": any(c["family"] in ("inet", "ip6") for c in chains
+                        if c["policy"] == "drop" or c["last_verdict"] in DENY),
+            "unit": unit}
+
+
+# ----------------------------------------------------------------------------- firewalld
+
+
+def firewalld_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
+    installed = _installed(host, ("/usr/sbin/firewalld", "/usr/lib/firewalld", "/etc/firewalld"))
+    conf = _kv_file(reader.read("/etc/firewalld/firewalld.conf"))
+    zone = conf.get("DefaultZone", "public") if installed else None
+    unit = unit_state(host, "firewalld.service")
+    target = None
+    services: list[str] = []
+    if zone:
+        for d in ("/etc/firewalld/zones", "/usr/lib/firewalld/zones"):
+            xml = reader.read(f"{d}/{zone}.xml")
+            if xml is not None:
+                m = re.search(r"<zone\b[^>]*\btarget=\"([^\"]+)\"", xml)
+                target = m.group(1) if m else "default"
+                services = re.findall(r"<service\s+name=\"([^\"]+)\"", xml)
+                break
+    target = target or ("default" if zone else None)
+    policy = None
+    if zone:
+        policy = "accept" if (target or "").upper() == "ACCEPT" or zone == "trusted" else (
+            "drop" if (target or "").upper() == "DROP" or zone == "drop" else "reject")
+    return {"installed": installed, "enabled": installed and unit["enabled"], "default_zone": zone,
+            "zone_target": target, "zone_services": services, "default_input_policy": policy,
+            "ipv6": True, "unit": unit}
+
+
+# ----------------------------------------------------------------------------- iptables
+
+
+def parse_iptables_save(text: str | None) -> str | None:
+    """INPUT policy of the filter table in iptables-save format, or the last rule's DROP/REJECT."""
+    if not text:
+        return None
+    in_filter = False
+    policy = None
+    last = None
+    for raw in lines_of(text):
+        line = raw.strip()
+        if line.startswith("*"):
+            in_filter = line == "*filter"
+            continue
+        if not in_filter:
+            continue
+        m = re.match(r"^:INPUT\s+(\w+)", line)
+        if m:
+            policy = m.group(1).lower()
+        m = re.match(r"^-A\s+INPUT\b.*\s-j\s+(\w+)", line)
+        if m:
+            last = m.group(1).lower()
+    if policy in DENY:
+        return policy
+    if last in DENY:
+        return last
+    return policy
+
+
+def iptables_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
+    v4 = next((p for p in ("/etc/iptables/rules.v4", "/etc/sysconfig/iptables") if host.exists(p)), None)
+    v6 = next((p for p in ("/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables") if host.exists(p)), None)
+    units = [unit_state(host, u) for u in ("netfilter-persistent.service", "iptables.service")]
+    policy4 = parse_iptables_save(reader.read(v4)) if v4 else None
+    policy6 = parse_iptables_save(reader.read(v6)) if v6 else None
+    return {"installed": bool(v4 or v6), "enabled": bool(v4) and any(u["enabled"] for u in units),
+            "rules_v4": v4, "rules_v6": v6, "default_input_policy": policy4,
+            "ipv6_input_policy": policy6, "ipv6": policy6 in DENY, "units": units}
+
+
+class FirewallProbe(Probe):
+    """Which host firewalls are configured to start at boot, and their default for incoming traffic.
+
+    Facts: tools_found (ufw / nftables / firewalld / iptables whose files are present),
+    active_firewalls (those set to be active at boot: ufw ENABLED=yes; nftables.service enabled
+    with an input chain; firewalld.service enabled; iptables rules file with
+    netfilter-persistent/iptables.service enabled), active (any), default_input_policy (of the
+    first active one in the order firewalld, ufw, nftables, iptables: drop / reject / accept, None
+    when none is active), default_deny (policy is drop or reject), ipv6_covered (the active
+    firewall also filters IPv6), and per tool: ufw, nftables, firewalld, iptables (details,
+    including the systemd unit state).
+    """
+
+    name = "firewall"
+    description = "host firewall (ufw, nftables, firewalld, iptables) configured at boot"
+    target_kinds = frozenset({TargetKind.HOST})
+    params_schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
+                                     "properties": {}}
+
+    def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
+        host = host_of(target)
+        reader = Reader(host)
+        tools = {
+            "firewalld": firewalld_facts(host, reader),
+            "ufw": ufw_facts(host, reader),
+            "nftables": nftables_facts(host, reader),
+            "iptables": iptables_facts(host, reader),
+        }
+        ctx.check_deadline()
+        active = [name for name, t in tools.items() if t["enabled"]]
+        policy = tools[active[0]]["default_input_policy"] if active else None
+        return {
+            "tools_found": [name for name, t in tools.items() if t["installed"]],
+            "active_firewalls": active,
+            "active": bool(active),
+            "default_input_policy": policy,
+            "default_deny": policy in DENY,
+            "ipv6_covered": bool(active) and bool(tools[active[0]]["ipv6"]),
+            **tools,
+            "files": reader.files,
+            "errors": reader.errors,
+        }

@@ -1,0 +1,108 @@
+"""System-wide shell defaults: the umask users get, and the idle-shell timeout (TMOUT)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from smbaudit.models import TargetKind
+from smbaudit.probes._common import Reader, as_octal_mode, host_of, lines_of
+from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.probes.login_defs import LOGIN_DEFS, parse_login_defs
+from smbaudit.targets.base import Target
+
+SHELL_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/bashrc",
+               "/etc/zsh/zprofile", "/etc/zprofile")
+
+_UMASK_RE = re.compile(r"(?:^|[;&|({\s])umask\s+(?:-S\s+)?([0-7]{1,4}|[ugoa]*[=+-][rwx]*(?:,[ugoa]*[=+-][rwx]*)*)(?=$|[\s;&|)}])")
+_TMOUT_RE = re.compile(r"(?:^|[;&|\s])(?:(?:readonly|export|declare|typeset)\s+(?:-[a-zA-Z]+\s+)*)?TMOUT=[\"']?(\d+)")
+_READONLY_RE = re.compile(r"(?:^|[;&|\s])(?:readonly\s+(?:-[a-zA-Z]+\s+)*|(?:declare|typeset)\s+-[a-zA-Z]*r[a-zA-Z]*\s+)TMOUT\b")
+_EXPORT_RE = re.compile(r"(?:^|[;&|\s])(?:export\s+(?:-[a-zA-Z]+\s+)*|(?:declare|typeset)\s+-[a-zA-Z]*x[a-zA-Z]*\s+)TMOUT\b")
+
+
+def _code(line: str) -> str:
+    """The line without a shell comment (a # at the start or after whitespace)."""
+    m = re.search(r"(^|\s)#", line)
+    return line[: m.start()] if m else line
+
+
+def symbolic_umask(spec: str) -> str | None:
+    """A umask from `u=rwx,g=rx,o=` (only the = form is unambiguous without the current umask)."""
+    allowed = 0
+    for clause in spec.split(","):
+        m = re.fullmatch(r"([ugoa]*)=([rwx]*)", clause)
+        if not m:
+            return None
+        bits = sum({"r": 4, "w": 2, "x": 1}[c] for c in set(m.group(2)))
+        for who in m.group(1) or "a":
+            for w in ("ugo" if who == "a" else who):
+                allowed |= bits << {"u": 6, "g": 3, "o": 0}[w]
+    return f"{0o777 & ~allowed:04o}"
+
+
+def _entry(path: str, lineno: int, umask: str, source: str) -> dict[str, Any]:
+    return {"file": path, "line": lineno, "umask": umask, "source": source,
+            "resulting_mode": f"{0o777 & ~int(umask, 8):04o}"}
+
+
+class ShellDefaultsProbe(Probe):
+    """umask and TMOUT set for login shells in /etc/profile, /etc/profile.d/*.sh, /etc/bash.bashrc,
+    /etc/bashrc (and zsh's system files), plus login.defs UMASK.
+
+    Facts: files (read), errors, umask_settings (list of {file, line, umask ('0027'), source
+    (shell / login.defs), resulting_mode (directory mode it produces: '0750')}), shell_umask_set
+    (a shell file sets a umask), tmout_settings (list of {file, line, value}), tmout (smallest
+    value set, or None), tmout_readonly, tmout_exported.
+    """
+
+    name = "shell_defaults"
+    description = "default umask and shell idle timeout (TMOUT)"
+    target_kinds = frozenset({TargetKind.HOST})
+    params_schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
+                                     "properties": {}}
+
+    def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
+        host = host_of(target)
+        reader = Reader(host)
+        umasks: list[dict[str, Any]] = []
+        tmouts: list[dict[str, Any]] = []
+        readonly = exported = False
+        paths: list[str] = []
+        for pattern in SHELL_FILES:
+            paths.extend(reader.glob(pattern) if "*" in pattern else [pattern])
+        for path in paths:
+            ctx.check_deadline()
+            text = reader.read(path)
+            if text is None:
+                continue
+            for lineno, raw in enumerate(lines_of(text), 1):
+                code = _code(raw)
+                for m in _UMASK_RE.finditer(code):
+                    spec = m.group(1)
+                    umask = as_octal_mode(spec) if spec[0].isdigit() else symbolic_umask(spec)
+                    if umask is not None:
+                        umasks.append(_entry(path, lineno, umask, "shell"))
+                for m in _TMOUT_RE.finditer(code):
+                    tmouts.append({"file": path, "line": lineno, "value": int(m.group(1))})
+                readonly = readonly or bool(_READONLY_RE.search(code))
+                exported = exported or bool(_EXPORT_RE.search(code))
+        shell_set = bool(umasks)
+        text = reader.read(LOGIN_DEFS)
+        if text is not None:
+            value = parse_login_defs(text).get("UMASK")
+            if isinstance(value, str) and re.fullmatch(r"[0-7]{4}", value):
+                lineno = next((i for i, ln in enumerate(lines_of(text), 1)
+                               if ln.strip().upper().startswith("UMASK")), 0)
+                umasks.append(_entry(LOGIN_DEFS, lineno, value, "login.defs"))
+        values = [t["value"] for t in tmouts]
+        return {
+            "files": reader.files,
+            "errors": reader.errors,
+            "umask_settings": umasks,
+            "shell_umask_set": shell_set,
+            "tmout_settings": tmouts,
+            "tmout": min(values) if values else None,
+            "tmout_readonly": readonly,
+            "tmout_exported": exported,
+        }
