@@ -1,0 +1,262 @@
+"""SSH service probe: what an SSH server offers, learned without logging in.
+
+The banner and the server's KEXINIT algorithm lists are read from the raw protocol (bounded in
+bytes and time, so hostile peers end in ProbeError/ProbeTimeout). Host key sizes and the
+authentication methods offered come from paramiko: a key exchange per host key type, then a
+`none` authentication request, whose refusal lists the methods the server accepts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import struct
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import paramiko
+
+logging.getLogger("paramiko").addHandler(logging.NullHandler())  # its thread logs refusals
+
+from smbaudit.errors import ProbeError, ProbeTimeout
+from smbaudit.models import TargetKind
+from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.targets.base import ServiceTarget, Target
+
+MAX_PREBANNER = 8192  # RFC 4253 4.2 allows lines before the banner; we allow this many bytes
+MAX_PACKET = 35000
+CLIENT_BANNER = b"SSH-2.0-smbaudit_probe\r\n"
+PROBE_USER = "smbaudit-probe"
+
+WEAK_KEX = {
+    "diffie-hellman-group1-sha1": "1024-bit DH group with SHA-1",
+    "diffie-hellman-group14-sha1": "SHA-1",
+    "diffie-hellman-group-exchange-sha1": "SHA-1",
+    "rsa1024-sha1": "1024-bit RSA with SHA-1",
+    "gss-group1-sha1-toWM5Slw5Ew8Mqkay+al2g==": "1024-bit DH group with SHA-1",
+    "gss-gex-sha1-toWM5Slw5Ew8Mqkay+al2g==": "SHA-1",
+    "gss-group14-sha1-toWM5Slw5Ew8Mqkay+al2g==": "SHA-1",
+}
+WEAK_HOSTKEY = {"ssh-dss": "DSA (1024-bit, SHA-1)", "ssh-rsa": "RSA signatures with SHA-1",
+                "ssh-dss-cert-v01@openssh.com": "DSA", "ssh-rsa-cert-v01@openssh.com": "SHA-1"}
+_WEAK_CIPHER = re.compile(r"(-cbc($|@)|^arcfour|^3des|^des|^blowfish|^cast128|^none$|rijndael-cbc)")
+_WEAK_MAC = re.compile(r"(md5|sha1|ripemd|umac-64|^none$)")
+_KEY_TYPES = {  # paramiko key_types to ask for, per host key algorithm family the server offers
+    "ssh-ed25519": ["ssh-ed25519"],
+    "ecdsa": ["ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"],
+    "rsa": ["rsa-sha2-512", "rsa-sha2-256"],
+}
+_NAMES = ("kex", "host_key_algorithms", "ciphers_c2s", "ciphers_s2c", "macs_c2s", "macs_s2c",
+          "compression_c2s", "compression_s2c")
+
+
+def weak_kex(name: str) -> str | None:
+    if name in WEAK_KEX:
+        return WEAK_KEX[name]
+    if name.endswith("-sha1") or "sha1" in name.split("-"):
+        return "SHA-1"
+    return None
+
+
+def weak_cipher(name: str) -> str | None:
+    return "legacy or CBC-mode cipher" if _WEAK_CIPHER.search(name) else None
+
+
+def weak_mac(name: str) -> str | None:
+    m = _WEAK_MAC.search(name)
+    if not m:
+        return None
+    return {"umac-64": "64-bit tag"}.get(m.group(1), f"{m.group(1).upper()} MAC")
+
+
+def read_banner(sock: socket.socket, deadline: float) -> tuple[str, bytes]:
+    """The server's SSH identification line, and any bytes read after it."""
+    buf = b""
+    while True:
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.startswith(b"SSH-"):
+                return line.rstrip(b"\r").decode("utf-8", "replace")[:255], buf
+        if len(buf) > MAX_PREBANNER or (buf and not buf.startswith(b"SSH-") and len(buf) > 255
+                                        and b"\n" not in buf):
+            raise ProbeError("no SSH identification line in the first bytes (not an SSH server?)")
+        if time.monotonic() > deadline:
+            raise ProbeTimeout("SSH server did not send its identification in time")
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            raise ProbeTimeout("SSH server sent no identification line") from None
+        if not chunk:
+            raise ProbeError("SSH server closed the connection before its identification line")
+        buf += chunk
+        if sum(1 for _ in re.finditer(b"\n", buf)) > 50:
+            raise ProbeError("too many lines before the SSH identification")
+
+
+def _take(sock: socket.socket, buf: bytes, n: int, deadline: float) -> tuple[bytes, bytes]:
+    while len(buf) < n:
+        if time.monotonic() > deadline:
+            raise ProbeTimeout("SSH server stalled in key exchange")
+        try:
+            chunk = sock.recv(min(65536, n - len(buf) + 4096))
+        except socket.timeout:
+            raise ProbeTimeout("SSH server stalled in key exchange") from None
+        if not chunk:
+            raise ProbeError("SSH server closed the connection during key exchange")
+        buf += chunk
+    return buf[:n], buf[n:]
+
+
+def read_kexinit(sock: socket.socket, rest: bytes, deadline: float) -> dict[str, list[str]]:
+    """The server's SSH_MSG_KEXINIT name-lists (the packet is sent unencrypted)."""
+    head, rest = _take(sock, rest, 5, deadline)
+    length, padding = struct.unpack("!IB", head)
+    if not 12 <= length <= MAX_PACKET or padding >= length:
+        raise ProbeError(f"malformed SSH packet (length {length})")
+    body, rest = _take(sock, rest, length - 1, deadline)
+    payload = body[:length - 1 - padding]
+    if not payload or payload[0] != 20:
+        raise ProbeError(f"expected KEXINIT, got SSH message {payload[0] if payload else 'none'}")
+    pos = 17  # message type + 16-byte cookie
+    lists: dict[str, list[str]] = {}
+    try:
+        for name in (*_NAMES, "languages_c2s", "languages_s2c"):
+            (n,) = struct.unpack("!I", payload[pos:pos + 4])
+            if n > len(payload):
+                raise ProbeError("malformed KEXINIT name-list")
+            text = payload[pos + 4:pos + 4 + n].decode("ascii", "replace")
+            lists[name] = [x for x in text.split(",") if x]
+            pos += 4 + n
+    except struct.error:
+        raise ProbeError("truncated KEXINIT") from None
+    return lists
+
+
+class SshServiceProbe(Probe):
+    """An SSH server's banner, algorithms, host keys and authentication methods.
+
+    Facts: banner, software (e.g. OpenSSH_9.2p1), product, version, kex, host_key_algorithms,
+    ciphers, macs, compression (server-offered lists), weak_kex / weak_ciphers / weak_macs /
+    weak_host_key_algorithms (list of {name, why}), host_keys (list of {type, bits}),
+    rsa_key_bits (smallest RSA host key, absent without one), auth_methods (list, or null when
+    it could not be learned; see auth_error), password_auth (bool: password or
+    keyboard-interactive offered), endpoint.
+    """
+
+    name = "ssh_service"
+    description = "SSH banner, KEXINIT algorithms, host keys and auth methods (no login)"
+    target_kinds = frozenset({TargetKind.SERVICE})
+    services = frozenset({"ssh"})
+    params_schema = {"type": "object", "additionalProperties": False,
+                     "properties": {"host_keys": {"type": "boolean"},
+                                    "auth_methods": {"type": "boolean"}}}
+
+    def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
+        if not isinstance(target, ServiceTarget):
+            raise ProbeError(f"{target.name} is not a network service")
+        with target.connect(ctx.io_timeout()) as sock:
+            banner, rest = read_banner(sock, ctx.deadline)
+            sock.sendall(CLIENT_BANNER)
+            lists = read_kexinit(sock, rest, ctx.deadline)
+        m = re.match(r"SSH-([\d.]+)-(\S+)", banner)
+        if not m:
+            raise ProbeError(f"malformed SSH identification: {banner[:80]!r}")
+        software = m.group(2)
+        product, _, version = software.partition("_")
+        facts: Facts = {
+            "endpoint": target.endpoint,
+            "banner": banner,
+            "protocol": m.group(1),
+            "software": software,
+            "product": product,
+            "version": version,
+            "kex": lists["kex"],
+            "host_key_algorithms": lists["host_key_algorithms"],
+            "ciphers": sorted(set(lists["ciphers_c2s"]) | set(lists["ciphers_s2c"])),
+            "macs": sorted(set(lists["macs_c2s"]) | set(lists["macs_s2c"])),
+            "compression": sorted(set(lists["compression_c2s"]) | set(lists["compression_s2c"])),
+        }
+        facts["weak_kex"] = [{"name": n, "why": w} for n in facts["kex"] if (w := weak_kex(n))]
+        facts["weak_ciphers"] = [{"name": n, "why": w} for n in facts["ciphers"] if (w := weak_cipher(n))]
+        facts["weak_macs"] = [{"name": n, "why": w} for n in facts["macs"] if (w := weak_mac(n))]
+        facts["weak_host_key_algorithms"] = [{"name": n, "why": WEAK_HOSTKEY[n]}
+                                             for n in facts["host_key_algorithms"] if n in WEAK_HOSTKEY]
+        if params.get("host_keys", True):
+            facts["host_keys"] = self._host_keys(target, ctx, facts["host_key_algorithms"])
+            rsa = [k["bits"] for k in facts["host_keys"] if k["type"] == "rsa" and k["bits"]]
+            if rsa:
+                facts["rsa_key_bits"] = min(rsa)
+        if params.get("auth_methods", True):
+            facts.update(self._auth_methods(target, ctx))
+        return facts
+
+    def _transport(self, target: ServiceTarget, ctx: ProbeContext,
+                   key_types: list[str] | None = None) -> paramiko.Transport:
+        ctx.check_deadline()
+        sock = target.connect(ctx.io_timeout())
+        transport = paramiko.Transport(sock)
+        transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = ctx.io_timeout()
+        # OpenSSH names curve25519 without the @libssh.org suffix too; same algorithm (RFC 8731)
+        transport._kex_info = {**transport._kex_info,  # noqa: SLF001 - per-instance alias
+                               "curve25519-sha256": transport._kex_info["curve25519-sha256@libssh.org"]}
+        options = transport.get_security_options()
+        options.kex = ("curve25519-sha256", *options.kex)
+        options.ciphers = tuple(dict.fromkeys([*options.ciphers, *transport._cipher_info]))
+        options.digests = tuple(dict.fromkeys([*options.digests, *transport._mac_info]))
+        if key_types:
+            options.key_types = tuple(k for k in key_types if k in transport._key_info)
+        try:
+            transport.start_client(timeout=ctx.io_timeout())
+        except BaseException:
+            transport.close()
+            raise
+        return transport
+
+    def _host_keys(self, target: ServiceTarget, ctx: ProbeContext, offered: list[str]) -> list[dict[str, Any]]:
+        keys: list[dict[str, Any]] = []
+        families = {"ssh-ed25519": "ssh-ed25519" in offered,
+                    "ecdsa": any(a.startswith("ecdsa-sha2-") for a in offered),
+                    "rsa": any(a in ("ssh-rsa", "rsa-sha2-256", "rsa-sha2-512") for a in offered)}
+        for family, present in families.items():
+            if not present:
+                continue
+            wanted = [k for k in _KEY_TYPES[family] if k in offered] or _KEY_TYPES[family]
+            try:
+                transport = self._transport(target, ctx, wanted)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                keys.append({"type": _family_name(family), "bits": None, "error": str(exc)[:200]})
+                continue
+            try:
+                key = transport.get_remote_server_key()
+                keys.append({"type": _family_name(family), "bits": key.get_bits(),
+                             "algorithm": key.get_name(), "fingerprint": key.fingerprint})
+            finally:
+                transport.close()
+        return keys
+
+    def _auth_methods(self, target: ServiceTarget, ctx: ProbeContext) -> dict[str, Any]:
+        try:
+            transport = self._transport(target, ctx)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            return {"auth_methods": None, "password_auth": None,
+                    "auth_error": f"key exchange failed: {str(exc)[:200]}"}
+        try:
+            try:
+                transport.auth_none(PROBE_USER)
+                methods = ["none"]  # the server let us in without credentials
+            except paramiko.BadAuthenticationType as exc:
+                methods = list(exc.allowed_types)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                return {"auth_methods": None, "password_auth": None,
+                        "auth_error": f"authentication query failed: {str(exc)[:200]}"}
+        finally:
+            transport.close()
+        return {"auth_methods": methods,
+                "password_auth": "password" in methods or "keyboard-interactive" in methods,
+                "auth_error": None}
+
+
+def _family_name(family: str) -> str:
+    return {"ssh-ed25519": "ed25519", "ecdsa": "ecdsa", "rsa": "rsa"}[family]
