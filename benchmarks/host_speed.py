@@ -81,6 +81,7 @@ class Measured:
     """What one child run cost."""
 
     wall_s: float
+    cpu_s: float  # user + system, the whole process tree
     peak_rss_kb: int
     tree_rss_kb: int
     returncode: int | None
@@ -96,6 +97,7 @@ class RunResult:
     argv: list[str] = field(default_factory=list)
     ok: bool = False
     wall_s: float | None = None
+    cpu_s: float | None = None
     peak_rss_kb: int | None = None
     tree_rss_kb: int | None = None
     returncode: int | None = None
@@ -181,7 +183,8 @@ def measure(argv: list[str], *, timeout: float, cwd: Path, stdout: Path, stderr:
         pass
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code  # reaped by wait4; keep Popen from waiting again
-    return Measured(wall_s=wall, peak_rss_kb=usage.ru_maxrss, tree_rss_kb=peak_tree[0],
+    return Measured(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime,
+                    peak_rss_kb=usage.ru_maxrss, tree_rss_kb=peak_tree[0],
                     returncode=code, timed_out=timed_out.is_set())
 
 
@@ -228,8 +231,13 @@ def host_info() -> dict[str, object]:
                 pretty = line.split("=", 1)[1].strip('"')
     except OSError:
         pass
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = []
     return {
         "os": pretty,
+        "loadavg_at_start": load,
         "kernel": platform.release(),
         "cpus": os.cpu_count(),
         "root": os.geteuid() == 0,
@@ -440,6 +448,7 @@ def run_oscap(work: Path, timeout: float, profile: str) -> RunResult:
 
 def _fill(res: RunResult, m: Measured) -> None:
     res.wall_s = m.wall_s
+    res.cpu_s = m.cpu_s
     res.peak_rss_kb = m.peak_rss_kb
     res.tree_rss_kb = m.tree_rss_kb
     res.returncode = m.returncode
@@ -491,6 +500,7 @@ def ratios(results: list[RunResult]) -> list[dict[str, object]]:
         out.append({
             "baseline": base.name, "peer": peer.name,
             "speedup": peer.wall_s / base.wall_s,
+            "cpu_ratio": peer.cpu_s / base.cpu_s if base.cpu_s and peer.cpu_s else None,
             "memory_ratio": (peer.peak_rss_kb / base.peak_rss_kb
                              if base.peak_rss_kb and peer.peak_rss_kb else None),
             "tree_memory_ratio": (peer.tree_rss_kb / base.tree_rss_kb
@@ -507,15 +517,19 @@ def format_table(results: list[RunResult], host: dict[str, object] | None = None
     """The side-by-side table, the ratio lines, and a line for each tool that did not run."""
     lines = []
     if host:
+        load = host.get("loadavg_at_start")
         lines.append(f"host: {host.get('os')}, kernel {host.get('kernel')}, "
-                     f"{host.get('cpus')} CPUs, {'root' if host.get('root') else 'not root'}")
-    header = f"{'run':<44} {'wall s':>8} {'peak RSS MB':>12} {'tree RSS MB':>12} {'checks':>7}  what"
+                     f"{host.get('cpus')} CPUs, {'root' if host.get('root') else 'not root'}"
+                     + (f", load average {load[0]:.2f} at start" if load else ""))
+    header = (f"{'run':<44} {'wall s':>8} {'CPU s':>7} {'peak RSS MB':>12} {'tree RSS MB':>12} "
+              f"{'checks':>7}  what")
     lines += [header, "-" * len(header)]
     for r in results:
         if r.wall_s is None:
             continue
         checks = "-" if r.checks is None else str(r.checks)
-        lines.append(f"{r.name[:44]:<44} {_secs(r.wall_s):>8} {_mb(r.peak_rss_kb):>12} "
+        lines.append(f"{r.name[:44]:<44} {_secs(r.wall_s):>8} {_secs(r.cpu_s):>7} "
+                     f"{_mb(r.peak_rss_kb):>12} "
                      f"{_mb(r.tree_rss_kb):>12} {checks:>7}  {r.checks_label}")
     base = next((r for r in results if r.tool == "smbaudit" and r.ok
                  and r.name.endswith("local")), None)
@@ -526,10 +540,12 @@ def format_table(results: list[RunResult], host: dict[str, object] | None = None
             peer = next(r for r in results if r.name == row["peer"])
             mem = row["memory_ratio"]
             mem_txt = "" if mem is None else f", {_times(1 / float(mem))} the peak memory"
+            cpu = row["cpu_ratio"]
+            cpu_txt = "" if cpu is None else f" ({_times(float(cpu))} less CPU time)"
             lines.append(
                 f"{base.name}: {_secs(base.wall_s)} s, {_mb(base.peak_rss_kb)} MB; "
                 f"{peer.name}: {_secs(peer.wall_s)} s, {_mb(peer.peak_rss_kb)} MB "
-                f"-> {_times(float(row['speedup']))} faster{mem_txt}")
+                f"-> {_times(float(row['speedup']))} faster{cpu_txt}{mem_txt}")
     notes = [f"{r.name}: {r.note}" for r in results if r.note]
     if notes:
         lines.append("")
@@ -545,6 +561,7 @@ def to_json(results: list[RunResult], host: dict[str, object],
         "command": command,
         "host": host,
         "versions": versions,
+        "time_note": "wall_s: start to exit; cpu_s: user + system time of the run's process tree",
         "memory_note": "peak_rss_kb: ru_maxrss of the run (largest process of its tree); "
                        "tree_rss_kb: sum of RSS over the run's session, sampled every 50 ms",
         "runs": [asdict(r) for r in results],

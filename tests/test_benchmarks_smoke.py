@@ -25,11 +25,11 @@ def bench():
 def _canned(bench):
     R = bench.RunResult
     return [
-        R(name="smbaudit local", tool="smbaudit", ok=True, wall_s=2.0, peak_rss_kb=40 * 1024,
+        R(name="smbaudit local", tool="smbaudit", ok=True, wall_s=2.0, cpu_s=1.5, peak_rss_kb=40 * 1024,
           tree_rss_kb=41 * 1024, checks=120, checks_label="findings"),
         R(name="smbaudit dir:<demo tree>", tool="smbaudit", ok=True, wall_s=1.0,
           peak_rss_kb=38 * 1024, tree_rss_kb=38 * 1024, checks=120, checks_label="findings"),
-        R(name="lynis audit system --quick", tool="lynis", ok=True, wall_s=60.0,
+        R(name="lynis audit system --quick", tool="lynis", ok=True, wall_s=60.0, cpu_s=60.0,
           peak_rss_kb=20 * 1024, tree_rss_kb=30 * 1024, checks=229,
           checks_label="tests executed"),
         R(name="oscap xccdf eval (standard)", tool="oscap",
@@ -39,11 +39,12 @@ def _canned(bench):
 
 def test_table_has_runs_ratios_and_missing_tool_line(bench) -> None:
     text = bench.format_table(_canned(bench), {"os": "Debian 12", "kernel": "6.1", "cpus": 2,
-                                               "root": True})
+                                               "root": True, "loadavg_at_start": [0.5, 0.4, 0.3]})
+    assert "load average 0.50 at start" in text
     assert "smbaudit local" in text and "lynis audit system --quick" in text
     assert "60.0" in text and "229" in text
     assert ("smbaudit local: 2.00 s, 40.0 MB; lynis audit system --quick: 60.0 s, 20.0 MB "
-            "-> 30x faster, 2.0x the peak memory") in text
+            "-> 30x faster (40x less CPU time), 2.0x the peak memory") in text
     assert "oscap is not installed: apt-get install openscap-scanner" in text
     # a tool that did not run gets its note, but no row in the table and no ratio
     assert "oscap xccdf eval (standard)" not in text.split("\n\n")[0]
@@ -56,6 +57,7 @@ def test_ratios_and_json(bench) -> None:
     assert [r["peer"] for r in rows] == ["lynis audit system --quick"]
     assert rows[0]["speedup"] == pytest.approx(30.0)
     assert rows[0]["memory_ratio"] == pytest.approx(0.5)
+    assert rows[0]["cpu_ratio"] == pytest.approx(40.0)
     doc = bench.to_json(results, {"os": "x"}, {"lynis": "3.0.8"}, ["python", "host_speed.py"])
     again = json.loads(json.dumps(doc))
     assert again["runs"][2]["checks"] == 229
