@@ -202,7 +202,8 @@ def _build_requirement(doc: Any, index: int, raw: Any, vocab: dict[str, tuple[st
         elements = tuple(PolicyElement(
             id=e["id"], label=e["label"].strip(),
             groups=tuple(_expand(g, vocab) for g in e["match"]),
-            allow_prohibition=bool(e.get("allow_prohibition", False)))
+            allow_prohibition=bool(e.get("allow_prohibition", False)),
+            presence_only=bool(e.get("presence_only", False)))
             for e in ev["policy"]["elements"])
         specs.append(EvidenceSpec(EvidenceKind.POLICY, bool(ev["policy"].get("required", True)),
                                   elements=elements))

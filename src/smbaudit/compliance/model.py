@@ -64,6 +64,7 @@ class PolicyElement:
     label: str
     groups: tuple[tuple[str, ...], ...]
     allow_prohibition: bool = False  # "must not / never ..." states this element
+    presence_only: bool = False  # a disclosure or label counts without a practice statement
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,7 @@ class FrameworkCoverage:
     requirements: list[RequirementResult]
     summary: CoverageSummary
     documents: list[str] = field(default_factory=list)  # files read as policy evidence
+    problems: list[str] = field(default_factory=list)  # documents that could not be read
     attestations: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -261,6 +263,7 @@ class FrameworkCoverage:
             "version": self.catalog.version,
             "summary": self.summary.to_dict(),
             "documents": list(self.documents),
+            "problems": list(self.problems),
             "attestations": self.attestations,
             "requirements": [r.to_dict() for r in self.requirements],
         }

@@ -1,0 +1,403 @@
+"""Read client policy documents (Markdown, text, HTML, PDF, DOCX) into located passages.
+
+Each format is parsed by a well-kept library into blocks (headings, paragraphs, list items,
+table rows) with a location a reader can find again; `passages()` then splits paragraphs into
+sentences and attaches the heading path and list lead-ins that give each sentence its context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from smbaudit.compliance.model import Passage
+
+SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text",
+            ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
+
+# Sections whose body defines or lists terms rather than stating practices.
+_SKIP_SECTIONS = re.compile(
+    r"^\W*(\d+(\.\d+)*\.?\s+)?(definitions?|glossary|terms and definitions|table of contents|"
+    r"contents|revision history|document history|version history|document control|"
+    r"related (policies|documents|standards)|references|see also)\W*$", re.I)
+_TOC_LINE = re.compile(r"(\.{4,}|…{2,}|\s{2,})\s*\d+\s*$")
+_BULLET = re.compile(r"^\s*(?:[-*+•▪◦‣●○■□➢➤–]|\(?[0-9]{1,2}[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)])\s+")
+_NUMBERED_HEADING = re.compile(r"^\s*(?:section\s+|article\s+|§\s*)?\d+(?:\.\d+)*\.?\s+[A-Z]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREV = re.compile(r"\b(e\.g|i\.e|etc|vs|no|art|sec|mr|mrs|ms|dr|inc|ltd|co|corp|st|u\.s|cf|"
+                     r"approx|fig|min|max|incl)\.$", re.I)
+
+
+class DocumentError(Exception):
+    """A document that exists but cannot be read (corrupt, encrypted PDF, not UTF-8...)."""
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str  # heading | paragraph | list_item | table_row
+    text: str
+    location: str
+    level: int = 0  # heading level (1 = top)
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def find_documents(dirs: Iterable[str | Path]) -> list[Path]:
+    """Supported documents under the given folders (or files), in a stable order."""
+    found: list[Path] = []
+    for d in map(Path, dirs):
+        if d.is_file():
+            found.append(d)
+            continue
+        if not d.is_dir():
+            raise DocumentError(f"{d}: no such file or folder")
+        for p in sorted(d.rglob("*")):
+            if p.is_file() and p.suffix.lower() in SUFFIXES and not any(
+                    part.startswith(".") for part in p.relative_to(d).parts):
+                found.append(p)
+    return found
+
+
+def read_blocks(path: Path) -> list[Block]:
+    """The blocks of one document, by its suffix. Raises DocumentError when unreadable."""
+    fmt = SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise DocumentError(f"{path}: unsupported document type {path.suffix!r}")
+    try:
+        if fmt == "markdown":
+            return markdown_blocks(_read_text(path))
+        if fmt == "text":
+            return text_blocks(_read_text(path))
+        if fmt == "html":
+            return html_blocks(path.read_bytes())
+        if fmt == "pdf":
+            return pdf_blocks(path)
+        return docx_blocks(path)
+    except DocumentError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - parser libraries raise many types on bad input
+        raise DocumentError(f"{path}: cannot read {fmt.upper()} document: {exc}") from exc
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise DocumentError(f"{path}: not a text file")
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def markdown_blocks(text: str) -> list[Block]:
+    from markdown_it import MarkdownIt
+
+    offset = 0
+    front = re.match(r"\A---\r?\n.*?\r?\n(---|\.\.\.)\r?\n", text, re.S)
+    if front:  # YAML front matter is metadata, not policy text
+        offset = front.group(0).count("\n")
+        text = text[front.end():]
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    blocks: list[Block] = []
+    list_depth = 0
+    row: list[str] = []
+    row_line = 0
+    heading_level = 0
+    for i, tok in enumerate(tokens):
+        if tok.type in ("bullet_list_open", "ordered_list_open"):
+            list_depth += 1
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            list_depth -= 1
+        elif tok.type == "heading_open":
+            heading_level = int(tok.tag[1])
+        elif tok.type == "tr_open":
+            row, row_line = [], (tok.map[0] + 1 + offset if tok.map else 0)
+        elif tok.type == "tr_close":
+            blocks.append(Block("table_row", " | ".join(row), f"line {row_line}"))
+        elif tok.type == "inline":
+            content = _inline_text(tok)
+            line = (tok.map[0] + 1 + offset) if tok.map else 0
+            prev = tokens[i - 1].type if i else ""
+            if prev == "heading_open":
+                blocks.append(Block("heading", content, f"line {line}", heading_level))
+            elif prev in ("th_open", "td_open"):
+                row.append(content)
+            elif list_depth:
+                blocks.append(Block("list_item", content, f"line {line}"))
+            else:
+                blocks.append(Block("paragraph", content, f"line {line}"))
+        elif tok.type in ("fence", "code_block"):
+            continue
+    return [b for b in blocks if b.text.strip()]
+
+
+def _inline_text(tok: object) -> str:
+    parts: list[str] = []
+    for child in getattr(tok, "children", None) or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return " ".join("".join(parts).split())
+
+
+def text_blocks(text: str, location: str = "line {n}") -> list[Block]:
+    """Plain text (also PDF pages): blank lines separate blocks; headings and bullets by shape."""
+    blocks: list[Block] = []
+    para: list[str] = []
+    para_line = 0
+    lines = text.splitlines()
+
+    def flush() -> None:
+        nonlocal para
+        if para:
+            blocks.append(Block("paragraph", " ".join(para), location.format(n=para_line)))
+        para = []
+
+    for n, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or _TOC_LINE.search(line) or re.fullmatch(r"[-=_*#~\s]{3,}", line):
+            flush()
+            continue
+        md_heading = re.match(r"^(#{1,6})\s+(.*)$", line)
+        if md_heading:
+            flush()
+            blocks.append(Block("heading", md_heading.group(2).strip(), location.format(n=n),
+                                len(md_heading.group(1))))
+            continue
+        if "\t" in raw.strip() or re.search(r"\S\s*\|\s*\S", line):
+            cells = [c.strip() for c in re.split(r"\t+|\s*\|\s*", line) if c.strip()]
+            if len(cells) >= 2 and not _BULLET.match(line):
+                flush()
+                blocks.append(Block("table_row", " | ".join(cells), location.format(n=n)))
+                continue
+        if _is_heading_line(line, lines[n] if n < len(lines) else ""):
+            flush()
+            level = line.split()[0].count(".") + 1 if _NUMBERED_HEADING.match(line) else 1
+            blocks.append(Block("heading", line.rstrip(":"), location.format(n=n), level))
+            continue
+        bullet = _BULLET.match(line)
+        if bullet and not _NUMBERED_HEADING.match(line):
+            flush()
+            blocks.append(Block("list_item", line[bullet.end():].strip(), location.format(n=n)))
+            continue
+        if blocks and blocks[-1].kind == "list_item" and not para and raw[:1].isspace():
+            last = blocks.pop()  # a wrapped list item continues on an indented line
+            blocks.append(Block("list_item", f"{last.text} {line}", last.location))
+            continue
+        if not para:
+            para_line = n
+        para.append(line)
+    flush()
+    return blocks
+
+
+def _is_heading_line(line: str, next_line: str) -> bool:
+    if len(line) > 90 or line.endswith((".", ",", ";")) or _BULLET.match(line) and not \
+            _NUMBERED_HEADING.match(line):
+        return False
+    words = line.split()
+    if _NUMBERED_HEADING.match(line) and len(words) <= 12:
+        return True
+    if line.isupper() and len(words) <= 10 and any(c.isalpha() for c in line):
+        return True
+    # A short Title Case line followed by a blank line or a sentence is a heading.
+    small = {"and", "or", "of", "the", "a", "an", "to", "for", "in", "on", "with", "by", "&"}
+    titled = all(w[:1].isupper() or w.lower() in small or not w[:1].isalpha() for w in words)
+    return titled and len(words) <= 8 and not line.endswith(":") and (
+        not next_line.strip() or next_line.strip()[:1].isupper() or next_line.strip()[:1].isdigit())
+
+
+def html_blocks(data: bytes) -> list[Block]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "svg", "nav"]):
+        tag.decompose()
+    blocks: list[Block] = []
+    wanted = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "dt", "dd", "blockquote",
+              "pre", "div", "td"]
+    for el in soup.find_all(wanted):
+        name = el.name
+        line = f"line {el.sourceline}" if getattr(el, "sourceline", None) else "element"
+        if name in ("div", "td", "blockquote"):
+            # Only text sitting directly in the element (not in child blocks) is its own.
+            own = " ".join(s.strip() for s in el.find_all(string=True, recursive=False)
+                           if s.strip())
+            if own and not el.find(wanted) and name != "td":
+                blocks.append(Block("paragraph", _squash(el.get_text(" ")), line))
+            continue
+        if name == "tr":
+            cells = [_squash(c.get_text(" ")) for c in el.find_all(["th", "td"], recursive=False)]
+            cells = [c for c in cells if c]
+            if cells:
+                blocks.append(Block("table_row", " | ".join(cells), line))
+            continue
+        if name == "p" and el.find_parent("li"):
+            continue  # the list item carries it
+        if name == "li" and el.find(["ul", "ol"]):
+            text = _squash(" ".join(s for s in el.find_all(string=True)
+                                    if s.find_parent(["ul", "ol"]) is el.parent))
+        else:
+            text = _squash(el.get_text(" "))
+        if not text:
+            continue
+        if name[0] == "h" and name[1:].isdigit():
+            blocks.append(Block("heading", text, line, int(name[1])))
+        elif name == "li":
+            blocks.append(Block("list_item", text, line))
+        elif name == "dt":
+            blocks.append(Block("heading", text, line, 6))
+        else:
+            blocks.append(Block("paragraph", text, line))
+    return blocks
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def pdf_blocks(path: Path) -> list[Block]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    if reader.is_encrypted:
+        try:
+            reader.decrypt("")
+        except Exception as exc:  # noqa: BLE001
+            raise DocumentError(f"{path}: encrypted PDF") from exc
+    blocks: list[Block] = []
+    for number, page in enumerate(reader.pages, start=1):
+        text = page.extract_text() or ""
+        blocks.extend(text_blocks(text, location=f"page {number}, line {{n}}"))
+    return _join_pdf_paragraphs(blocks)
+
+
+def _join_pdf_paragraphs(blocks: list[Block]) -> list[Block]:
+    """PDF text often has no blank lines: rejoin lines of one sentence split into blocks."""
+    out: list[Block] = []
+    for b in blocks:
+        if (out and b.kind == "paragraph" and out[-1].kind in ("paragraph", "list_item")
+                and not out[-1].text.rstrip().endswith((".", ":", "!", "?"))
+                and b.text[:1].islower()):
+            last = out.pop()
+            out.append(Block(last.kind, f"{last.text} {b.text}", last.location, last.level))
+        else:
+            out.append(b)
+    return out
+
+
+def docx_blocks(path: Path) -> list[Block]:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    document = docx.Document(str(path))
+    blocks: list[Block] = []
+    para_no = table_no = 0
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para_no += 1
+            p = Paragraph(child, document)
+            text = _squash(p.text)
+            if not text:
+                continue
+            style = (p.style.name if p.style is not None else "") or ""
+            where = f"paragraph {para_no}"
+            heading = re.match(r"(?i)heading\s*(\d)", style)
+            if heading or style.lower() == "title":
+                blocks.append(Block("heading", text, where, int(heading.group(1)) if heading else 1))
+            elif "list" in style.lower() or child.find(
+                    ".//{http://schemas.openxmlformats.org/wordprocessingml/2006/main}numPr") is not None:
+                blocks.append(Block("list_item", text, where))
+            else:
+                blocks.append(Block("paragraph", text, where))
+        elif tag == "tbl":
+            table_no += 1
+            table = Table(child, document)
+            for r, row in enumerate(table.rows, start=1):
+                cells: list[str] = []
+                for cell in row.cells:
+                    t = _squash(cell.text)
+                    if t and (not cells or cells[-1] != t):  # merged cells repeat
+                        cells.append(t)
+                if cells:
+                    blocks.append(Block("table_row", " | ".join(cells), f"table {table_no} row {r}"))
+    return blocks
+
+
+# --------------------------------------------------------------------------- passages
+
+
+def split_sentences(text: str) -> list[str]:
+    parts: list[str] = []
+    buf = ""
+    for piece in _SENTENCE_END.split(text):
+        buf = f"{buf} {piece}".strip() if buf else piece.strip()
+        if not _ABBREV.search(buf):
+            parts.append(buf)
+            buf = ""
+    if buf:
+        parts.append(buf)
+    return [p for p in parts if p]
+
+
+def passages(file: str, blocks: list[Block]) -> Iterator[Passage]:
+    """Sentences, list items and table rows with their heading path and lead-in."""
+    stack: list[tuple[int, str]] = []
+    skipping = False
+    lead_in = ""
+    header: list[str] = []
+    prev_kind = ""
+    for b in blocks:
+        if b.kind == "heading":
+            while stack and stack[-1][0] >= b.level:
+                stack.pop()
+            stack.append((b.level, b.text))
+            skipping = any(_SKIP_SECTIONS.match(h) for _, h in stack)
+            lead_in, header, prev_kind = "", [], "heading"
+            continue
+        if skipping:
+            continue
+        headings = tuple(h for _, h in stack)
+        if b.kind == "paragraph":
+            sentences = split_sentences(b.text)
+            for s in sentences:
+                yield Passage(file, b.location, s, "paragraph", headings)
+            last = sentences[-1] if sentences else ""
+            lead_in = last if last.rstrip().endswith(":") else ""
+            header = []
+        elif b.kind == "list_item":
+            for s in split_sentences(b.text) or [b.text]:
+                yield Passage(file, b.location, s, "list_item", headings, lead_in)
+        elif b.kind == "table_row":
+            cells = b.text.split(" | ")
+            if prev_kind != "table_row":
+                header = cells  # the first row of a table names its columns
+                yield Passage(file, b.location, b.text, "table_row", headings, "header")
+            else:
+                labelled = "; ".join(f"{h}: {c}" if h and h != c else c
+                                     for h, c in zip(header + [""] * len(cells), cells))
+                yield Passage(file, b.location, labelled, "table_row", headings)
+        prev_kind = b.kind
+
+
+def load_passages(paths: Iterable[Path], root: Path | None = None) -> tuple[list[Passage], list[str]]:
+    """All passages of the documents, and the problems (unreadable files) met on the way."""
+    found: list[Passage] = []
+    problems: list[str] = []
+    for p in paths:
+        name = str(p.relative_to(root)) if root and p.is_relative_to(root) else str(p)
+        try:
+            found.extend(passages(name, read_blocks(p)))
+        except DocumentError as exc:
+            problems.append(str(exc))
+    return found, problems

@@ -1,0 +1,315 @@
+"""Decide whether policy passages state a required element. Deterministic and explainable.
+
+A passage states an element when (see docs/compliance.md for the full rules):
+1. every phrasing group of the element matches a term in the passage (list items include
+   their lead-in); at most one group may be matched only by the heading path or the previous
+   sentence instead;
+2. it is a statement of obligation or practice ("must", "is encrypted", "we review"), not a
+   question, a plan ("we plan to"), an option ("may"), a reference ("see the X policy"), or a
+   definition; table rows count as statements;
+3. no negation covers a matched term in its clause ("we do not encrypt", "is not required",
+   "no ... is performed", "without encryption"), unless the element is itself a prohibition;
+4. it is not a passing mention: a list of topics ("training covers phishing, passwords and
+   encryption"), or a list item under a lead-in that only lists topics.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from smbaudit.compliance.model import ElementMatch, Passage, PolicyElement
+
+_WORD = re.compile(r"[a-z0-9$§]+(?:[-'’./][a-z0-9]+)*")
+
+NEGATORS = {"not", "no", "never", "none", "nor", "neither", "cannot", "nobody", "nothing",
+            "n't", "without", "lacks", "lack", "absent", "n/a"}
+# Negation cues that do not deny the statement.
+_NOT_NEGATION = [
+    "no later than", "no more than", "no less than", "no fewer than", "not later than",
+    "not more than", "not less than", "not only", "not limited to", "whether or not",
+    "without undue delay", "without unreasonable delay", "without delay", "not to exceed",
+    "no longer than", "no longer needed", "no longer necessary", "no longer required",
+    "no longer in use", "no longer has", "no longer have", "no longer need", "not exceed",
+    "no exception", "no exceptions", "if not", "or not", "not just", "no matter",
+    "not be disclosed", "not be used", "cannot be read", "cannot be accessed", "not readable",
+    "not accessible to unauthori", "no one other than", "nothing in this",
+]
+# A negation followed in its clause by these words is a condition, not a denial:
+# "no access is granted until approved", "no ePHI is sent without encryption".
+_CONDITION_WORDS = {"until", "unless", "except", "other", "than", "without", "unauthorized",
+                    "unauthorised", "anyone", "anybody"}
+_PROHIBITION = re.compile(
+    r"\b(must|shall|should|may|will|can|do|does|are|is)\s+(not|never)\b|\bnever\b|\bcannot\b|"
+    r"\b(must|shall|should|may|will|do|does)n[o']?t\b|\b(prohibited|forbidden|not permitted|"
+    r"not allowed)\b|^\W*no\b|[|;:]\s*no\b")
+_CLAUSE_BREAK = re.compile(
+    r"[;:]|,\s+(?:but|however|although|though|whereas|while|unless|except|so that|and)\b|"
+    r"\b(?:but|however|although|though|whereas|except that|so that|in order to|which|"
+    r"to ensure|to make sure|to prevent|to protect|to avoid|so)\b|\s[-–—]\s")
+
+OBLIGATION = {"must", "shall", "will", "should", "required", "requires", "require", "mandatory",
+              "responsible", "ensure", "ensures", "obliged", "obligated", "expected",
+              "always", "need", "needs", "has", "have", "are", "is", "be", "been", "get", "gets",
+              "we", "our", "it", "they", "every", "each", "all"}
+_PRACTICE = re.compile(
+    r"\b(we|our \w+|the \w+|staff|employees|users|everyone|all \w+)\s+"
+    r"(\w+ly\s+)?\w+(s|es|ed)?\b|\b(is|are|be|been|being|was|were|get|gets|remain|remains)\s+"
+    r"(\w+ly\s+|not\s+|only\s+|also\s+)*\w+(ed|en|wn|pt|ld|lt|nt|ne|de|un|ot)\b|"
+    r"\b(must|shall|will|should|need to|needs to|has to|have to|required to|responsible for|"
+    r"ensures?|mandatory|at least|within|every|each|always)\b|"
+    r"\b(you|consumers|customers|patients|clients|individuals|users|data subjects|residents)\s+"
+    r"(can|may|have|has|are entitled|will|also have)\b|"
+    r"^\W*(do not|don't|never|always|please|lock|use|report|keep|store|encrypt|protect|choose|"
+    r"create|change|enable|install|review|back up|shred|wipe|log off|sign|verify|follow|complete|"
+    r"notify|contact|delete|destroy|restrict|limit|apply|update|patch|disable|remove|return|"
+    r"escort|record|document|retain|test|train|obtain|collect|dispose)\b")
+_NOT_PRACTICE = re.compile(
+    r"\b(plan(s|ned|ning)? to|intends? to|intend(ed|ing) to|aim(s|ing)? to|hope(s)? to|"
+    r"would like to|will consider|may consider|should consider|considering|to be (determined|"
+    r"defined|developed|decided|written|drafted|confirmed)|tbd|tba|not yet|in the future|"
+    r"eventually|someday|next year|is optional|are optional|optionally|at (its|their|our) "
+    r"discretion|is encouraged|are encouraged|encouraged to|is recommended|are recommended|"
+    r"we recommend|it is recommended|recommended that|may choose|free to|placeholder|"
+    r"lorem ipsum|draft only|under review|being evaluated|(is|are) being considered|"
+    r"has been proposed|have been proposed|is proposed|are proposed)\b")
+_META = re.compile(
+    r"\b(this|the following|these|our) (policy|policies|document|section|chapter|procedure|plan|"
+    r"handbook|manual|notice|training|program|programme|course|module|appendix)s? "
+    r"(covers?|describes?|address(es)?|outlines?|discuss(es)?|explains?|summari[sz]es?|lists?|"
+    r"contains?|includes?|introduces?|touches on|mentions?|is about|deals with|refers to)\b|"
+    r"\btopics?\b|\bagenda\b|\bsyllabus\b|\bcurriculum\b|\bsuch as\b.*\bcovered\b|"
+    r"^\W*(see|refer to|please refer to|for (more|further) (details|information)|details are)\b|"
+    r"\b(is|are) (described|documented|covered|addressed|set out|detailed|defined|found|specified|"
+    r"explained) in (the|our|a|an|section|appendix)\b|\bglossary\b|\bdefinitions?\b|\bmeans\b")
+_TOPIC_VERBS = re.compile(r"\b(include|includes|including|cover|covers|covering|address|"
+                          r"addresses|discuss|discusses|such as|like|e\.g)\b")
+_DEFINITION = re.compile(r"^[\"“']?[A-Z][\w /()-]{1,40}[\"”']?\s*(:|–|—| - | means | refers to |"
+                         r"is defined as )")
+_TABLE_NEGATIVE = re.compile(r"(^|[|;:]\s*)(no|none|n/a|na|not applicable|not implemented|"
+                             r"not in place|tbd|planned|pending|missing|-|—|✗|x)\s*($|[|;])", re.I)
+
+
+@dataclass(frozen=True)
+class _Tokens:
+    words: tuple[str, ...]
+
+    @staticmethod
+    @lru_cache(maxsize=65536)
+    def of(text: str) -> _Tokens:
+        text = text.lower().replace("’", "'")
+        words: list[str] = []
+        for w in _WORD.findall(text):
+            w = w.rstrip(".")
+            if w.endswith("n't"):
+                words.extend([w[:-3] or w, "n't"])
+            else:
+                words.append(w)
+        return _Tokens(tuple(words))
+
+
+@lru_cache(maxsize=8192)
+def _term_words(term: str) -> tuple[str, ...]:
+    return tuple(term.lower().split())
+
+
+def _word_matches(pattern: str, token: str) -> bool:
+    if pattern.endswith("*"):
+        return token.startswith(pattern[:-1])
+    if token == pattern:
+        return True
+    return (token == pattern + "s" or token == pattern + "es"
+            or (pattern.endswith("y") and token == pattern[:-1] + "ies"))
+
+
+@lru_cache(maxsize=65536)
+def _word_set(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(words)
+
+
+@lru_cache(maxsize=262144)
+def _in_set(pattern: str, words: frozenset[str]) -> bool:
+    if pattern.endswith("*"):
+        stem = pattern[:-1]
+        return any(w.startswith(stem) for w in words)
+    return (pattern in words or pattern + "s" in words or pattern + "es" in words
+            or (pattern.endswith("y") and pattern[:-1] + "ies" in words))
+
+
+def _find_term(term: str, words: tuple[str, ...]) -> int | None:
+    """Index of the first occurrence of the term (a phrase of word patterns) in the words."""
+    pattern = _term_words(term)
+    present = _word_set(words)
+    if not all(_in_set(w, present) for w in pattern):
+        return None
+    n = len(pattern)
+    first = pattern[0]
+    for i in range(len(words) - n + 1):
+        if _word_matches(first, words[i]) and all(
+                _word_matches(pattern[k], words[i + k]) for k in range(1, n)):
+            return i
+    return None
+
+
+def _find_group(group: tuple[str, ...], words: tuple[str, ...]) -> tuple[int, int] | None:
+    """(start, length) of the first term of the group found in the words."""
+    best: tuple[int, int] | None = None
+    for term in group:
+        pos = _find_term(term, words)
+        if pos is not None and (best is None or pos < best[0]):
+            best = (pos, len(_term_words(term)))
+    return best
+
+
+# --------------------------------------------------------------------------- qualifiers
+
+
+def _clauses(text: str) -> list[str]:
+    return [c for c in _CLAUSE_BREAK.split(text) if c and c.strip()]
+
+
+def negated(text: str, element: PolicyElement) -> str | None:
+    """Why a matched statement is denied, or None. Looks clause by clause."""
+    lowered = text.lower().replace("’", "'")
+    for phrase in _NOT_NEGATION:
+        lowered = lowered.replace(phrase, " ")
+    for clause in _clauses(lowered):
+        words = _Tokens.of(clause).words
+        hits = [i for i, w in enumerate(words) if w in NEGATORS]
+        if not hits:
+            continue
+        if not any(_find_group(g, words) for g in element.groups):
+            continue
+        if element.allow_prohibition and _PROHIBITION.search(clause):
+            continue
+        after = set(words[hits[0] + 1:])
+        if words[hits[0]] != "without" and after & _CONDITION_WORDS:
+            continue  # "no access is granted until ...", "never ... without approval"
+        return f"negated: \"{clause.strip()}\""
+    return None
+
+
+def is_statement(p: Passage) -> str | None:
+    """None when the passage states an obligation or practice; else why it does not."""
+    text = p.text.strip()
+    lowered = text.lower()
+    if p.block == "table_row":
+        if p.lead_in == "header":
+            return "table header row"
+        if _TABLE_NEGATIVE.search(lowered):
+            return "table row says no / not applicable / planned"
+        return None
+    if text.endswith("?"):
+        return "a question, not a statement"
+    scope = f"{p.lead_in} {text}" if p.block == "list_item" else text
+    plan = _NOT_PRACTICE.search(scope.lower())
+    if plan:
+        return f"planned or optional, not a practice (\"{plan.group(0)}\")"
+    if re.search(r"\bmay\b", lowered) and not re.search(
+            r"\b(must|shall|will|required|only|may not|may only|(you|consumers|customers|"
+            r"patients|individuals|users|data subjects|residents|they) may)\b", lowered):
+        return "permissive (\"may\"), not an obligation"
+    if _DEFINITION.match(text) and not re.search(r"\b(must|shall|will|required)\b", lowered):
+        return "a definition or label, not a statement of practice"
+    if not _PRACTICE.search(scope.lower()):
+        return "no statement of obligation or practice"
+    return None
+
+
+def passing_mention(p: Passage, element: PolicyElement) -> str | None:
+    """Why a match is only a mention in passing, or None."""
+    lowered = p.text.lower()
+    if p.block == "list_item":
+        lead = p.lead_in.lower()
+        if lead and _META.search(lead):
+            return f"listed as a topic under \"{p.lead_in}\""
+        if not lead and len(_Tokens.of(p.text).words) <= 4 and not _PRACTICE.search(lowered):
+            return "a bare list entry without a statement"
+    meta = _META.search(lowered)
+    if meta and not re.search(r"\b(must|shall|required|is responsible|are responsible)\b", lowered):
+        return f"mentioned in passing (\"{meta.group(0)}\")"
+    topic = _TOPIC_VERBS.search(lowered)
+    if topic and _in_enumeration(p.text, element) and not _PRACTICE.search(lowered[:topic.start()]):
+        return "one of a list of topics"
+    if topic and _only_in_examples(lowered, topic.start(), element):
+        return "named only as one example in a list"
+    return None
+
+
+def _only_in_examples(lowered: str, start: int, element: PolicyElement) -> bool:
+    """A group matched only inside an enumeration after "including / such as" (3+ items)."""
+    tail = re.split(r"[;:]|\bto (?:prevent|protect|ensure)\b", lowered[start:], maxsplit=1)[0]
+    head = lowered[:start]
+    if len([i for i in re.split(r",|\band\b|\bor\b", tail) if i.strip()]) < 3:
+        return False
+    for group in element.groups:
+        in_tail = _find_group(group, _Tokens.of(tail).words) is not None
+        in_rest = _find_group(group, _Tokens.of(head + " " + lowered[start + len(tail):]).words)
+        if in_tail and in_rest is None:
+            return True
+    return False
+
+
+def _in_enumeration(text: str, element: PolicyElement) -> bool:
+    """True when the matched terms sit in a comma list of three or more short items."""
+    items = [i.strip() for i in re.split(r",|\band\b|\bor\b", text) if i.strip()]
+    short = [i for i in items if len(i.split()) <= 4]
+    if len(short) < 3:
+        return False
+    hits = sum(1 for i in short if any(_find_group(g, _Tokens.of(i).words) for g in element.groups))
+    return hits >= 1 and len(short) >= len(items) - 1
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def _group_hits(element: PolicyElement, words: tuple[str, ...]) -> list[bool]:
+    return [_find_group(g, words) is not None for g in element.groups]
+
+
+def candidate(element: PolicyElement, p: Passage, previous: str = "") -> int:
+    """How many groups the passage matches by itself (0 = not a candidate)."""
+    scope = f"{p.lead_in} {p.text}" if p.block == "list_item" else p.text
+    own = _group_hits(element, _Tokens.of(scope).words)
+    n_own = sum(own)
+    if n_own == len(own):
+        return n_own
+    if n_own == 0 or n_own < len(own) - 1:
+        return 0
+    context = _Tokens.of(" ".join((*p.headings, previous))).words
+    missing = [g for g, hit in zip(element.groups, own) if not hit]
+    if all(_find_group(g, context) for g in missing):
+        return n_own
+    return 0
+
+
+def decide(element: PolicyElement, items: list[Passage]) -> ElementMatch:
+    """The decision for one element over all passages, with up to three rejected candidates."""
+    rejected: list[tuple[Passage, str]] = []
+    best: tuple[int, Passage] | None = None
+    prev_text = ""
+    prev_key: tuple[str, str] = ("", "")
+    for p in items:
+        previous = prev_text if (p.file, p.location) == prev_key else ""
+        prev_text, prev_key = p.text, (p.file, p.location)
+        score = candidate(element, p, previous)
+        if not score:
+            continue
+        scope = f"{p.lead_in}: {p.text}" if p.block == "list_item" and p.lead_in else p.text
+        why = passing_mention(p, element) or (
+            None if element.presence_only else is_statement(p)) or negated(p.text, element)
+        if why is None and p.block == "list_item" and p.lead_in:
+            lead_neg = negated(p.lead_in, element)
+            why = lead_neg if lead_neg and "n't" not in lead_neg else None
+        if why:
+            if len(rejected) < 3:
+                rejected.append((p, why))
+            continue
+        if best is None or score > best[0]:
+            best = (score, Passage(p.file, p.location, scope, p.block, p.headings))
+            if score == len(element.groups):
+                break
+    if best:
+        return ElementMatch(element, True, best[1], tuple(rejected))
+    return ElementMatch(element, False, None, tuple(rejected))
