@@ -12,12 +12,22 @@ from smbaudit.report import Report
 class OutputFormat(str, Enum):
     HTML = "html"
     JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+    PDF = "pdf"
 
 
 # format -> (module, function, file extension)
 _RENDERERS: dict[OutputFormat, tuple[str, str, str]] = {
     OutputFormat.HTML: ("smbaudit.render.html", "render_html", "html"),
     OutputFormat.JSON: ("smbaudit.render.json", "render_json", "json"),
+    OutputFormat.SARIF: ("smbaudit.render.sarif", "render_sarif", "sarif"),
+    OutputFormat.JUNIT: ("smbaudit.render.junit", "render_junit", "junit.xml"),
+    OutputFormat.CSV: ("smbaudit.render.csv", "render_csv", "csv"),
+    OutputFormat.MARKDOWN: ("smbaudit.render.markdown", "render_markdown", "md"),
+    OutputFormat.PDF: ("smbaudit.render.pdf", "render_pdf", "pdf"),
 }
 
 DEFAULT_FORMATS = (OutputFormat.HTML, OutputFormat.JSON)
