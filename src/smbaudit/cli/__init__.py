@@ -64,6 +64,7 @@ def _register() -> None:
     cli.add_command(history.history)
     cli.add_command(history.diff)
     cli.add_command(history.report)
+    from smbaudit.cli import policies; cli.add_command(policies.policies)  # noqa: E702
 
 
 _register()

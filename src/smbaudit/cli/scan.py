@@ -14,7 +14,7 @@ import click
 
 from smbaudit import engine
 from smbaudit import report as report_mod
-from smbaudit.cli import EXIT_CODES_HELP, handle_errors, periodic
+from smbaudit.cli import EXIT_CODES_HELP, handle_errors, periodic, policies
 from smbaudit.cli.catalog import load_catalog
 from smbaudit.cli.progress import ProgressBar
 from smbaudit.cli.summary import print_summary
@@ -166,13 +166,15 @@ def exit_code(report: Report, fail_on: str) -> int:
 @click.option("--no-history", is_flag=True, help="Do not record this scan in the history store.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong.")
 @click.option("-v", "--verbose", is_flag=True, help="List every failing and errored check.")
+@policies.scan_options
 @handle_errors
 def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
          check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
          skip: tuple[str, ...], fail_on: str, timeout: float, probe_timeout: float, jobs: int,
          ports: str, timing: int, scan_type: str, plugins: tuple[str, ...],
          fail_on_new: str | None, waiver_files: tuple[str, ...], db: str | None,
-         no_history: bool, quiet: bool, verbose: bool) -> None:
+         no_history: bool, quiet: bool, verbose: bool, frameworks: tuple[str, ...] = (),
+         evidence_dirs: tuple[Path, ...] = (), attestations: Path | None = None) -> None:
     """Audit TARGETS and write the reports.
 
     \b
@@ -189,6 +191,7 @@ def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
     catalog = load_catalog(check_paths, default_checks=not no_default_checks, plugins=plugins)
     selected = registry.select(catalog.checks, select, skip)
     waiver_set = periodic.load_waivers(waiver_files)
+    coverage = policies.ScanCoverage(frameworks, evidence_dirs, attestations)
     if fail_on_new and no_history:
         raise UsageError("--fail-on-new needs the history store (drop --no-history)")
     store = periodic.open_history(db, enabled=not no_history)
@@ -216,6 +219,7 @@ def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
         command=[redact_text(a) for a in sys.argv], checks_loaded=len(selected),
         plugins=catalog.plugins.loaded)
     report.waivers = waiver_section
+    report.compliance = coverage.assess(report.findings)
     periodic.record_history(store, report)
     written = write_reports(report, paths)
     code = periodic.exit_code_new(report, fail_on_new) if fail_on_new else exit_code(report, fail_on)
@@ -223,4 +227,5 @@ def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
     if not quiet or code not in (EXIT_OK,):
         print_summary(report, written, fail_on, code, verbose=verbose, quiet=quiet,
                       err=to_stderr or quiet)
+        policies.echo_summaries(report.compliance, err=to_stderr or quiet)
     sys.exit(code)

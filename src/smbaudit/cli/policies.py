@@ -1,0 +1,221 @@
+"""`smbaudit policies list|show|coverage|questionnaire`: regulation catalogs and coverage.
+
+`coverage` works from documents and attestations alone (no host needed), for reviews that
+happen before any server exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from smbaudit import __version__
+from smbaudit.cli import handle_errors
+from smbaudit.compliance import attestations as attest
+from smbaudit.compliance.catalog import load_catalogs
+from smbaudit.compliance.coverage import assess
+from smbaudit.compliance.model import Catalog, EvidenceKind, FrameworkCoverage, Status
+from smbaudit.errors import UsageError
+from smbaudit.fsutil import atomic_write
+
+STATUS_MARK = {"met": "MET", "partial": "PARTIAL", "not_met": "NOT MET",
+               "not_assessed": "not assessed", "not_applicable": "n/a"}
+
+
+def _catalogs(policy_dirs: tuple[str, ...]) -> dict[str, Catalog]:
+    return load_catalogs(list(policy_dirs) or None)
+
+
+def _framework(catalogs: dict[str, Catalog], name: str) -> Catalog:
+    catalog = catalogs.get(name.lower())
+    if catalog is None:
+        raise UsageError(f"unknown framework {name!r} (known: {', '.join(sorted(catalogs))})")
+    return catalog
+
+
+_policies_opt = click.option("--policies", "policy_dirs", multiple=True,
+                             type=click.Path(exists=True),
+                             help="Load regulation catalogs from this folder instead of the shipped ones.")
+
+
+@click.group()
+def policies() -> None:
+    """Regulation catalogs (HIPAA, GDPR, CCPA) and coverage from documents and attestations."""
+
+
+@policies.command("list")
+@_policies_opt
+@handle_errors
+def list_frameworks(policy_dirs: tuple[str, ...]) -> None:
+    """One framework per line: key, requirement count, name and version."""
+    for key, cat in sorted(_catalogs(policy_dirs).items()):
+        click.echo(f"{key:<8} {len(cat.requirements):>3} requirements  {cat.name} ({cat.version})")
+
+
+@policies.command("show")
+@click.argument("framework")
+@click.argument("requirement", required=False)
+@_policies_opt
+@handle_errors
+def show(framework: str, requirement: str | None, policy_dirs: tuple[str, ...]) -> None:
+    """List a framework's requirements, or everything about one requirement."""
+    cat = _framework(_catalogs(policy_dirs), framework)
+    if requirement is None:
+        width = max(len(r.id) for r in cat.requirements)
+        for r in cat.requirements:
+            click.echo(f"{r.id:<{width}}  {r.obligation.value:<11} {r.kind.value:<14} {r.title}")
+        return
+    r = cat.get(requirement)
+    if r is None:
+        raise UsageError(f"unknown {cat.label} requirement {requirement!r}")
+    click.echo(f"{cat.label} {r.citation}: {r.title}")
+    click.echo(f"  section: {r.section}   kind: {r.kind.value}   obligation: {r.obligation.value}")
+    if r.parent:
+        click.echo(f"  part of: {r.parent}")
+    click.echo(f"  defined in: {r.source}")
+    if r.description:
+        click.echo("\n" + click.wrap_text(r.description, initial_indent="  ", subsequent_indent="  "))
+    click.echo("\nEvidence that can satisfy it:")
+    for spec in r.evidence:
+        need = "required" if spec.required else "optional"
+        if spec.kind is EvidenceKind.CHECK:
+            click.echo(f"  - checks mapped to {r.id} ({need}; any FAIL means not met)")
+        elif spec.kind is EvidenceKind.POLICY:
+            click.echo(f"  - policy documents stating ({need}):")
+            for el in spec.elements:
+                click.echo(f"      {el.id}: {el.label}")
+        else:
+            click.echo(f"  - attestation ({need}):")
+            for it in spec.attestations:
+                click.echo(f"      {it.id}: {it.question}")
+
+
+@policies.command("questionnaire")
+@click.option("--framework", "frameworks", multiple=True, required=True,
+              help="Framework to ask about (repeatable): hipaa, gdpr, ccpa.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the questionnaire here (default: print it).")
+@_policies_opt
+@handle_errors
+def questionnaire(frameworks: tuple[str, ...], output: Path | None,
+                  policy_dirs: tuple[str, ...]) -> None:
+    """Write a YAML questionnaire of what no scan can observe (answer it, then pass it back)."""
+    catalogs = _catalogs(policy_dirs)
+    chosen = [_framework(catalogs, f).framework for f in frameworks]
+    text = attest.dump_questionnaire(attest.questionnaire(catalogs, chosen))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write(output, text.encode("utf-8"))
+        click.echo(f"questionnaire written to {output}", err=True)
+
+
+@policies.command("coverage")
+@click.option("--framework", "frameworks", multiple=True,
+              help="Framework to report (repeatable; default: all).")
+@click.option("--evidence", "evidence_dirs", multiple=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="Folder (or file) of policy documents: .md .txt .html .pdf .docx (repeatable).")
+@click.option("--attestations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An answered questionnaire (smbaudit policies questionnaire).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report here (default: print it).")
+@click.option("-v", "--verbose", is_flag=True, help="Text format: show evidence and gaps.")
+@_policies_opt
+@handle_errors
+def coverage(frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
+             attestations: Path | None, fmt: str, output: Path | None, verbose: bool,
+             policy_dirs: tuple[str, ...]) -> None:
+    """Coverage from documents and attestations alone (no host needed)."""
+    results = assess(_catalogs(policy_dirs), list(frameworks), [], list(evidence_dirs),
+                     attestations, dt.date.today())
+    if fmt == "json":
+        data = {"smbaudit_version": __version__, "generated": dt.date.today().isoformat(),
+                "compliance": [r.to_dict() for r in results]}
+        body = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "html":
+        from smbaudit.render.html import environment
+
+        template = environment().get_template("compliance.html.j2")
+        body = template.render(compliance=[r.to_dict() for r in results], version=__version__,
+                               generated=dt.date.today().isoformat())
+    else:
+        body = "\n".join(text_report(r, verbose) for r in results)
+    if output is None:
+        click.echo(body, nl=not body.endswith("\n"))
+    else:
+        atomic_write(output, body.encode("utf-8"))
+        click.echo(f"coverage report written to {output}", err=True)
+    for problem in results[0].problems if results else []:
+        click.echo(f"smbaudit: warning: {problem}", err=True)
+
+
+def summary_lines(cov: FrameworkCoverage) -> list[str]:
+    """The framework summary as the terminal shows it (also used by `scan`)."""
+    s = cov.summary
+    counts = "  ".join(f"{STATUS_MARK[k]} {s.counts.get(k, 0)}"
+                       for k in ("met", "partial", "not_met", "not_assessed", "not_applicable"))
+    return [f"{cov.catalog.label}: {s.line}", f"  {counts}"]
+
+
+def text_report(cov: FrameworkCoverage, verbose: bool = False) -> str:
+    lines = summary_lines(cov)
+    width = max(len(r.requirement.id) for r in cov.requirements)
+    for r in cov.requirements:
+        lines.append(f"  {STATUS_MARK[r.status.value]:<12} {r.requirement.id:<{width}}  "
+                     f"{r.requirement.title}")
+        if verbose and r.status is not Status.NOT_ASSESSED:
+            for e in r.evidence:
+                mark = "+" if e.ok else "-"
+                lines.append(f"      {mark} [{e.kind.value}] {e.source}: {e.quote}")
+            for m in r.missing:
+                lines.append(f"      missing: {m}")
+    if cov.documents:
+        lines.append(f"  documents read: {', '.join(cov.documents)}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- for `smbaudit scan`
+
+
+def scan_options(func):  # type: ignore[no-untyped-def]
+    """The --framework / --evidence / --attestations options `scan` shares with `coverage`."""
+    func = click.option("--attestations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="Answered compliance questionnaire (smbaudit policies questionnaire).")(func)
+    func = click.option("--evidence", "evidence_dirs", multiple=True,
+                        type=click.Path(exists=True, path_type=Path),
+                        help="Folder of policy documents as compliance evidence (repeatable).")(func)
+    return click.option("--framework", "frameworks", multiple=True,
+                        help="Report regulation coverage (repeatable): hipaa, gdpr, ccpa.")(func)
+
+
+class ScanCoverage:
+    """Validates the compliance inputs before a scan, then assesses its findings after it."""
+
+    def __init__(self, frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
+                 attestations: Path | None):
+        self.wanted = bool(frameworks or evidence_dirs or attestations)
+        self.args = (list(frameworks), list(evidence_dirs), attestations)
+        self.catalogs = load_catalogs() if self.wanted else {}
+        if self.wanted:  # bad input must stop the run before anything is scanned
+            for f in frameworks:
+                _framework(self.catalogs, f)
+            if attestations:
+                attest.load(attestations, self.catalogs, dt.date.today())
+
+    def assess(self, findings: list) -> list[dict] | None:  # type: ignore[type-arg]
+        if not self.wanted:
+            return None
+        frameworks, evidence_dirs, attestations = self.args
+        return [r.to_dict() for r in assess(self.catalogs, frameworks, findings, evidence_dirs,
+                                            attestations, dt.date.today())]
+
+
+def echo_summaries(compliance: list[dict] | None, err: bool = False) -> None:  # type: ignore[type-arg]
+    for fw in compliance or []:
+        click.echo(f"{fw['framework'].upper()}: {fw['summary']['line']}", err=err)
