@@ -327,7 +327,8 @@ def run_smbaudit(name: str, base: list[str], target: str, work: Path,
         res.checks_label = "findings"
         res.ok = not m.timed_out and m.returncode in (0, 1, 3)
         if m.returncode == 3:
-            res.note = "exit 3: some checks errored"
+            res.note = (f"exit 3: {res.details['by_status'].get('error', 0)} checks errored "
+                        f"(see --keep)")
     else:
         res.note = _failure_note(m, work / f"{slug}.err")
     return res
@@ -465,13 +466,29 @@ def _failure_note(m: Measured, stderr: Path) -> str:
     return f"failed (exit {m.returncode})" + (f": {tail[0][:160]}" if tail else "")
 
 
+# Besides /etc, the few files an offline review of a config tree reads from elsewhere:
+# /etc/os-release links to /usr/lib/os-release, and the package checks read dpkg's status.
+ETC_TREE_EXTRAS = ("/usr/lib/os-release", "/var/lib/dpkg/status")
+
+
 def copy_etc(dest: Path) -> int:
-    """Copy this host's /etc to dest/etc (links kept as links, unreadable files left out)."""
+    """Copy this host's /etc (and ETC_TREE_EXTRAS) under dest; links stay links.
+
+    Returns how many files could not be copied (unreadable or special files).
+    """
+    missed = 0
     try:
         shutil.copytree("/etc", dest / "etc", symlinks=True, ignore_dangling_symlinks=True)
     except shutil.Error as exc:  # special or unreadable files: the rest is copied
-        return len(exc.args[0]) if exc.args else 0
-    return 0
+        missed += len(exc.args[0]) if exc.args else 0
+    for extra in ETC_TREE_EXTRAS:
+        target = dest / extra.lstrip("/")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(extra, target)
+        except OSError:
+            pass  # not on this host (e.g. an rpm system): the tree is scanned without it
+    return missed
 
 
 # ---------------------------------------------------------------- reporting
