@@ -19,8 +19,8 @@ from smbaudit.probes.builtin import builtin_probe_classes
 from smbaudit.targets.posixfs import DirectoryTarget
 
 REPO = Path(__file__).resolve().parents[1]
-PACK_DIRS = ["ssh", "password", "kernel", "shell", "firewall", "logging"]
-AREAS = ["ssh", "password_policy", "sysctl", "shell", "firewall", "audit_logging"]
+PACK_DIRS = ["ssh", "password", "kernel", "shell", "firewall", "logging", "webserver"]
+AREAS = ["ssh", "password_policy", "sysctl", "shell", "firewall", "audit_logging", "webserver"]
 
 
 def _probes() -> dict[str, Any]:
