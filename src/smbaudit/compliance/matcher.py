@@ -34,8 +34,13 @@ _NOT_NEGATION = [
     "no longer in use", "no longer has", "no longer have", "no longer need", "not exceed",
     "no exception", "no exceptions", "if not", "or not", "not just", "no matter",
     "not be disclosed", "not be used", "cannot be read", "cannot be accessed", "not readable",
-    "not accessible to unauthori", "no one other than", "nothing in this",
+    "not accessible to unauthori", "no one other than", "nothing in this", "without activity",
+    "without any activity", "without user activity", "without use", "without input",
+    "without interaction",
 ]
+# Quoted text (link labels, button names: "Do Not Sell or Share My Personal Information") names
+# something; its words are not the author's statement, so negation inside quotes is ignored.
+_QUOTED = re.compile(r"\"[^\"]{1,120}\"|“[^”]{1,120}”|'[^']{3,120}'(?!\w)")
 # A negation followed in its clause by these words is a condition, not a denial:
 # "no access is granted until approved", "no ePHI is sent without encryption".
 _CONDITION_WORDS = {"until", "unless", "except", "other", "than", "without", "unauthorized",
@@ -49,6 +54,20 @@ _CLAUSE_BREAK = re.compile(
     r"\b(?:but|however|although|though|whereas|except that|so that|in order to|which|"
     r"to ensure|to make sure|to prevent|to protect|to avoid|so)\b|\s[-–—]\s")
 
+# Verbs that state a control in the present tense ("Managers recertify access", "IT revokes it").
+_PRACTICE_VERBS = (
+    "maintain", "perform", "conduct", "encrypt", "review", "recertif(y|ies)", "provision",
+    "revoke", "disable", "approve", "authori[sz]e", "restrict", "limit", "monitor", "log",
+    "audit", "assess", "evaluate", "test", "scan", "patch", "update", "install", "deploy",
+    "enforce", "configure", "require", "retain", "delete", "erase", "destroy", "shred", "wipe",
+    "sanitize", "dispose", "backs? up", "replicate", "restore", "notify", "report", "inform",
+    "train", "verify", "honou?r", "respect", "process", "collect", "disclose", "share", "sell",
+    "store", "protect", "secure", "document", "track", "investigate", "escalate", "contain",
+    "mitigate", "remediate", "designate", "appoint", "assign", "grant", "remove", "terminate",
+    "lock", "block", "filter", "isolate", "segment", "rotate", "expire", "issue", "escort",
+    "sign", "obtain", "provide", "offer", "respond", "answer", "use", "keep", "apply", "run",
+    "block", "forward", "receive", "transmit", "send", "answer", "follow", "comply",
+)
 OBLIGATION = {"must", "shall", "will", "should", "required", "requires", "require", "mandatory",
               "responsible", "ensure", "ensures", "obliged", "obligated", "expected",
               "always", "need", "needs", "has", "have", "are", "is", "be", "been", "get", "gets",
@@ -64,7 +83,9 @@ _PRACTICE = re.compile(
     r"^\W*(do not|don't|never|always|please|lock|use|report|keep|store|encrypt|protect|choose|"
     r"create|change|enable|install|review|back up|shred|wipe|log off|sign|verify|follow|complete|"
     r"notify|contact|delete|destroy|restrict|limit|apply|update|patch|disable|remove|return|"
-    r"escort|record|document|retain|test|train|obtain|collect|dispose)\b")
+    r"escort|record|document|retain|test|train|obtain|collect|dispose)\b|"
+    r"\bmay (lead|result) (to|in)\b|\bmay be subject to\b|"
+    r"\b(" + "|".join(_PRACTICE_VERBS) + r")(s|es)?\b")
 _NOT_PRACTICE = re.compile(
     r"\b(plan(s|ned|ning)? to|intends? to|intend(ed|ing) to|aim(s|ing)? to|hope(s)? to|"
     r"would like to|will consider|may consider|should consider|considering|to be (determined|"
@@ -170,23 +191,32 @@ def _clauses(text: str) -> list[str]:
 
 
 def negated(text: str, element: PolicyElement) -> str | None:
-    """Why a matched statement is denied, or None. Looks clause by clause."""
-    lowered = text.lower().replace("’", "'")
+    """Why a matched statement is denied, or None. Looks clause by clause: the statement is
+    denied when some phrasing group is matched only inside negated clauses."""
+    lowered = _QUOTED.sub(" ", text.lower()).replace("’", "'")
     for phrase in _NOT_NEGATION:
         lowered = lowered.replace(phrase, " ")
+    clean: set[int] = set()
+    denied: dict[int, str] = {}
     for clause in _clauses(lowered):
         words = _Tokens.of(clause).words
+        groups = [i for i, g in enumerate(element.groups) if _find_group(g, words)]
+        if not groups:
+            continue
         hits = [i for i, w in enumerate(words) if w in NEGATORS]
-        if not hits:
-            continue
-        if not any(_find_group(g, words) for g in element.groups):
-            continue
-        if element.allow_prohibition and _PROHIBITION.search(clause):
-            continue
-        after = set(words[hits[0] + 1:])
-        if words[hits[0]] != "without" and after & _CONDITION_WORDS:
-            continue  # "no access is granted until ...", "never ... without approval"
-        return f"negated: \"{clause.strip()}\""
+        is_denial = bool(hits)
+        if hits and element.allow_prohibition and _PROHIBITION.search(clause):
+            is_denial = False
+        elif hits and words[hits[0]] != "without" and set(words[hits[0] + 1:]) & _CONDITION_WORDS:
+            is_denial = False  # "no access is granted until ...", "never ... without approval"
+        for i in groups:
+            if is_denial:
+                denied.setdefault(i, clause.strip())
+            else:
+                clean.add(i)
+    for i, clause in denied.items():
+        if i not in clean:
+            return f"negated: \"{clause}\""
     return None
 
 
@@ -208,7 +238,8 @@ def is_statement(p: Passage) -> str | None:
         return f"planned or optional, not a practice (\"{plan.group(0)}\")"
     if re.search(r"\bmay\b", lowered) and not re.search(
             r"\b(must|shall|will|required|only|may not|may only|(you|consumers|customers|"
-            r"patients|individuals|users|data subjects|residents|they) may)\b", lowered):
+            r"patients|individuals|users|data subjects|residents|they) may|may (lead|result) "
+            r"(to|in)|may be subject to|may include)\b", lowered):
         return "permissive (\"may\"), not an obligation"
     if _DEFINITION.match(text) and not re.search(r"\b(must|shall|will|required)\b", lowered):
         return "a definition or label, not a statement of practice"
@@ -239,9 +270,11 @@ def passing_mention(p: Passage, element: PolicyElement) -> str | None:
 
 def _only_in_examples(lowered: str, start: int, element: PolicyElement) -> bool:
     """A group matched only inside an enumeration after "including / such as" (3+ items)."""
-    tail = re.split(r"[;:]|\bto (?:prevent|protect|ensure)\b", lowered[start:], maxsplit=1)[0]
+    tail = re.split(r"[;:]|\bto (?:prevent|protect|ensure)\b|\b(?:is|are|was|were|will|must|shall)\b",
+                    lowered[start:], maxsplit=1)[0]
     head = lowered[:start]
-    if len([i for i in re.split(r",|\band\b|\bor\b", tail) if i.strip()]) < 3:
+    items = [i for i in re.split(r",|\band\b|\bor\b", tail) if i.strip()]
+    if len(items) < 3 or sum(1 for i in items if len(i.split()) <= 4) < 3:
         return False
     for group in element.groups:
         in_tail = _find_group(group, _Tokens.of(tail).words) is not None
