@@ -189,3 +189,14 @@ def test_malformed_answers_are_errors_with_line(catalogs, tmp_path: Path, item: 
         attest.load(path, catalogs, TODAY)
     assert any(e.path == str(path) and e.line == line and message in e.message
                for e in exc.value.errors), [str(e) for e in exc.value.errors]
+
+
+@pytest.mark.parametrize("name", ["holdout", "holdout2"])
+def test_holdout_sets_do_not_regress(name: str) -> None:
+    """Second and third policy sets in other styles (see docs/compliance.md, Accuracy)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from compliance_accuracy import evaluate
+
+    data = Path(__file__).resolve().parent / "data" / "compliance"
+    scores = evaluate(data / name, data / f"{name}_key.yaml")
+    assert scores["precision"] >= 0.85 and scores["recall"] >= 0.85, scores

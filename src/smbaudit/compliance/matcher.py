@@ -112,6 +112,11 @@ _TABLE_NEGATIVE = re.compile(r"(^|[|;:]\s*)(no|none|n/a|na|not applicable|not im
                              r"not in place|tbd|planned|pending|missing|-|—|✗|x)\s*($|[|;])", re.I)
 
 
+# Fixed terms whose words would otherwise match unrelated phrasings ("protected" -> protect*).
+_COMPOUNDS = (("electronic protected health information", "ephi"),
+              ("protected health information", "phi"), ("individually identifiable", "identifiable"))
+
+
 @dataclass(frozen=True)
 class _Tokens:
     words: tuple[str, ...]
@@ -120,6 +125,8 @@ class _Tokens:
     @lru_cache(maxsize=65536)
     def of(text: str) -> _Tokens:
         text = text.lower().replace("’", "'")
+        for compound, short in _COMPOUNDS:
+            text = text.replace(compound, short)
         words: list[str] = []
         for w in _WORD.findall(text):
             w = w.rstrip(".")
