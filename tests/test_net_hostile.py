@@ -14,7 +14,8 @@ from smbaudit.targets.base import ServiceTarget
 IO_TIMEOUT = 1.0
 BEHAVIOURS = {"garbage": garbage, "stall": stall, "close_early": close_early,
               "endless_banner": endless_banner, "tls_stall_mid_handshake": tls_stall_mid_handshake}
-SERVICES = {"tls": ("https", "ssl"), "ssh-service": ("ssh", "")}
+SERVICES = {"tls": ("https", "ssl"), "ssh-service": ("ssh", ""), "http": ("http", ""),
+            "network/exposure.yaml": ("redis", "")}
 
 
 @pytest.mark.parametrize("pack", sorted(SERVICES))

@@ -1,0 +1,47 @@
+"""End to end: `smbaudit scan 127.0.0.1:PORT --format json -o -` through nmap, the engine and
+the JSON report, against a real weak nginx and a port nobody listens on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from netservers import free_port, needs, nginx
+
+
+@needs("nmap")
+@needs("nginx")
+def test_scan_network_endpoint_json(tmp_path: Path) -> None:
+    closed = free_port()
+    with nginx(tmp_path / "web", strong=False) as web:
+        # When the CLI scans the TLS endpoint and a closed port, by IP literal
+        proc = subprocess.run(
+            [sys.executable, "-m", "smbaudit", "scan", f"127.0.0.1:{web.tls_port}", f"127.0.0.1:{closed}",
+             "--format", "json", "-o", "-", "--no-history", "--timeout", "3", "--scan-type", "connect"],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode in (1, 3), proc.stderr
+    report = json.loads(proc.stdout)
+    name = f"127.0.0.1:{web.tls_port}"
+    # Then the service is a target named host:port, with nmap's identification
+    targets = {t["name"]: t for t in report["targets"]}
+    assert targets[name]["details"]["tunnel"] == "ssl" and targets[name]["details"]["product"] == "nginx"
+    # and the closed port is reported, not dropped
+    assert targets[f"127.0.0.1:{closed}"]["reachable"] is False
+    failed = {f["check_id"] for f in report["findings"] if f["status"] == "fail" and f["target"] == name}
+    assert {"tls.no-tls10-tls11", "tls.no-null-anon-export-ciphers", "tls.cert-key-strength",
+            "tls.cert-signature-hash", "tls.cert-trusted", "tls.hsts", "http.server-version-hidden",
+            "service-version.supported-release"} <= failed
+    exposed = [f for f in report["findings"] if f["target"] == name]
+    assert exposed and all(f["network_exposed"] for f in exposed)
+    assert all(f["location"] == name for f in exposed if f["status"] == "fail")
+
+
+@pytest.mark.parametrize("spec", ["10.0.0.0/8", "bad host name"])
+def test_bad_network_spec_is_bad_input(spec: str, tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "smbaudit", "scan", spec, "--no-history", "-f", "json",
+                           "-o", "-"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2, (proc.stdout[-500:], proc.stderr[-500:])
