@@ -180,14 +180,34 @@ def _find_term(term: str, words: tuple[str, ...]) -> int | None:
     return None
 
 
+def _word_regex(pattern: str) -> str:
+    if pattern.endswith("*"):
+        return re.escape(pattern[:-1]) + r"[^ ]*"
+    plural = r"(?:s|es)?"
+    if pattern.endswith("y"):
+        return f"(?:{re.escape(pattern)}{plural}|{re.escape(pattern[:-1])}ies)"
+    return re.escape(pattern) + plural
+
+
+@lru_cache(maxsize=16384)
+def _group_regex(group: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for all phrasings of a group, over words joined by single spaces."""
+    alts = [" ".join(_word_regex(w) for w in _term_words(t)) for t in group]
+    return re.compile(r"(?<![^ ])(?:" + "|".join(alts) + r")(?![^ ])")
+
+
+@lru_cache(maxsize=65536)
+def _joined(words: tuple[str, ...]) -> str:
+    return " ".join(words)
+
+
 def _find_group(group: tuple[str, ...], words: tuple[str, ...]) -> tuple[int, int] | None:
-    """(start, length) of the first term of the group found in the words."""
-    best: tuple[int, int] | None = None
-    for term in group:
-        pos = _find_term(term, words)
-        if pos is not None and (best is None or pos < best[0]):
-            best = (pos, len(_term_words(term)))
-    return best
+    """(start, length in words) of the leftmost phrasing of the group found in the words."""
+    text = _joined(words)
+    m = _group_regex(group).search(text)
+    if m is None:
+        return None
+    return text.count(" ", 0, m.start()), m.group(0).count(" ") + 1
 
 
 # --------------------------------------------------------------------------- qualifiers
