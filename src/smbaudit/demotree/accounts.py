@@ -97,11 +97,13 @@ root\tALL=(ALL:ALL) ALL
 
 
 def build(root: Path, hardened: bool) -> list[str]:
-    write(root, "/etc/passwd", PASSWD_BASE + ("" if hardened else PASSWD_BAD_EXTRA), 0o644)
-    write(root, "/etc/group", GROUP_BASE + ("" if hardened else GROUP_BAD_EXTRA), 0o644)
+    write(root, "/etc/passwd", PASSWD_BASE + ("" if hardened else PASSWD_BAD_EXTRA),
+          0o644 if hardened else 0o664)
+    write(root, "/etc/group", GROUP_BASE + ("" if hardened else GROUP_BAD_EXTRA),
+          0o644 if hardened else 0o666)
     write(root, "/etc/shadow", _shadow(hardened), 0o640 if hardened else 0o644)
-    write(root, "/etc/gshadow", _gshadow(hardened), 0o640)
-    write(root, "/etc/sudoers", SUDOERS, 0o440)
+    write(root, "/etc/gshadow", _gshadow(hardened), 0o640 if hardened else 0o644)
+    write(root, "/etc/sudoers", SUDOERS, 0o440 if hardened else 0o644)
     write(root, "/etc/sudoers.d/README", "# files in this directory are read by sudo\n", 0o440)
     if hardened:
         write(root, "/etc/sudoers.d/backup", "backup ALL=(root) /usr/bin/rsync\n", 0o440)
@@ -109,10 +111,15 @@ def build(root: Path, hardened: bool) -> list[str]:
     write(root, "/etc/sudoers.d/deploy",
           "# deployment user, added in a hurry\n"
           "bob ALL=(ALL) \\\n    NOPASSWD: ALL\n"
-          "Defaults:bob !authenticate\n", 0o440)
+          "Defaults:bob !authenticate\n", 0o664)
     write(root, "/etc/sudoers.d/old.conf", "carol ALL=(ALL) NOPASSWD: ALL\n", 0o440)  # ignored: has a dot
     return [
         "files.shadow-permissions",
+        "files.passwd-permissions",
+        "files.group-permissions",
+        "files.gshadow-permissions",
+        "files.sudoers-permissions",
+        "files.sudoers-d-permissions",
         "accounts.uid0-only-root",
         "accounts.no-empty-passwords",
         "accounts.shadowed-passwords",

@@ -1,17 +1,49 @@
-"""Operating system release. Runs after `base_system` (areas run in name order).
+"""Operating system release, cron, and files with risky permission bits.
 
-The misconfigured tree is Debian 11 (bullseye), whose Debian LTS support ended on
-2026-08-31; the hardened tree keeps base_system's Debian 12.
+Runs after `base_system` and `ssh` (areas run in name order): on the misconfigured tree it
+replaces the OS release with Debian 11 (bullseye), whose Debian LTS support ended on
+2026-08-31, and loosens the mode of the sshd_config the `ssh` area wrote.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from smbaudit.demotree._util import write
 
+CRONTAB = """# /etc/crontab: system-wide crontab
+SHELL=/bin/sh
+PATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
+17 *\t* * *\troot\tcd / && run-parts --report /etc/cron.hourly
+25 6\t* * *\troot\ttest -x /usr/sbin/anacron || run-parts --report /etc/cron.daily
+"""
+CRON_DIRS = ("cron.d", "cron.hourly", "cron.daily", "cron.weekly", "cron.monthly")
+
+
+def _cron(root: Path, hardened: bool) -> None:
+    write(root, "/etc/crontab", CRONTAB, 0o600 if hardened else 0o644)
+    for name in CRON_DIRS:
+        write(root, f"/etc/{name}/.placeholder", "# keeps the directory\n", 0o644)
+        os.chmod(root / "etc" / name, 0o700 if hardened else 0o755)
+    write(root, "/etc/cron.daily/logrotate", "#!/bin/sh\n/usr/sbin/logrotate /etc/logrotate.conf\n", 0o755)
+
+
+def _special_bits(root: Path, hardened: bool) -> None:
+    write(root, "/usr/bin/passwd", "#!/bin/sh\n# demo stand-in for a setuid program\n", 0o4755)
+    write(root, "/usr/bin/crontab", "#!/bin/sh\n# demo stand-in for a setgid program\n", 0o2755)
+    (root / "tmp").mkdir(exist_ok=True)
+    os.chmod(root / "tmp", 0o1777)  # world-writable with sticky bit: normal
+    if hardened:
+        return
+    write(root, "/usr/local/bin/backup-helper", "#!/bin/sh\ntar czf /var/backups/home.tgz /home\n", 0o4755)
+    write(root, "/etc/shop/app.ini", "[db]\nhost=127.0.0.1\n", 0o666)
+    write(root, "/usr/local/share/shop/run.sh", "#!/bin/sh\nexec /usr/bin/python3 app.py\n", 0o777)
+
 
 def build(root: Path, hardened: bool) -> list[str]:
+    _cron(root, hardened)
+    _special_bits(root, hardened)
     if hardened:
         return []
     write(root, "/etc/os-release", (
@@ -19,4 +51,9 @@ def build(root: Path, hardened: bool) -> list[str]:
         'VERSION_ID="11"\nVERSION="11 (bullseye)"\nVERSION_CODENAME=bullseye\nID=debian\n'
         'HOME_URL="https://www.debian.org/"\n'))
     write(root, "/etc/debian_version", "11.3\n")
-    return ["system.os-supported", "system.os-eol-soon"]
+    sshd_config = root / "etc/ssh/sshd_config"
+    if sshd_config.exists():
+        os.chmod(sshd_config, 0o644)
+    return ["system.os-supported", "system.os-eol-soon", "files.crontab-permissions",
+            "files.cron-dirs-permissions", "files.no-world-writable", "files.setuid-known",
+            "files.sshd-config-permissions"]

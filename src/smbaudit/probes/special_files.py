@@ -1,0 +1,122 @@
+"""Files with risky permission bits (world-writable, setuid, setgid) under whole directory trees.
+
+`file_search` lists files matching globs; this probe walks trees and keeps only the files
+whose bits matter, so /usr (hundreds of thousands of files) can be searched without
+carrying every file's metadata in the facts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import stat as stat_mod
+from collections.abc import Mapping
+from typing import Any
+
+from smbaudit.errors import ProbeError
+from smbaudit.models import TargetKind
+from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.targets.base import FileStat, HostTarget, Target
+
+MAX_FOUND = 2000
+MAX_SCANNED = 2_000_000
+_SKIP_DIRS = ("/proc", "/sys", "/dev", "/run")
+
+
+def _flags(st: FileStat) -> set[str]:
+    found: set[str] = set()
+    if st.type == "link":
+        return found
+    if st.mode & stat_mod.S_IWOTH:
+        # A world-writable directory with the sticky bit (like /tmp) is the normal shared case.
+        if st.type != "dir" or not st.mode & stat_mod.S_ISVTX:
+            found.add("world_writable")
+    if st.type == "file":
+        if st.mode & stat_mod.S_ISUID:
+            found.add("setuid")
+        if st.mode & stat_mod.S_ISGID:
+            found.add("setgid")
+    return found
+
+
+class SpecialFilesProbe(Probe):
+    """World-writable entries and setuid/setgid programs under `roots`, in one walk.
+
+    Facts: world_writable (list of {path, type, mode, owner, group}: files, and directories
+    without the sticky bit), setuid (list of {path, mode, owner, group, flags} for setuid or
+    setgid files not matching `allow`), allowed (setuid/setgid paths that match `allow`),
+    scanned (entries looked at), truncated (bool), roots.
+    """
+
+    name = "special_files"
+    description = "world-writable files and unexpected setuid/setgid programs under directory trees"
+    target_kinds = frozenset({TargetKind.HOST})
+    params_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["roots"],
+        "properties": {
+            "roots": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^/"}},
+            "allow": {"type": "array", "items": {"type": "string"},
+                      "description": "glob patterns of programs expected to be setuid/setgid"},
+            "exclude": {"type": "array", "items": {"type": "string"},
+                        "description": "glob patterns of directories not to descend into"},
+            "max_depth": {"type": "integer", "minimum": 0, "maximum": 64},
+        },
+    }
+
+    def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
+        if not isinstance(target, HostTarget):
+            raise ProbeError(f"{target.name} has no file system")
+        host = target
+        allow = list(params.get("allow", []))
+        exclude = list(params.get("exclude", [])) + list(_SKIP_DIRS)
+        max_depth = params.get("max_depth", 32)
+        world: list[dict[str, Any]] = []
+        setuid: list[dict[str, Any]] = []
+        allowed: list[str] = []
+        scanned = 0
+        truncated = False
+        # One stat per entry (the generic walk stats each entry a second time).
+        stack: list[tuple[str, int]] = [(r, 0) for r in reversed(params["roots"])
+                                        if not any(fnmatch.fnmatchcase(r, ex) for ex in exclude)]
+        while stack:
+            ctx.check_deadline()
+            directory, depth = stack.pop()
+            try:
+                names = host.list_dir(directory)
+            except OSError:
+                continue
+            subdirs: list[str] = []
+            for name in names:
+                path = f"{directory.rstrip('/')}/{name}"
+                scanned += 1
+                st = host.stat(path, follow=False)
+                if st is None:
+                    continue
+                if st.type == "dir" and depth < max_depth and not any(
+                        fnmatch.fnmatchcase(path, ex) for ex in exclude):
+                    subdirs.append(path)
+                hits = _flags(st)
+                if not hits:
+                    continue
+                entry = {"path": path, "type": st.type, "mode": st.mode_octal,
+                         "owner": st.owner, "group": st.group}
+                if "world_writable" in hits:
+                    if len(world) < MAX_FOUND:
+                        world.append(entry)
+                    else:
+                        truncated = True
+                special = sorted(hits & {"setuid", "setgid"})
+                if special:
+                    if any(fnmatch.fnmatchcase(path, pat) for pat in allow):
+                        allowed.append(path)
+                    elif len(setuid) < MAX_FOUND:
+                        setuid.append({**entry, "flags": special})
+                    else:
+                        truncated = True
+            if scanned >= MAX_SCANNED:
+                truncated = True
+                break
+            stack.extend((d, depth + 1) for d in reversed(subdirs))
+        return {"world_writable": world, "setuid": setuid, "allowed": allowed,
+                "scanned": scanned, "truncated": truncated, "roots": list(params["roots"])}
