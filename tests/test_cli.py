@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -174,13 +175,18 @@ def test_interrupted_scan_writes_partial_report(tmp_path: Path, sig: signal.Sign
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         line = ""
         while "STARTED" not in line and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
             line = proc.stdout.readline()
-        assert "STARTED" in line
+            if not line and proc.poll() is not None:
+                break
+        assert "STARTED" in line, proc.stderr.read() if proc.poll() is not None else "no output"
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=30)
+        stdout, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 130, stderr
