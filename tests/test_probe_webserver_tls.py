@@ -77,8 +77,11 @@ def test_nginx_servers_inheritance_and_nested_includes(tmp_path: Path) -> None:
     assert a["certificate"] == "/etc/nginx/certs/a.pem" and a["certificate_exists"] is True
     assert a["line"] == 8 and a["file"] == "/etc/nginx/nginx.conf"
     assert b["protocols"] == ["TLSv1.2"] and b["hsts"] is False and b["server_tokens"] == "build"
-    assert b["certificate_exists"] is None
+    assert b["certificate"] is None and b["certificate_exists"] is False
     assert c["tls_enabled"] is False and c["protocols"] == []
+    put(tmp_path, "/etc/nginx/conf.d/20-cert.conf", "ssl_certificate /etc/ssl/$ssl_server_name.pem;\n")
+    b2 = collect("webserver_tls", tmp_path)["servers"][1]
+    assert b2["certificate"] == "/etc/ssl/$ssl_server_name.pem" and b2["certificate_exists"] is None
     assert [s["name"] for s in f["tls_servers"]] == ["a.example", "b.example"]
 
 
