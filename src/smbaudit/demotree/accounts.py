@@ -5,6 +5,7 @@ Password fields are made-up strings in the right crypt(3) formats: no real passw
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from smbaudit.demotree._util import write
@@ -104,6 +105,9 @@ def build(root: Path, hardened: bool) -> list[str]:
     write(root, "/etc/shadow", _shadow(hardened), 0o640 if hardened else 0o644)
     write(root, "/etc/gshadow", _gshadow(hardened), 0o640 if hardened else 0o644)
     write(root, "/etc/sudoers", SUDOERS, 0o440 if hardened else 0o644)
+    for user, mode in (("alice", 0o750), ("bob", 0o700 if hardened else 0o755)):
+        write(root, f"/home/{user}/.profile", "# ~/.profile\n", 0o644)
+        os.chmod(root / "home" / user, mode)
     write(root, "/etc/sudoers.d/README", "# files in this directory are read by sudo\n", 0o440)
     if hardened:
         write(root, "/etc/sudoers.d/backup", "backup ALL=(root) /usr/bin/rsync\n", 0o440)
@@ -120,6 +124,7 @@ def build(root: Path, hardened: bool) -> list[str]:
         "files.gshadow-permissions",
         "files.sudoers-permissions",
         "files.sudoers-d-permissions",
+        "files.home-dirs-permissions",
         "accounts.uid0-only-root",
         "accounts.no-empty-passwords",
         "accounts.shadowed-passwords",

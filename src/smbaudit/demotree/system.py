@@ -41,9 +41,44 @@ def _special_bits(root: Path, hardened: bool) -> None:
     write(root, "/usr/local/share/shop/run.sh", "#!/bin/sh\nexec /usr/bin/python3 app.py\n", 0o777)
 
 
+FSTAB_PLAIN = """# /etc/fstab: static file system information.
+UUID=6c3b1a2e-0d7f-4a51-9e0b-3f1c2a7d9e10 /     ext4 errors=remount-ro 0 1
+UUID=0b9e8f21-5c44-4f0e-8a2d-7e6b1c9d2f33 /boot ext4 defaults 0 2
+/dev/sda5 none swap sw 0 0
+"""
+FSTAB_ENCRYPTED = """# /etc/fstab: static file system information.
+/dev/mapper/vg0-root /     ext4 errors=remount-ro 0 1
+UUID=0b9e8f21-5c44-4f0e-8a2d-7e6b1c9d2f33 /boot ext4 defaults 0 2
+/dev/mapper/vg0-home /home ext4 defaults,nodev 0 2
+/dev/mapper/cryptswap none swap sw 0 0
+"""
+CRYPTTAB = """# <target name> <source device> <key file> <options>
+sda3_crypt UUID=5f0c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f none luks,discard
+cryptswap /dev/disk/by-partuuid/1d2c3b4a-01 /dev/urandom swap,cipher=aes-xts-plain64,size=512
+"""
+
+
+def _kernel(root: Path, hardened: bool) -> None:
+    release = "6.1.0-28-amd64" if hardened else "5.10.0-8-amd64"
+    write(root, f"/boot/vmlinuz-{release}", "demo kernel image\n", 0o644)
+    write(root, f"/boot/config-{release}", "CONFIG_SECURITY=y\n", 0o644)
+    write(root, f"/lib/modules/{release}/modules.dep", "", 0o644)
+    if not hardened:
+        write(root, "/run/reboot-required", "*** System restart required ***\n", 0o644)
+        write(root, "/run/reboot-required.pkgs", "linux-image-5.10.0-8-amd64\nlibc6\n", 0o644)
+
+
+def _disks(root: Path, hardened: bool) -> None:
+    write(root, "/etc/fstab", FSTAB_ENCRYPTED if hardened else FSTAB_PLAIN, 0o644)
+    if hardened:
+        write(root, "/etc/crypttab", CRYPTTAB, 0o600)
+
+
 def build(root: Path, hardened: bool) -> list[str]:
     _cron(root, hardened)
     _special_bits(root, hardened)
+    _kernel(root, hardened)
+    _disks(root, hardened)
     if hardened:
         return []
     write(root, "/etc/os-release", (
@@ -56,4 +91,5 @@ def build(root: Path, hardened: bool) -> list[str]:
         os.chmod(sshd_config, 0o644)
     return ["system.os-supported", "system.os-eol-soon", "files.crontab-permissions",
             "files.cron-dirs-permissions", "files.no-world-writable", "files.setuid-known",
-            "files.sshd-config-permissions"]
+            "files.sshd-config-permissions", "patching.reboot-pending",
+            "system.disk-encryption-root", "system.disk-encryption-swap"]
