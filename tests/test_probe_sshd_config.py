@@ -162,12 +162,54 @@ def test_unreadable_main_config_is_an_error(tmp_path: Path) -> None:
         collect("sshd_config", tmp_path)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of their mode")
-def test_unreadable_include_as_user(tmp_path: Path) -> None:
-    put(tmp_path, "/etc/ssh/sshd_config", "Include /etc/ssh/secret.conf\n")
-    put(tmp_path, "/etc/ssh/secret.conf", "PermitRootLogin yes\n", 0o000)
-    f = collect("sshd_config", tmp_path)
-    assert f["errors"] == ["/etc/ssh/secret.conf: permission denied"]
+_AS_NOBODY = """
+import json, sys, time
+from smbaudit.probes.sshd_config import SshdConfigProbe
+from smbaudit.probes.base import ProbeContext
+from smbaudit.targets.posixfs import DirectoryTarget
+facts = SshdConfigProbe().collect(DirectoryTarget("dir:t", sys.argv[1]), {},
+                                  ProbeContext(deadline=time.monotonic() + 20, timeout=5))
+print(json.dumps({"errors": facts["errors"], "files": facts["files"],
+                  "permitrootlogin": facts["settings"]["permitrootlogin"]}))
+"""
+
+
+def test_unreadable_include(tmp_path: Path) -> None:
+    """A file the scanning user cannot read is reported and skipped; the rest is still read.
+    As root (which reads any file), the probe runs in a child process as `nobody`."""
+    import json
+    import sys
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="smbaudit-unreadable-"))
+    try:
+        root.chmod(0o755)
+        put(root, "/etc/ssh/sshd_config", "Include /etc/ssh/secret.conf\nPermitRootLogin no\n")
+        put(root, "/etc/ssh/secret.conf", "PermitRootLogin yes\n", 0o000)
+        for d in (root / "etc", root / "etc/ssh"):
+            d.chmod(0o755)
+        if os.geteuid() != 0:
+            facts = collect("sshd_config", root)
+            seen = {"errors": facts["errors"], "files": facts["files"],
+                    "permitrootlogin": facts["settings"]["permitrootlogin"]}
+        else:
+            if not shutil.which("setpriv"):
+                pytest.skip("running as root and setpriv is missing")
+            src = str(Path(__file__).resolve().parents[1] / "src")
+            as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                         sys.executable, "-c"]
+            probe_import = run(as_nobody + ["import smbaudit.probes.sshd_config"], timeout=60,
+                               env={"PYTHONPATH": src})
+            if probe_import.returncode != 0:
+                pytest.skip("the checkout or interpreter is not readable by nobody")
+            result = run(as_nobody + [_AS_NOBODY, str(root)], timeout=60, env={"PYTHONPATH": src})
+            assert result.returncode == 0, result.stderr
+            seen = json.loads(result.stdout)
+        assert seen["errors"] == ["/etc/ssh/secret.conf: permission denied"]
+        assert seen["files"] == ["/etc/ssh/sshd_config"]
+        assert seen["permitrootlogin"] == "no"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_host_key_facts_from_public_keys(tmp_path: Path) -> None:
