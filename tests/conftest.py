@@ -58,5 +58,7 @@ def tree_snapshot(root: Path) -> dict[str, tuple[int, bytes | str]]:
 @pytest.fixture(autouse=True)
 def _private_data_dir(tmp_path_factory: pytest.TempPathFactory,
                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scans record history in the user data folder: tests use a throwaway one."""
+    """Scans record history in the user data folder (and take locks in the state folder):
+    tests use throwaway ones."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))

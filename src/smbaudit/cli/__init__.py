@@ -65,6 +65,9 @@ def _register() -> None:
     cli.add_command(history.diff)
     cli.add_command(history.report)
     from smbaudit.cli import policies; cli.add_command(policies.policies)  # noqa: E702
+    from smbaudit.cli import init
+
+    cli.add_command(init.init)
 
 
 _register()

@@ -128,7 +128,10 @@ def exit_code(report: Report, fail_on: str) -> int:
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.argument("targets", nargs=-1, required=True)
+@click.argument("targets", nargs=-1)
+@click.option("--profile", type=click.Path(exists=True, dir_okay=False),
+              help="Scan profile (YAML): targets, checks, waivers, outputs, thresholds, "
+              "notifications. Flags given here override it. Start one with `smbaudit init`.")
 @click.option("-f", "--format", "formats", multiple=True,
               type=click.Choice([f.value for f in OutputFormat]),
               help="Report format (repeatable). Default: html and json.")
@@ -164,16 +167,30 @@ def exit_code(report: Report, fail_on: str) -> int:
 @click.option("--db", type=click.Path(dir_okay=False),
               help="History store (SQLite). Default: history.sqlite3 in the user data folder.")
 @click.option("--no-history", is_flag=True, help="Do not record this scan in the history store.")
+@click.option("--lock", type=click.Path(dir_okay=False),
+              help="Lock file: a second run with the same lock exits 2 without scanning. "
+              "With --profile a lock per profile is taken automatically.")
+@click.option("--no-lock", is_flag=True, help="Take no lock, even with --profile.")
+@click.option("--log-file", type=click.Path(dir_okay=False),
+              help="Append what the run did (start, outcome, notifications) to this file.")
+@click.option("--notify-webhook", metavar="URL",
+              help="POST a JSON summary here when the --fail-on/--fail-on-new threshold is crossed.")
+@click.option("--notify-email", multiple=True, metavar="ADDRESS",
+              help="E-mail this address when the threshold is crossed (SMTP server: from the "
+              "profile's notify.email, else localhost:25). Repeatable.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong.")
 @click.option("-v", "--verbose", is_flag=True, help="List every failing and errored check.")
 @policies.scan_options
 @handle_errors
-def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
+@periodic.run_periodic
+def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...], output: str | None,
          check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
          skip: tuple[str, ...], fail_on: str, timeout: float, probe_timeout: float, jobs: int,
          ports: str, timing: int, scan_type: str, plugins: tuple[str, ...],
          fail_on_new: str | None, waiver_files: tuple[str, ...], db: str | None,
-         no_history: bool, quiet: bool, verbose: bool, frameworks: tuple[str, ...] = (),
+         no_history: bool, lock: str | None, no_lock: bool, log_file: str | None,
+         notify_webhook: str | None, notify_email: tuple[str, ...], quiet: bool,
+         verbose: bool, frameworks: tuple[str, ...] = (),
          evidence_dirs: tuple[Path, ...] = (), attestations: Path | None = None) -> None:
     """Audit TARGETS and write the reports.
 
@@ -184,6 +201,8 @@ def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
       HOST, IP, CIDR   network services found by nmap (e.g. 192.0.2.0/28)
       HOST:PORT        one network service
     """
+    if not targets:
+        raise UsageError("give at least one target, or a --profile that lists them")
     if no_default_checks and not check_paths:
         raise UsageError("--no-default-checks needs at least one --checks PATH")
     fmts = [OutputFormat(f) for f in dict.fromkeys(formats)] or list(DEFAULT_FORMATS)
@@ -223,9 +242,14 @@ def scan(targets: tuple[str, ...], formats: tuple[str, ...], output: str | None,
     periodic.record_history(store, report)
     written = write_reports(report, paths)
     code = periodic.exit_code_new(report, fail_on_new) if fail_on_new else exit_code(report, fail_on)
+    periodic.after_scan(report, code, written, fail_on=fail_on, fail_on_new=fail_on_new,
+                        webhook=notify_webhook, emails=notify_email)
     to_stderr = "-" in paths.values()
     if not quiet or code not in (EXIT_OK,):
-        print_summary(report, written, fail_on, code, verbose=verbose, quiet=quiet,
-                      err=to_stderr or quiet)
+        print_summary(report, written, fail_on_new or fail_on, code, verbose=verbose,
+                      quiet=quiet, err=to_stderr or quiet)
         policies.echo_summaries(report.compliance, err=to_stderr or quiet)
+    if not quiet:
+        for line in periodic.summary_lines(report):
+            click.echo(line, err=to_stderr)
     sys.exit(code)
