@@ -265,7 +265,8 @@ class HistoryStore:
         if complete_only:
             sql += " AND state = 'complete'"
         if before:
-            sql += " AND seq < (SELECT seq FROM scans WHERE scan_id = ?)"
+            # a scan not (yet) in the store comes after every stored one
+            sql += " AND seq < COALESCE((SELECT seq FROM scans WHERE scan_id = ?), 9e18)"
             args.append(before)
         row = self.db.execute(sql + " ORDER BY seq DESC LIMIT 1", args).fetchone()
         return _row(row) if row else None
