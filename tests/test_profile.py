@@ -189,3 +189,14 @@ def test_two_overlapping_cron_runs(site: Path) -> None:
         assert first.wait(60) == 0
     finally:
         first.kill()
+
+
+def test_profile_frameworks_feed_compliance_and_flags_override(site: Path) -> None:
+    p = write_profile(site, "frameworks: [hipaa]\n")
+    assert profile.load(p).options["frameworks"] == ("hipaa",)
+    assert run("scan", "--profile", str(p), "-q")[0] == 0
+    data = json.loads((site / "out" / "report.json").read_text())
+    assert [c["framework"] for c in data["compliance"]] == ["hipaa"]
+    assert run("scan", "--profile", str(p), "--framework", "gdpr", "-q")[0] == 0
+    data = json.loads((site / "out" / "report.json").read_text())
+    assert [c["framework"] for c in data["compliance"]] == ["gdpr"]
