@@ -102,6 +102,7 @@ def test_type_mismatch_is_an_evaluation_error() -> None:
     ("2.36-9+deb12u4", "2.36-9+deb12u10", "deb", -1),
     ("1.2.3-1.el9", "1.2.3-1.el9", "rpm", 0),
     ("1.0~rc1", "1.0", "rpm", -1),
+    ("1:1.0-1", "2.0-1", "rpm", 1),  # rpm epochs win too
     ("3.0.7", "3.0.13", "rpm", -1),
     ("8.9p1", "9.0p1", "generic", -1),
     ("1.1.1w", "1.1.1k", "generic", 1),

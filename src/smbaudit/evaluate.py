@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from smbaudit import versions
 from smbaudit.models import Assertion, Condition, Evidence
 
 _MISSING = object()
@@ -74,16 +75,9 @@ def item_label(facts: Any, concrete_path: str) -> str:
 def compare_versions(a: str, b: str, scheme: str | None) -> int:
     """-1, 0 or 1. deb and rpm follow the distributions' own ordering (epochs, tildes)."""
     a, b = str(a), str(b)
-    if scheme == "deb":
-        from debian.debian_support import version_compare
-
-        result = version_compare(a, b)
-    elif scheme == "rpm":
-        from rpm_vercmp import vercmp
-
-        result = vercmp(a, b)
-    else:
-        result = _generic_compare(a, b)
+    if scheme in ("deb", "rpm"):
+        return versions.compare(a, b, scheme)
+    result = _generic_compare(a, b)
     return (result > 0) - (result < 0)
 
 

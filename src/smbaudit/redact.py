@@ -17,8 +17,11 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^([a-z_][a-z0-9_.-]*:)([./A-Za-z0-9]{13})(:)", re.M), f"\\1{MASK}\\3"),
     # key = value secrets (password=, secret:, token ...), keeping the key visible.
     (re.compile(r"(?i)\b((?:[a-z0-9_.-]*)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key"
-                r"|private[_-]?key|auth[_-]?key|credentials?)[a-z0-9_.-]*)(\s*[:=]\s*|\s+)"
+                r"|private[_-]?key|auth[_-]?key|credentials?)[a-z0-9_.-]*)(\s*[:=]\s*)"
                 r"(\"[^\"]*\"|'[^']*'|[^\s,;]+)"), f"\\1\\2{MASK}"),
+    # Config directives whose argument is a secret (redis requirepass, masterauth, ...).
+    (re.compile(r"(?im)^(\s*(?:requirepass|masterauth|password|passwd|secret|bindpw|rootpw)\s+)\S+"),
+     f"\\1{MASK}"),
     # Bearer / basic auth headers.
     (re.compile(r"(?i)\b(authorization:\s*(?:bearer|basic)\s+)\S+"), f"\\1{MASK}"),
     # AWS access key ids and similar long tokens.

@@ -27,13 +27,14 @@ from smbaudit.errors import (
     UsageError,
 )
 from smbaudit.fsutil import atomic_write
-from smbaudit.models import Severity, Status, TargetInfo
+from smbaudit.models import Severity, Status, TargetInfo, TargetKind
 from smbaudit.packs import registry
 from smbaudit.redact import redact_text
 from smbaudit.render.formats import DEFAULT_FORMATS, OutputFormat, extension, renderer
 from smbaudit.report import Report
 from smbaudit.targets.base import Target
 from smbaudit.targets.specs import parse_host_spec
+from smbaudit.targets.ssh import SSHOptions, SSHTarget, is_ssh_spec
 
 DEFAULT_OUTPUT_DIR = "smbaudit-report"
 FAIL_ON_CHOICES = [s.value for s in Severity] + ["none"]
@@ -46,17 +47,28 @@ class ResolvedTargets:
 
 
 def resolve_targets(specs: Sequence[str], *, ports: str, timing: int, scan_type: str,
-                    timeout: float, progress: ProgressBar) -> ResolvedTargets:
-    """Host specs become targets directly; everything else goes through network discovery."""
+                    timeout: float, progress: ProgressBar,
+                    ssh_options: SSHOptions | None = None) -> ResolvedTargets:
+    """Host specs become targets directly (remote ones are connected now, so an unreachable
+    host is reported, not silently dropped); everything else goes through network discovery."""
     targets: list[Target] = []
     network_specs: list[str] = []
+    unreachable: list[TargetInfo] = []
     for spec in specs:
+        if is_ssh_spec(spec):
+            remote = SSHTarget(spec, ssh_options or SSHOptions(timeout=timeout))
+            progress.message(f"connecting to {remote.host}:{remote.port}")
+            try:
+                remote.connect()
+                targets.append(remote)
+            except TargetError as exc:
+                unreachable.append(TargetInfo(spec, TargetKind.HOST, reachable=False, error=str(exc)))
+            continue
         host = parse_host_spec(spec)
         if host is not None:
             targets.append(host)
         else:
             network_specs.append(spec)
-    unreachable: list[TargetInfo] = []
     if network_specs:
         try:
             from smbaudit.targets import network
@@ -157,6 +169,13 @@ def exit_code(report: Report, fail_on: str) -> int:
               help="Network targets: nmap timing template (0 slowest .. 5 fastest).")
 @click.option("--scan-type", type=click.Choice(["auto", "connect", "syn"]), default="auto",
               show_default=True, help="Network targets: SYN scan needs root; auto picks.")
+@click.option("--ssh-key", type=click.Path(exists=True, dir_okay=False),
+              help="ssh:// targets: private key file (default: ssh-agent and ~/.ssh keys; a "
+              "password can be given in $SMBAUDIT_SSH_PASSWORD).")
+@click.option("--ssh-known-hosts", type=click.Path(exists=True, dir_okay=False),
+              help="ssh:// targets: extra known_hosts file to verify host keys against.")
+@click.option("--ssh-accept-new-host-key", is_flag=True,
+              help="ssh:// targets: trust a host key seen for the first time (nothing is saved).")
 @click.option("--plugin", "plugins", multiple=True, metavar="NAME",
               help="Enable an installed third-party probe plugin (repeatable).")
 @click.option("--fail-on-new", type=click.Choice([s.value for s in Severity]), default=None,
@@ -186,7 +205,8 @@ def exit_code(report: Report, fail_on: str) -> int:
 def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...], output: str | None,
          check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
          skip: tuple[str, ...], fail_on: str, timeout: float, probe_timeout: float, jobs: int,
-         ports: str, timing: int, scan_type: str, plugins: tuple[str, ...],
+         ports: str, timing: int, scan_type: str, ssh_key: str | None,
+         ssh_known_hosts: str | None, ssh_accept_new_host_key: bool, plugins: tuple[str, ...],
          fail_on_new: str | None, waiver_files: tuple[str, ...], db: str | None,
          no_history: bool, lock: str | None, no_lock: bool, log_file: str | None,
          notify_webhook: str | None, notify_email: tuple[str, ...], quiet: bool,
@@ -200,6 +220,7 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
       dir:PATH         an offline root file system or config tree, read as if it were /
       HOST, IP, CIDR   network services found by nmap (e.g. 192.0.2.0/28)
       HOST:PORT        one network service
+      ssh://[USER@]HOST[:PORT]   a remote host, audited agentlessly over SFTP (read-only)
     """
     if not targets:
         raise UsageError("give at least one target, or a --profile that lists them")
@@ -219,8 +240,10 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
     started = report_mod.now_utc()
     with sigterm_as_interrupt():
         try:
+            ssh_options = SSHOptions(key_file=ssh_key, known_hosts=ssh_known_hosts,
+                                     accept_new_host_key=ssh_accept_new_host_key, timeout=timeout)
             resolved = resolve_targets(targets, ports=ports, timing=timing, scan_type=scan_type,
-                                       timeout=timeout, progress=progress)
+                                       timeout=timeout, progress=progress, ssh_options=ssh_options)
             complete_discovery = True
             periodic.begin_history(store, scan_id, started, resolved.targets)
         except KeyboardInterrupt:
@@ -230,6 +253,8 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
                             observer=progress) if complete_discovery else engine.EngineResult(
                                 [], [], False, "interrupted during discovery")
     progress.close()
+    for target in resolved.targets:
+        target.close()
     waiver_section = periodic.apply_waivers(result.findings, waiver_set)
     report = report_mod.build(
         scan_id=scan_id, started_at=started, finished_at=report_mod.now_utc(),

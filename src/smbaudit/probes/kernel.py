@@ -8,7 +8,7 @@ from typing import Any
 
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
-from smbaudit.probes._versions import compare
+from smbaudit.versions import compare
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.packages import Package, installed_packages, version_scheme
 from smbaudit.targets.base import HostTarget, Target

@@ -14,7 +14,7 @@ from typing import Any
 from smbaudit import resources, yamlload
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
-from smbaudit.probes._versions import compare
+from smbaudit.versions import compare
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.os_release import read_os_release
 from smbaudit.probes.packages import Package, installed_packages, version_scheme
@@ -43,7 +43,11 @@ def os_key(os_id: str, version_id: str) -> tuple[str, str]:
 
 
 def _matching(packages: list[Package], patterns: list[str]) -> list[Package]:
-    return [p for p in packages if any(fnmatch.fnmatchcase(p.name, pat) for pat in patterns)]
+    """Packages whose name matches a pattern: exact names by lookup, globs by scanning."""
+    exact = {pat for pat in patterns if not any(ch in pat for ch in "*?[")}
+    globs = [pat for pat in patterns if pat not in exact]
+    return [p for p in packages
+            if p.name in exact or (globs and any(fnmatch.fnmatchcase(p.name, pat) for pat in globs))]
 
 
 def find_vulnerable(packages: list[Package], manager: str, os_name: str, release: str,

@@ -151,7 +151,7 @@ def installed_packages(host: HostTarget, timeout: float, manager: str = "auto"
         found = rpm_packages(host, timeout)
         if found is not None:
             return "rpm", found
-    wanted = "a dpkg or rpm" if manager == "auto" else f"a {manager}"
+    wanted = "dpkg or rpm" if manager == "auto" else manager
     raise ProbeError(f"{host.name}: no {wanted} package database found "
                      f"({DPKG_STATUS}, {', '.join(RPM_DB_DIRS)})")
 

@@ -76,23 +76,20 @@ class SpecialFilesProbe(Probe):
         allowed: list[str] = []
         scanned = 0
         truncated = False
-        # One stat per entry (the generic walk stats each entry a second time).
+        # One metadata read per entry, one listing call per directory.
         stack: list[tuple[str, int]] = [(r, 0) for r in reversed(params["roots"])
                                         if not any(fnmatch.fnmatchcase(r, ex) for ex in exclude)]
         while stack:
             ctx.check_deadline()
             directory, depth = stack.pop()
             try:
-                names = host.list_dir(directory)
+                entries = host.scan_dir(directory)
             except OSError:
                 continue
             subdirs: list[str] = []
-            for name in names:
-                path = f"{directory.rstrip('/')}/{name}"
+            for st in entries:
+                path = st.path
                 scanned += 1
-                st = host.stat(path, follow=False)
-                if st is None:
-                    continue
                 if st.type == "dir" and depth < max_depth and not any(
                         fnmatch.fnmatchcase(path, ex) for ex in exclude):
                     subdirs.append(path)

@@ -77,6 +77,9 @@ class Target(ABC):
     def info(self) -> TargetInfo:
         """The target as the report shows it."""
 
+    def close(self) -> None:
+        """Release connections; called once the scan is over."""
+
 
 class HostTarget(Target):
     """A machine's file system: this host (live) or an offline tree read as if it were `/`."""
@@ -108,6 +111,14 @@ class HostTarget(Target):
     @abstractmethod
     def list_dir(self, path: str) -> list[str]:
         """Entry names in a directory, sorted. Raises FileNotFoundError/NotADirectoryError."""
+
+    def scan_dir(self, path: str) -> list[FileStat]:
+        """A directory's entries with their own metadata (links not followed), sorted by path.
+        Link targets may be left unread (None) here.
+
+        Targets override this with one call per directory (os.scandir, SFTP READDIR)."""
+        stats = (self.stat(_join(path, name), follow=False) for name in self.list_dir(path))
+        return [s for s in stats if s is not None]
 
     def glob(self, pattern: str, limit: int = 100_000) -> list[str]:
         """Absolute target paths matching a glob (`**` spans directories), sorted.
@@ -162,17 +173,14 @@ class HostTarget(Target):
         while stack:
             path, depth = stack.pop()
             try:
-                names = self.list_dir(path)
+                entries = self.scan_dir(path)
             except OSError:
                 continue
             dirs: list[str] = []
             files: list[str] = []
-            for name in names:
-                st = self.stat(_join(path, name), follow=False)
-                if st is not None and st.type == "dir":
-                    dirs.append(name)
-                else:
-                    files.append(name)
+            for st in entries:
+                name = st.path.rsplit("/", 1)[-1]
+                (dirs if st.type == "dir" else files).append(name)
             yield path, dirs, files
             if depth < max_depth:
                 stack.extend((_join(path, d), depth + 1) for d in reversed(dirs))

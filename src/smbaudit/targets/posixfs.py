@@ -14,42 +14,63 @@ from smbaudit.runner import RunResult, run
 from smbaudit.targets.base import MAX_READ, FileStat, HostTarget, file_type
 
 _MAX_LINKS = 40
+_CHUNK = 256 * 1024
 
 
 class _PosixTarget(HostTarget):
-    """Shared reading logic; subclasses map a target path to a real path."""
+    """Shared reading logic; subclasses map a target path to a real path.
+
+    `_resolves_links` is True when `_real()` has already resolved every link (offline trees,
+    where links must be resolved inside the tree): the real path is then used as it is, and
+    the operating system is never allowed to follow a link itself.
+    """
+
+    _resolves_links = False
 
     def _real(self, path: str, follow: bool = True) -> str:
         raise NotImplementedError
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
         real = self._real(path)
-        st = os.stat(real, follow_symlinks=False)
+        st = os.stat(real, follow_symlinks=not self._resolves_links)
         if file_type(st.st_mode) == "dir":
             raise IsADirectoryError(errno.EISDIR, "is a directory", path)
         if file_type(st.st_mode) != "file":
             # FIFOs and devices could block or never end: a scanner does not read them.
             raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+        if self._resolves_links:
+            flags |= getattr(os, "O_NOFOLLOW", 0)
         try:
             fd = os.open(real, flags | getattr(os, "O_NOATIME", 0))
         except PermissionError:
             fd = os.open(real, flags)  # O_NOATIME needs ownership; fall back
-        with os.fdopen(fd, "rb") as fh:
-            return fh.read(limit)
+        chunks: list[bytes] = []
+        left = limit
+        with os.fdopen(fd, "rb", buffering=0) as fh:
+            # Small reads: /proc files refuse one huge read, and most files are small.
+            while left > 0:
+                chunk = fh.read(min(left, _CHUNK))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+        return b"".join(chunks)
 
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
         try:
             real = self._real(path, follow=follow)
-            st = os.stat(real, follow_symlinks=False)
+            st = os.stat(real, follow_symlinks=follow and not self._resolves_links)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG):
                 return None
             raise
+        return self._file_stat(path, st, real)
+
+    def _file_stat(self, path: str, st: os.stat_result, real: str | None) -> FileStat:
         kind = file_type(st.st_mode)
-        link_target = os.readlink(real) if kind == "link" else None
         return FileStat(
             path=path,
             type=kind,
@@ -60,14 +81,31 @@ class _PosixTarget(HostTarget):
             mtime=st.st_mtime,
             owner=self.user_name(st.st_uid),
             group=self.group_name(st.st_gid),
-            link_target=link_target,
+            link_target=os.readlink(real) if kind == "link" and real else None,
         )
 
     def list_dir(self, path: str) -> list[str]:
         real = self._real(path)
-        if not os.path.isdir(real) or os.path.islink(real):
+        if not os.path.isdir(real) or (self._resolves_links and os.path.islink(real)):
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
         return sorted(os.listdir(real))
+
+    def scan_dir(self, path: str) -> list[FileStat]:
+        """One directory's entries with their own metadata (links not followed, link targets
+        not read: `stat(path, follow=False)` gives one), sorted."""
+        real = self._real(path)
+        if not os.path.isdir(real) or (self._resolves_links and os.path.islink(real)):
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
+        base = path.rstrip("/")
+        found = []
+        with os.scandir(real) as entries:
+            for entry in entries:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                found.append(self._file_stat(f"{base}/{entry.name}", st, None))
+        return sorted(found, key=lambda f: f.path)
 
     # Owner names come from the target's own account files, not from the scanning host.
     @cached_property
@@ -101,26 +139,29 @@ class LocalTarget(_PosixTarget):
 
     def __init__(self, name: str = "local"):
         self.name = name
+        self._names: dict[int, str | None] = {}
+        self._group_names: dict[int, str | None] = {}
 
     def _real(self, path: str, follow: bool = True) -> str:
         if not path.startswith("/"):
             raise FileNotFoundError(errno.ENOENT, "target paths are absolute", path)
-        if follow:
-            return os.path.realpath(path)
-        parent, base = os.path.split(path)
-        return os.path.join(os.path.realpath(parent), base)
+        return path  # the operating system follows links (or not) as asked
 
     def user_name(self, uid: int) -> str | None:
-        try:
-            return pwd.getpwuid(uid).pw_name
-        except KeyError:
-            return super().user_name(uid)
+        if uid not in self._names:
+            try:
+                self._names[uid] = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                self._names[uid] = super().user_name(uid)
+        return self._names[uid]
 
     def group_name(self, gid: int) -> str | None:
-        try:
-            return grp.getgrgid(gid).gr_name
-        except KeyError:
-            return super().group_name(gid)
+        if gid not in self._group_names:
+            try:
+                self._group_names[gid] = grp.getgrgid(gid).gr_name
+            except KeyError:
+                self._group_names[gid] = super().group_name(gid)
+        return self._group_names[gid]
 
     def run(self, argv: list[str], timeout: float) -> RunResult:
         return run(argv, timeout)
@@ -138,6 +179,7 @@ class DirectoryTarget(_PosixTarget):
     """
 
     live = False
+    _resolves_links = True
 
     def __init__(self, name: str, root: str):
         self.name = name
