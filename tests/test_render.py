@@ -75,3 +75,11 @@ def test_html_redacts_secrets(secret: str) -> None:
     html = renderer(OutputFormat.HTML)(report).decode()
     assert "REDACTED" in html
     assert "hunter2" not in html and "AAAA" not in html and "ijklmnop" not in html
+
+
+def test_a_report_scored_under_another_version_keeps_its_summary() -> None:
+    data = json.loads(renderer(OutputFormat.JSON)(sample_report()))
+    data["summary"]["scoring_version"] = "0"
+    data["summary"]["score"] = 12.5
+    again = json.loads(renderer(OutputFormat.JSON)(Report.from_dict(data)))
+    assert again["summary"]["score"] == 12.5 and again["summary"]["scoring_version"] == "0"

@@ -10,7 +10,7 @@ from typing import Any
 
 from smbaudit import __version__
 from smbaudit.models import CATEGORIES, Finding, Severity, Status, TargetInfo, TargetKind
-from smbaudit.scoring import Score, score
+from smbaudit.scoring import SCORING_VERSION, Score, score
 
 REPORT_SCHEMA_VERSION = "1"
 
@@ -72,6 +72,9 @@ class Report:
     compliance: list[dict[str, Any]] | None = None
     history: dict[str, Any] | None = None
     waivers: dict[str, Any] | None = None
+    # A stored report scored under another scoring version keeps its own summary when
+    # re-rendered: an old report must say what it said then.
+    stored_summary: dict[str, Any] | None = None
 
     @property
     def failed(self) -> list[Finding]:
@@ -101,7 +104,7 @@ class Report:
             "checks_loaded": self.checks_loaded,
             "plugins": self.plugins,
             "targets": [t.to_dict() for t in self.targets],
-            "summary": self.summary.to_dict(),
+            "summary": self.stored_summary or self.summary.to_dict(),
             "findings": [f.to_dict() for f in self.findings_sorted()],
         }
         if self.compliance is not None:
@@ -119,14 +122,18 @@ class Report:
         targets = [TargetInfo(name=t["name"], kind=TargetKind(t["kind"]), reachable=t["reachable"],
                               error=t.get("error", ""), details=t.get("details", {}))
                    for t in data["targets"]]
+        summary = summarize(findings)
+        stored = data.get("summary") or {}
+        keep = stored if stored.get("scoring_version") not in (None, SCORING_VERSION) else None
         return cls(
+            stored_summary=keep,
             scan_id=data["scan_id"],
             started_at=datetime.fromisoformat(data["started_at"]),
             finished_at=datetime.fromisoformat(data["finished_at"]),
             complete=data["complete"],
             targets=targets,
             findings=findings,
-            summary=summarize(findings),
+            summary=summary,
             tool_version=data.get("tool", {}).get("version", __version__),
             stop_reason=data.get("stop_reason", ""),
             command=data.get("command", []),
