@@ -316,7 +316,7 @@ def run_smbaudit(name: str, base: list[str], target: str, work: Path,
                  timeout: float) -> RunResult:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     report = work / f"{slug}.json"
-    argv = [*base, "scan", target, "--format", "json", "-o", str(report), "-q", "--fail-on", "none"]
+    argv = [*base, "scan", target, "--format", "json", "-o", str(report), "-q", "--fail-on", "none", "--no-history"]
     res = RunResult(name=name, tool="smbaudit", argv=argv)
     m = measure(argv, timeout=timeout, cwd=work, stdout=work / f"{slug}.out",
                 stderr=work / f"{slug}.err")
