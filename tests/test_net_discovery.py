@@ -81,3 +81,31 @@ def test_closed_host_port_is_reported_not_dropped() -> None:
     down = [h for h in found.hosts if not h.reachable]
     assert [h.name for h in down] == [f"127.0.0.1:{closed}"]
     assert "not open" in down[0].error
+
+
+def test_silent_range_addresses_are_summarised() -> None:
+    # Given discovery results for a /30 (one address answered, one did not) and a named host
+    from smbaudit.models import TargetInfo, TargetKind
+
+    specs = parse_specs(["10.9.0.0/30", "10.9.1.1"])
+    hosts = [TargetInfo("10.9.0.1", TargetKind.HOST, True, details={"spec": "10.9.0.0/30", "address": "10.9.0.1"}),
+             TargetInfo("10.9.0.2", TargetKind.HOST, False, "down", details={"spec": "10.9.0.0/30",
+                                                                             "address": "10.9.0.2"}),
+             TargetInfo("10.9.1.1", TargetKind.HOST, False, "down", details={"spec": "10.9.1.1",
+                                                                             "address": "10.9.1.1"})]
+    # When they are summarised (no traffic: this is the bookkeeping only)
+    out = {h.name: h for h in network._summarise_ranges(hosts, specs)}
+    # Then the named host stays, and the range lists its silent address once
+    assert out["10.9.1.1"].reachable is False
+    assert out["10.9.0.0/30"].reachable is True
+    assert out["10.9.0.0/30"].details["did_not_answer"] == ["10.9.0.2"]
+    assert out["10.9.0.1"].reachable is True
+
+
+@needs("nmap")
+def test_loopback_range_sweep() -> None:
+    closed = free_port()
+    found = discover(["127.0.0.0/30"], DiscoveryOptions(ports=str(closed), timeout=2,
+                                                        service_detection=False))
+    assert sorted(h.name for h in found.hosts) == ["127.0.0.1", "127.0.0.2"]
+    assert found.services == []

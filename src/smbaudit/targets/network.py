@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -264,6 +265,13 @@ def plan(specs: list[Spec], options: DiscoveryOptions) -> tuple[list[_Job], list
     return list(jobs.values()), failed
 
 
+@cache
+def _scanner() -> nmap.PortScanner:
+    """One PortScanner per process: its constructor runs `nmap -V` (about 10 ms) to find nmap.
+    discover() is not called concurrently (the engine threads only run probes)."""
+    return nmap.PortScanner()
+
+
 def _process_timeout(options: DiscoveryOptions, n_addresses: int) -> float:
     """python-nmap's overall timeout: nmap runs hosts in parallel groups of up to ~64."""
     return options.host_timeout * max(1, math.ceil(n_addresses / 64)) + 30
@@ -284,7 +292,7 @@ def discover(specs: list[str], options: DiscoveryOptions,
         hosts = " ".join(job.addresses)
         if progress:
             progress(f"nmap {hosts} ports {job.ports}")
-        scanner = nmap.PortScanner()
+        scanner = _scanner()
         try:
             raw = scanner.scan(hosts=hosts, ports=ports, arguments=arguments, sudo=False,
                                timeout=int(_process_timeout(options, len(job.addresses))))
@@ -296,8 +304,38 @@ def discover(specs: list[str], options: DiscoveryOptions,
             raise TargetError(f"nmap failed: {str(exc).strip()[:500]}") from None
         result.nmap_args.append(raw.get("nmap", {}).get("command_line", arguments))
         _collect(job, raw.get("scan", {}), _xml_extras(scanner.get_nmap_last_output()), result)
+    result.hosts = _summarise_ranges(result.hosts, parsed)
     result.seconds = time.monotonic() - started
     return result
+
+
+MAX_LISTED_DOWN = 256
+
+
+def _summarise_ranges(hosts: list[TargetInfo], specs: list[Spec]) -> list[TargetInfo]:
+    """Addresses of a CIDR range that did not answer are reported once per range (a sweep
+    expects silent addresses), with their count and the first MAX_LISTED_DOWN of them;
+    a range where nothing answered is itself unreachable."""
+    ranges = {s.text: s for s in specs if s.network is not None}
+    kept: list[TargetInfo] = []
+    down: dict[str, list[str]] = {}
+    for host in hosts:
+        spec = str(host.details.get("spec", ""))
+        if spec in ranges and not host.reachable and host.kind is TargetKind.HOST:
+            down.setdefault(spec, []).append(str(host.details.get("address", host.name)))
+        else:
+            kept.append(host)
+    for spec, silent in down.items():
+        net = ranges[spec].network
+        assert net is not None
+        total = net.num_addresses - 2 if net.num_addresses > 2 else net.num_addresses
+        answered = total - len(silent)
+        kept.append(TargetInfo(spec, TargetKind.HOST, reachable=answered > 0,
+                               error=f"{len(silent)} of {total} addresses did not answer",
+                               details={"spec": spec, "addresses": total, "answered": answered,
+                                        "did_not_answer_count": len(silent),
+                                        "did_not_answer": silent[:MAX_LISTED_DOWN]}))
+    return kept
 
 
 def _down(job: _Job, addr: str, why: str) -> TargetInfo:
