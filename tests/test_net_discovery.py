@@ -109,3 +109,14 @@ def test_loopback_range_sweep() -> None:
                                                         service_detection=False))
     assert sorted(h.name for h in found.hosts) == ["127.0.0.1", "127.0.0.2"]
     assert found.services == []
+
+
+@needs("nmap")
+def test_ipv6_literal_port_is_scanned_with_dash_6() -> None:
+    if not __import__("socket").has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    closed = free_port()
+    found = discover([f"[::1]:{closed}"], DiscoveryOptions(timeout=2))
+    assert any("-6" in a.split() for a in found.nmap_args)
+    down = [h for h in found.hosts if not h.reachable]
+    assert [h.name for h in down] == [f"[::1]:{closed}"]

@@ -101,7 +101,7 @@ def test_tls_audit_is_fast(strong, weak) -> None:  # type: ignore[no-untyped-def
         start = time.monotonic()
         TlsProbe().collect(_target(server.tls_port), {}, ProbeContext(deadline=time.monotonic() + 30,
                                                                       timeout=5))
-        assert time.monotonic() - start < 3
+        assert time.monotonic() - start < 5  # about 0.05 s on loopback; slack for a loaded CI box
 
 
 @pytest.mark.parametrize(("name", "protocol", "classes"), [

@@ -232,6 +232,8 @@ class SshServiceProbe(Probe):
                 key = transport.get_remote_server_key()
                 keys.append({"type": _family_name(family), "bits": key.get_bits(),
                              "algorithm": key.get_name(), "fingerprint": key.fingerprint})
+            except paramiko.SSHException as exc:  # negotiation never finished
+                keys.append({"type": _family_name(family), "bits": None, "error": str(exc)[:200]})
             finally:
                 transport.close()
         return keys

@@ -151,7 +151,7 @@ class TlsProbe(Probe):
             "weak_ciphers": [c for c in ciphers if c["weak"]],
             "by_class": {k: sorted({f"{c['protocol']} {c['name']}" for c in ciphers if k in c["weak"]})
                          for k in WEAK_CLASSES},
-            "certificate": _certs.analyse(chain, target.hostname, anchors=_anchors(ctx)) if chain else None,
+            "certificate": _certificate(chain, target.hostname, ctx),
             "https": https,
             "hsts": None,
             "handshakes": count,
@@ -196,6 +196,15 @@ class _NoStartTls(Exception):
 def _cipher(protocol: str, name: str, code: int | None) -> dict[str, Any]:
     return {"protocol": protocol, "name": name, "id": f"0x{code:04X}" if code is not None else None,
             "weak": cipher_weaknesses(name, protocol)}
+
+
+def _certificate(chain: list[bytes], hostname: str, ctx: ProbeContext) -> dict[str, Any] | None:
+    if not chain:
+        return None
+    try:
+        return _certs.analyse(chain, hostname, anchors=_anchors(ctx))
+    except ValueError as exc:  # a certificate cryptography cannot parse
+        raise ProbeError(f"unparseable certificate from server: {exc}") from None
 
 
 def _key(protocol: str) -> str:
