@@ -12,9 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 
-from smbaudit import resources, yamlload
+from smbaudit import resources, schemacheck, yamlload
 from smbaudit.compliance.model import (
     AttestationItem,
     Catalog,
@@ -110,9 +109,8 @@ def load_catalog_file(path: Path) -> Catalog:
 
 
 def _schema_errors(doc: Any, name: str) -> list[FieldError]:
-    validator = jsonschema.Draft202012Validator(catalog_schema())
     found = []
-    for error in validator.iter_errors(doc):
+    for error in schemacheck.errors(catalog_schema(), doc):
         path = list(error.absolute_path)
         message = error.message
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):

@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from smbaudit import yamlload
+from smbaudit import schemacheck, yamlload
 from smbaudit.errors import FieldError, InputFileError
 from smbaudit.models import (
     Applicability,
@@ -127,9 +127,8 @@ def load_pack_file(
 
 
 def schema_errors(doc: Any, name: str) -> list[FieldError]:
-    validator = jsonschema.Draft202012Validator(check_schema())
     found: list[FieldError] = []
-    for error in validator.iter_errors(doc):
+    for error in schemacheck.errors(check_schema(), doc):
         for leaf in _leaf_errors(error):
             found.append(_field_error(doc, name, leaf))
     found.sort(key=lambda e: (e.line or 0, e.field))
@@ -226,8 +225,7 @@ def _semantic_errors(doc: Any, raw: dict[str, Any], where: tuple[Any, ...], pref
         if probe not in probe_schemas:
             err(("probe",), f"unknown probe {probe!r} (known: {', '.join(sorted(probe_schemas))})")
         else:
-            validator = jsonschema.Draft202012Validator(probe_schemas[probe])
-            for e in validator.iter_errors(dict(raw.get("params", {}))):
+            for e in schemacheck.errors(probe_schemas[probe], _plain(raw.get("params", {}))):
                 sub = ("params", *e.absolute_path)
                 msg = e.message
                 if e.validator == "additionalProperties":

@@ -15,25 +15,27 @@ from typing import Any
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes.base import Facts, Probe, ProbeContext
-from smbaudit.targets.base import FileStat, HostTarget, Target
+from smbaudit.targets.base import HostTarget, Target
 
 MAX_FOUND = 2000
 MAX_SCANNED = 2_000_000
 _SKIP_DIRS = ("/proc", "/sys", "/dev", "/run")
 
 
-def _flags(st: FileStat) -> set[str]:
+def _flags(st_mode: int) -> set[str]:
+    """The reasons an entry (by its raw st_mode, links not followed) is of interest."""
     found: set[str] = set()
-    if st.type == "link":
+    if stat_mod.S_ISLNK(st_mode):
         return found
-    if st.mode & stat_mod.S_IWOTH:
+    is_dir = stat_mod.S_ISDIR(st_mode)
+    if st_mode & stat_mod.S_IWOTH:
         # A world-writable directory with the sticky bit (like /tmp) is the normal shared case.
-        if st.type != "dir" or not st.mode & stat_mod.S_ISVTX:
+        if not is_dir or not st_mode & stat_mod.S_ISVTX:
             found.add("world_writable")
-    if st.type == "file":
-        if st.mode & stat_mod.S_ISUID:
+    if stat_mod.S_ISREG(st_mode):
+        if st_mode & stat_mod.S_ISUID:
             found.add("setuid")
-        if st.mode & stat_mod.S_ISGID:
+        if st_mode & stat_mod.S_ISGID:
             found.add("setgid")
     return found
 
@@ -71,49 +73,62 @@ class SpecialFilesProbe(Probe):
         allow = list(params.get("allow", []))
         exclude = list(params.get("exclude", [])) + list(_SKIP_DIRS)
         max_depth = params.get("max_depth", 32)
+        roots = [r for r in params["roots"] if not any(fnmatch.fnmatchcase(r, ex) for ex in exclude)]
+        candidates, scanned, truncated = _walk(host, roots, exclude, max_depth, ctx)
         world: list[dict[str, Any]] = []
         setuid: list[dict[str, Any]] = []
         allowed: list[str] = []
-        scanned = 0
-        truncated = False
-        # One metadata read per entry, one listing call per directory.
-        stack: list[tuple[str, int]] = [(r, 0) for r in reversed(params["roots"])
-                                        if not any(fnmatch.fnmatchcase(r, ex) for ex in exclude)]
-        while stack:
-            ctx.check_deadline()
-            directory, depth = stack.pop()
-            try:
-                entries = host.scan_dir(directory)
-            except OSError:
+        for path, st_mode in candidates:
+            hits = _flags(st_mode)
+            if not hits:
                 continue
-            subdirs: list[str] = []
-            for st in entries:
-                path = st.path
-                scanned += 1
-                if st.type == "dir" and depth < max_depth and not any(
-                        fnmatch.fnmatchcase(path, ex) for ex in exclude):
-                    subdirs.append(path)
-                hits = _flags(st)
-                if not hits:
-                    continue
-                entry = {"path": path, "type": st.type, "mode": st.mode_octal,
-                         "owner": st.owner, "group": st.group}
-                if "world_writable" in hits:
-                    if len(world) < MAX_FOUND:
-                        world.append(entry)
-                    else:
-                        truncated = True
-                special = sorted(hits & {"setuid", "setgid"})
-                if special:
-                    if any(fnmatch.fnmatchcase(path, pat) for pat in allow):
-                        allowed.append(path)
-                    elif len(setuid) < MAX_FOUND:
-                        setuid.append({**entry, "flags": special})
-                    else:
-                        truncated = True
-            if scanned >= MAX_SCANNED:
-                truncated = True
-                break
-            stack.extend((d, depth + 1) for d in reversed(subdirs))
+            st = host.stat(path, follow=False)  # full metadata for the few entries reported
+            if st is None:
+                continue
+            entry = {"path": path, "type": st.type, "mode": st.mode_octal,
+                     "owner": st.owner, "group": st.group}
+            if "world_writable" in hits:
+                if len(world) < MAX_FOUND:
+                    world.append(entry)
+                else:
+                    truncated = True
+            special = sorted(hits & {"setuid", "setgid"})
+            if special:
+                if any(fnmatch.fnmatchcase(path, pat) for pat in allow):
+                    allowed.append(path)
+                elif len(setuid) < MAX_FOUND:
+                    setuid.append({**entry, "flags": special})
+                else:
+                    truncated = True
         return {"world_writable": world, "setuid": setuid, "allowed": allowed,
                 "scanned": scanned, "truncated": truncated, "roots": list(params["roots"])}
+
+
+def _walk(host: HostTarget, roots: list[str], exclude: list[str], max_depth: int,
+          ctx: ProbeContext) -> tuple[list[tuple[str, int]], int, bool]:
+    """(entries of interest with their st_mode, entries scanned, truncated): one listing call
+    per directory, in path order."""
+    candidates: list[tuple[str, int]] = []
+    scanned = 0
+    stack: list[tuple[str, int]] = [(r, 0) for r in reversed(roots)]
+    while stack:
+        ctx.check_deadline()
+        directory, depth = stack.pop()
+        try:
+            entries = host.dir_modes(directory)
+        except OSError:
+            continue
+        subdirs: list[str] = []
+        base = directory.rstrip("/")
+        for name, st_mode in sorted(entries):
+            path = f"{base}/{name}"
+            scanned += 1
+            if stat_mod.S_ISDIR(st_mode) and depth < max_depth and not any(
+                    fnmatch.fnmatchcase(path, ex) for ex in exclude):
+                subdirs.append(path)
+            if _flags(st_mode):
+                candidates.append((path, st_mode))
+        if scanned >= MAX_SCANNED:
+            return candidates, scanned, True
+        stack.extend((d, depth + 1) for d in reversed(subdirs))
+    return candidates, scanned, False

@@ -90,6 +90,19 @@ class _PosixTarget(HostTarget):
             raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
         return sorted(os.listdir(real))
 
+    def dir_modes(self, path: str) -> list[tuple[str, int]]:
+        real = self._real(path)
+        if not os.path.isdir(real) or (self._resolves_links and os.path.islink(real)):
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
+        found = []
+        with os.scandir(real) as entries:
+            for entry in entries:
+                try:
+                    found.append((entry.name, entry.stat(follow_symlinks=False).st_mode))
+                except OSError:
+                    continue
+        return found
+
     def scan_dir(self, path: str) -> list[FileStat]:
         """One directory's entries with their own metadata (links not followed, link targets
         not read: `stat(path, follow=False)` gives one), sorted."""

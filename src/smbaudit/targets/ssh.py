@@ -154,6 +154,10 @@ class SSHTarget(_PosixTarget):
                 raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
             return sorted(sftp.listdir(path))
 
+    def dir_modes(self, path: str) -> list[tuple[str, int]]:
+        with self._lock:
+            return [(e.filename, e.st_mode or 0) for e in self._session().listdir_attr(path)]
+
     def scan_dir(self, path: str) -> list[FileStat]:
         """One SFTP READDIR per directory: the server sends each entry's own metadata
         (link targets are not read here; `stat(path, follow=False)` gives one)."""
