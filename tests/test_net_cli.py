@@ -45,3 +45,25 @@ def test_bad_network_spec_is_bad_input(spec: str, tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "smbaudit", "scan", spec, "--no-history", "-f", "json",
                            "-o", "-"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 2, (proc.stdout[-500:], proc.stderr[-500:])
+
+
+def test_bad_network_spec_names_the_reason(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "smbaudit", "scan", "10.0.0.0/8", "--no-history"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2 and "too many" in proc.stderr
+
+
+@needs("nmap")
+@needs("nginx")
+def test_ca_file_makes_a_private_ca_trusted(tmp_path: Path) -> None:
+    with nginx(tmp_path / "web", strong=True) as web:
+        def trusted(*extra: str) -> str:
+            proc = subprocess.run(
+                [sys.executable, "-m", "smbaudit", "scan", f"127.0.0.1:{web.tls_port}", "--select", "tls.cert-trusted",
+                 "--format", "json", "-o", "-", "--no-history", "--timeout", "3", "--scan-type", "connect",
+                 "--fail-on", "none", *extra], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            assert proc.returncode == 0, proc.stderr
+            return json.loads(proc.stdout)["findings"][0]["status"]
+
+        assert trusted() == "fail"  # a private CA is not in the system store
+        assert trusted("--ca-file", str(web.certs.ca)) == "pass"

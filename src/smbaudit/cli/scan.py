@@ -43,7 +43,7 @@ FAIL_ON_CHOICES = [s.value for s in Severity] + ["none"]
 @dataclass
 class ResolvedTargets:
     targets: list[Target]
-    unreachable: list[TargetInfo]
+    not_scanned: list[TargetInfo]  # hosts that could not be reached, and network range summaries
 
 
 def resolve_targets(specs: Sequence[str], *, ports: str, timing: int, scan_type: str,
@@ -53,7 +53,7 @@ def resolve_targets(specs: Sequence[str], *, ports: str, timing: int, scan_type:
     host is reported, not silently dropped); everything else goes through network discovery."""
     targets: list[Target] = []
     network_specs: list[str] = []
-    unreachable: list[TargetInfo] = []
+    not_scanned: list[TargetInfo] = []
     for spec in specs:
         if is_ssh_spec(spec):
             remote = SSHTarget(spec, ssh_options or SSHOptions(timeout=timeout))
@@ -62,7 +62,7 @@ def resolve_targets(specs: Sequence[str], *, ports: str, timing: int, scan_type:
                 remote.connect()
                 targets.append(remote)
             except TargetError as exc:
-                unreachable.append(TargetInfo(spec, TargetKind.HOST, reachable=False, error=str(exc)))
+                not_scanned.append(TargetInfo(spec, TargetKind.HOST, reachable=False, error=str(exc)))
             continue
         host = parse_host_spec(spec)
         if host is not None:
@@ -76,14 +76,20 @@ def resolve_targets(specs: Sequence[str], *, ports: str, timing: int, scan_type:
             raise TargetError(f"unknown target {network_specs[0]!r}: use `local` or `dir:PATH`") from None
         for spec in network_specs:
             if not network.is_network_spec(spec):
-                raise TargetError(f"unknown target {spec!r}: use `local`, `dir:PATH`, a host, "
-                                  "an IP address, a CIDR range or host:port")
+                why = "use `local`, `dir:PATH`, ssh://host, a host, an IP address, a CIDR range or host:port"
+                try:
+                    network.parse_specs([spec])
+                except TargetError as exc:
+                    why = str(exc)
+                raise TargetError(f"unknown target {spec!r}: {why}")
         options = network.DiscoveryOptions(ports=ports, timing=timing, timeout=timeout,
                                            scan_type=scan_type)
         found = network.discover(network_specs, options, progress=progress.message)
         targets.extend(found.services)
-        unreachable.extend(h for h in found.hosts if not h.reachable)
-    return ResolvedTargets(targets, unreachable)
+        # Hosts that did not answer, and range summaries (how many addresses were silent).
+        not_scanned.extend(h for h in found.hosts
+                           if not h.reachable or "did_not_answer_count" in h.details)
+    return ResolvedTargets(targets, not_scanned)
 
 
 @contextmanager
@@ -169,6 +175,8 @@ def exit_code(report: Report, fail_on: str) -> int:
               help="Network targets: nmap timing template (0 slowest .. 5 fastest).")
 @click.option("--scan-type", type=click.Choice(["auto", "connect", "syn"]), default="auto",
               show_default=True, help="Network targets: SYN scan needs root; auto picks.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
+              help="TLS services: also trust this private CA bundle (PEM) when checking chains.")
 @click.option("--ssh-key", type=click.Path(exists=True, dir_okay=False),
               help="ssh:// targets: private key file (default: ssh-agent and ~/.ssh keys; a "
               "password can be given in $SMBAUDIT_SSH_PASSWORD).")
@@ -205,7 +213,7 @@ def exit_code(report: Report, fail_on: str) -> int:
 def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...], output: str | None,
          check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
          skip: tuple[str, ...], fail_on: str, timeout: float, probe_timeout: float, jobs: int,
-         ports: str, timing: int, scan_type: str, ssh_key: str | None,
+         ports: str, timing: int, scan_type: str, ca_file: str | None, ssh_key: str | None,
          ssh_known_hosts: str | None, ssh_accept_new_host_key: bool, plugins: tuple[str, ...],
          fail_on_new: str | None, waiver_files: tuple[str, ...], db: str | None,
          no_history: bool, lock: str | None, no_lock: bool, log_file: str | None,
@@ -248,7 +256,8 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
             periodic.begin_history(store, scan_id, started, resolved.targets)
         except KeyboardInterrupt:
             resolved, complete_discovery = ResolvedTargets([], []), False
-        options = engine.EngineOptions(jobs=jobs, probe_timeout=probe_timeout, io_timeout=timeout)
+        options = engine.EngineOptions(jobs=jobs, probe_timeout=probe_timeout, io_timeout=timeout,
+                                       probe_options={"ca_file": ca_file} if ca_file else {})
         result = engine.run(resolved.targets, selected, catalog.plugins.probes, options,
                             observer=progress) if complete_discovery else engine.EngineResult(
                                 [], [], False, "interrupted during discovery")
@@ -259,7 +268,7 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
     report = report_mod.build(
         scan_id=scan_id, started_at=started, finished_at=report_mod.now_utc(),
         complete=result.complete, stop_reason=result.stop_reason,
-        targets=result.targets + resolved.unreachable, findings=result.findings,
+        targets=result.targets + resolved.not_scanned, findings=result.findings,
         command=[redact_text(a) for a in sys.argv], checks_loaded=len(selected),
         plugins=catalog.plugins.loaded)
     report.waivers = waiver_section

@@ -14,16 +14,17 @@ import socket
 import struct
 import time
 from collections.abc import Mapping
-from typing import Any
-
-import paramiko
-
-logging.getLogger("paramiko").addHandler(logging.NullHandler())  # its thread logs refusals
+from typing import TYPE_CHECKING, Any
 
 from smbaudit.errors import ProbeError, ProbeTimeout
 from smbaudit.models import TargetKind
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import ServiceTarget, Target
+
+logging.getLogger("paramiko").addHandler(logging.NullHandler())  # its thread logs refusals
+
+if TYPE_CHECKING:  # paramiko is imported when the probe runs: most scans have no SSH service
+    import paramiko
 
 MAX_PREBANNER = 8192  # RFC 4253 4.2 allows lines before the banner; we allow this many bytes
 MAX_PACKET = 35000
@@ -194,6 +195,8 @@ class SshServiceProbe(Probe):
 
     def _transport(self, target: ServiceTarget, ctx: ProbeContext,
                    key_types: list[str] | None = None) -> paramiko.Transport:
+        import paramiko
+
         ctx.check_deadline()
         sock = target.connect(ctx.io_timeout())
         transport = paramiko.Transport(sock)
@@ -215,6 +218,8 @@ class SshServiceProbe(Probe):
         return transport
 
     def _host_keys(self, target: ServiceTarget, ctx: ProbeContext, offered: list[str]) -> list[dict[str, Any]]:
+        import paramiko
+
         keys: list[dict[str, Any]] = []
         families = {"ssh-ed25519": "ssh-ed25519" in offered,
                     "ecdsa": any(a.startswith("ecdsa-sha2-") for a in offered),
@@ -239,6 +244,8 @@ class SshServiceProbe(Probe):
         return keys
 
     def _auth_methods(self, target: ServiceTarget, ctx: ProbeContext) -> dict[str, Any]:
+        import paramiko
+
         try:
             transport = self._transport(target, ctx)
         except (paramiko.SSHException, EOFError, OSError) as exc:
