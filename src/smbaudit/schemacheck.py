@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 @cache
@@ -19,6 +21,8 @@ def _compiled(schema_text: str) -> Any:
 
 @cache
 def _explainer(schema_text: str) -> jsonschema.Draft202012Validator:
+    import jsonschema  # only a document that fails needs the explanations (and the import)
+
     return jsonschema.Draft202012Validator(json.loads(schema_text))
 
 

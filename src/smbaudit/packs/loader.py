@@ -11,9 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from smbaudit import schemacheck, yamlload
 from smbaudit.errors import FieldError, InputFileError
@@ -25,6 +23,9 @@ from smbaudit.models import (
     Severity,
     SourceRef,
 )
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("check.schema.json")
 DATA_DIR_NAME = "data"  # checks/data/ holds tables probes read, not check packs

@@ -110,6 +110,8 @@ def _walk(host: HostTarget, roots: list[str], exclude: list[str], max_depth: int
     per directory, in path order."""
     candidates: list[tuple[str, int]] = []
     scanned = 0
+    interesting = stat_mod.S_IWOTH | stat_mod.S_ISUID | stat_mod.S_ISGID
+    is_dir = stat_mod.S_ISDIR
     stack: list[tuple[str, int]] = [(r, 0) for r in reversed(roots)]
     while stack:
         ctx.check_deadline()
@@ -118,17 +120,19 @@ def _walk(host: HostTarget, roots: list[str], exclude: list[str], max_depth: int
             entries = host.dir_modes(directory)
         except OSError:
             continue
-        subdirs: list[str] = []
+        scanned += len(entries)
         base = directory.rstrip("/")
-        for name, st_mode in sorted(entries):
-            path = f"{base}/{name}"
-            scanned += 1
-            if stat_mod.S_ISDIR(st_mode) and depth < max_depth and not any(
-                    fnmatch.fnmatchcase(path, ex) for ex in exclude):
-                subdirs.append(path)
-            if _flags(st_mode):
-                candidates.append((path, st_mode))
+        subdirs: list[str] = []
+        # Hot loop (one pass per entry of the whole tree): build a path only when needed.
+        for name, st_mode in entries:
+            if st_mode & interesting:
+                candidates.append((f"{base}/{name}", st_mode))
+            if is_dir(st_mode) and depth < max_depth:
+                path = f"{base}/{name}"
+                if not any(fnmatch.fnmatchcase(path, ex) for ex in exclude):
+                    subdirs.append(path)
         if scanned >= MAX_SCANNED:
-            return candidates, scanned, True
-        stack.extend((d, depth + 1) for d in reversed(subdirs))
-    return candidates, scanned, False
+            return sorted(candidates), scanned, True
+        subdirs.sort(reverse=True)
+        stack.extend((d, depth + 1) for d in subdirs)
+    return sorted(candidates), scanned, False
