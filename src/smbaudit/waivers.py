@@ -68,19 +68,6 @@ class WaiverSet:
     files: tuple[str, ...] = ()
 
 
-def _parse_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _entry(item: Any, path: str, line: int | None, index: int,
            errors: list[FieldError]) -> WaiverRule | None:
     where = f"waivers[{index}]"
@@ -103,7 +90,7 @@ def _entry(item: Any, path: str, line: int | None, index: int,
                                      "must be a non-empty string"))
         else:
             values[key] = value.strip()
-    expires = _parse_date(item.get("expires"))
+    expires = yamlload.as_date(item.get("expires"))
     if "expires" not in item:
         errors.append(FieldError(path, item.line, f"{where}.expires", "missing required field"))
     elif expires is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,17 @@ def line_at(node: Any, path: tuple[str | int, ...]) -> int | None:
             break
         line = getattr(node, "line", None) or line
     return line
+
+
+def as_date(value: Any) -> dt.date | None:
+    """A YAML date value (a date, a datetime or an ISO date string) as a date; None otherwise."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None

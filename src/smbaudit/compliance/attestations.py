@@ -208,7 +208,7 @@ def _known_items(catalogs: dict[str, Catalog]) -> dict[str, tuple[str, str, Atte
 def _parse_answer(value: Any, item: AttestationItem, today: dt.date) -> bool | dt.date | str:
     """The answer, or an error message."""
     if item.answer_type == "date":
-        day = _as_date(value)
+        day = yamlload.as_date(value)
         if day is None:
             return f"expected a date (YYYY-MM-DD), got {value!r}"
         if day > today:
@@ -221,26 +221,13 @@ def _parse_answer(value: Any, item: AttestationItem, today: dt.date) -> bool | d
     return f"expected yes or no, got {value!r}"
 
 
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _who_when(raw: dict[str, Any], who_key: str, today: dt.date, where: tuple[Any, ...],
               field: str, err: Any) -> tuple[str | None, dt.date | None]:
     who = raw.get(who_key)
     if not isinstance(who, str) or not who.strip():
         err(where, f"{field}.{who_key}", f"an answer counts only with `{who_key}` (name and role)")
         return None, None
-    when = _as_date(raw.get("date"))
+    when = yamlload.as_date(raw.get("date"))
     if when is None:
         err(where + (("date",) if "date" in raw else ()), f"{field}.date",
             f"an answer counts only with a `date` (YYYY-MM-DD), got {raw.get('date')!r}")
