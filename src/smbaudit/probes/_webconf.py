@@ -70,17 +70,24 @@ def nginx_tokens(text: str) -> list[tuple[str, int, bool]]:
     return tokens
 
 
+def include_allowed(reader: Reader, path: str, stack: tuple[str, ...]) -> bool:
+    """False (with the reason recorded) for an include cycle or nesting past MAX_DEPTH."""
+    if path in stack:
+        reader.errors.append(f"{path}: include cycle ({' -> '.join(stack + (path,))}); not followed")
+        return False
+    if len(stack) >= MAX_DEPTH:
+        reader.errors.append(f"{path}: includes nested deeper than {MAX_DEPTH}; not followed")
+        return False
+    return True
+
+
 class NginxParser:
     def __init__(self, reader: Reader, conf_dir: str = "/etc/nginx"):
         self.reader = reader
         self.conf_dir = conf_dir
 
     def parse_file(self, path: str, stack: tuple[str, ...] = ()) -> list[Directive]:
-        if path in stack:
-            self.reader.errors.append(f"{path}: include cycle ({' -> '.join(stack + (path,))}); not followed")
-            return []
-        if len(stack) >= MAX_DEPTH:
-            self.reader.errors.append(f"{path}: includes nested deeper than {MAX_DEPTH}; not followed")
+        if not include_allowed(self.reader, path, stack):
             return []
         text = self.reader.read(path)
         if text is None:
@@ -180,11 +187,7 @@ class ApacheParser:
         self.server_root = server_root
 
     def parse_file(self, path: str, stack: tuple[str, ...] = ()) -> list[Directive]:
-        if path in stack:
-            self.reader.errors.append(f"{path}: include cycle ({' -> '.join(stack + (path,))}); not followed")
-            return []
-        if len(stack) >= MAX_DEPTH:
-            self.reader.errors.append(f"{path}: includes nested deeper than {MAX_DEPTH}; not followed")
+        if not include_allowed(self.reader, path, stack):
             return []
         st = self.reader.host.stat(path)
         if st is not None and st.type == "dir":
