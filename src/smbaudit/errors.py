@@ -56,6 +56,19 @@ class ProbeTimeout(ProbeError):
     """A probe ran past its deadline."""
 
 
+class NotReadable(ProbeError):
+    """An input exists but could not be read (permission denied, too large, cut short).
+
+    The message is a plain-words reason a reader can act on, e.g. "/etc/shadow is not
+    readable: run as root". The checks that depend on it end ERROR, never pass or
+    not applicable.
+    """
+
+
+class BudgetExceeded(ProbeError):
+    """A probe hit one of its budgets (files, bytes, directives, include fan-out)."""
+
+
 class UnsupportedOperation(ProbeError):
     """The target cannot do what the probe asked (e.g. run a command on an offline tree)."""
 

@@ -176,6 +176,9 @@ class Finding:
     status: Status
     target: str
     location: str | None = None
+    # For a failing finding: one sentence naming what was observed ("toor has user id 0
+    # besides root"); the headline in every output, the title being the desired state.
+    problem: str = ""
     evidence: list[Evidence] = field(default_factory=list)
     reason: str = ""  # why ERROR / SKIPPED / NOT_APPLICABLE, in words
     remediation: str = ""
@@ -200,6 +203,7 @@ class Finding:
             "status": self.status.value,
             "target": self.target,
             "location": self.location,
+            "problem": self.problem,
             "evidence": [e.to_dict() for e in self.evidence],
             "reason": self.reason,
             "remediation": self.remediation,
@@ -223,6 +227,7 @@ class Finding:
             status=Status(data["status"]),
             target=data["target"],
             location=data.get("location"),
+            problem=data.get("problem", ""),
             evidence=[Evidence(**e) for e in data.get("evidence", [])],
             reason=data.get("reason", ""),
             remediation=data.get("remediation", ""),

@@ -58,6 +58,10 @@ class Probe(ABC):
     services: ClassVar[frozenset[str]] = frozenset()
     params_schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False}
     live_only: ClassVar[bool] = False  # True when an offline tree cannot provide the facts
+    # The facts contract: a JSON Schema (type / properties / items / additionalProperties /
+    # enum) of the facts `collect` returns. Pack loading rejects a condition on a fact path the
+    # schema cannot produce. Every probe declares it; None only for legacy third-party probes.
+    facts: ClassVar[dict[str, Any] | None] = None
 
     def applies_to(self, target: Target) -> bool:
         """Whether this probe can be asked about `target` at all (kind and service match)."""
