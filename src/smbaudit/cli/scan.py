@@ -28,7 +28,7 @@ from smbaudit.errors import (
 )
 from smbaudit.fsutil import atomic_write
 from smbaudit.models import Severity, Status, TargetInfo, TargetKind
-from smbaudit.packs import registry
+from smbaudit.packs import cis, registry
 from smbaudit.redact import redact_text
 from smbaudit.render.formats import DEFAULT_FORMATS, OutputFormat, extension, renderer
 from smbaudit.report import Report
@@ -161,6 +161,8 @@ def exit_code(report: Report, fail_on: str) -> int:
 @click.option("--select", multiple=True, metavar="ID|CATEGORY",
               help="Run only matching checks: id, id glob (ssh.*), category, tag or pack.")
 @click.option("--skip", multiple=True, metavar="ID|CATEGORY", help="Do not run matching checks.")
+@click.option("--level", type=click.Choice(sorted(cis.LEVELS)), default=None,
+              help="Run only the checks of one CIS Benchmark profile level (level 2 includes level 1).")
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
               help="Exit 1 when a failing finding has this severity or higher ('none': never).")
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
@@ -212,7 +214,7 @@ def exit_code(report: Report, fail_on: str) -> int:
 @periodic.run_periodic
 def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...], output: str | None,
          check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
-         skip: tuple[str, ...], fail_on: str, timeout: float, probe_timeout: float, jobs: int,
+         skip: tuple[str, ...], level: str | None, fail_on: str, timeout: float, probe_timeout: float, jobs: int,
          ports: str, timing: int, scan_type: str, ca_file: str | None, ssh_key: str | None,
          ssh_known_hosts: str | None, ssh_accept_new_host_key: bool, plugins: tuple[str, ...],
          fail_on_new: str | None, waiver_files: tuple[str, ...], db: str | None,
@@ -237,7 +239,7 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
     fmts = [OutputFormat(f) for f in dict.fromkeys(formats)] or list(DEFAULT_FORMATS)
     paths = output_paths(fmts, output)
     catalog = load_catalog(check_paths, default_checks=not no_default_checks, plugins=plugins)
-    selected = registry.select(catalog.checks, select, skip)
+    selected = cis.select_level(registry.select(catalog.checks, select, skip), level)
     waiver_set = periodic.load_waivers(waiver_files)
     coverage = policies.ScanCoverage(frameworks, evidence_dirs, attestations)
     if fail_on_new and no_history:
