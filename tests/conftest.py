@@ -1,36 +1,34 @@
 """Shared fixtures and markers.
 
-Markers needs_sshd / needs_nginx / needs_nmap / needs_chromium skip a test with a reason when
-the tool is missing on a developer's machine, but fail it under CI=true, where the test
-command installs every tool.
+Markers needs_sshd / needs_nginx / needs_nmap / needs_chromium / needs_root skip a test with a
+reason when the tool (or root) is missing on a developer's machine, but fail it under CI=true,
+where the test command installs every tool (see tests/tools.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from smbaudit.probes.base import ProbeContext
-
-_TOOLS = {
-    "needs_sshd": ("sshd", "/usr/sbin/sshd"),
-    "needs_nginx": ("nginx", "/usr/sbin/nginx"),
-    "needs_nmap": ("nmap", "/usr/bin/nmap"),
-    "needs_chromium": ("chromium", "/usr/bin/chromium"),
-}
-
+from tools import IN_CI, missing_requirement, unavailable
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    in_ci = os.environ.get("CI") == "true"
+    if IN_CI:
+        return  # every tool is installed in CI: pytest_runtest_setup fails the test instead
     for item in items:
-        for marker, (name, path) in _TOOLS.items():
-            if item.get_closest_marker(marker) and not (shutil.which(name) or os.path.exists(path)):
-                if not in_ci:  # in CI the test runs, and fails loudly if the tool is missing
-                    item.add_marker(pytest.mark.skip(reason=f"{name} is not installed"))
+        reason = missing_requirement(item)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    reason = missing_requirement(item)
+    if reason is not None:
+        unavailable(reason)
 
 
 @pytest.fixture

@@ -1,8 +1,4 @@
-"""Helpers for the host-system tests: run probes on a target and evaluate checks on the facts.
-
-A small stand-in for the engine (run each probe once per params, apply `applies`, evaluate)
-so the packs can be tested on their own; it follows the engine's documented rules.
-"""
+"""Helpers for the host-system tests: run probes on a target, and run checks through the engine."""
 
 from __future__ import annotations
 
@@ -10,8 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from smbaudit.evaluate import eval_condition
-from smbaudit.models import CheckDef, Status
+from smbaudit import engine
+from smbaudit.models import CheckDef, Finding
 from smbaudit.packs.loader import load_packs
 from smbaudit.probes.base import ProbeContext
 from smbaudit.probes.builtin import builtin_probe_classes
@@ -40,39 +36,9 @@ def collect(probe_name: str, target: HostTarget, params: dict[str, Any] | None =
     return probes()[probe_name].collect(target, params or {}, ctx(**options))
 
 
-def run_checks(target: HostTarget, checks: list[CheckDef]) -> dict[str, tuple[Status, Any]]:
-    """check id -> (status, evidence or error text)."""
-    all_probes = probes()
-    cache: dict[tuple[str, str], Any] = {}
-    results: dict[str, tuple[Status, Any]] = {}
-    family = None
-    try:
-        family = all_probes["os_release"].collect(target, {}, ctx())["family"]
-    except Exception:  # noqa: BLE001 - no OS facts: os_family checks become not applicable
-        pass
-    for check in checks:
-        probe = all_probes[check.probe]
-        if probe.live_only and not target.live:
-            results[check.id] = (Status.NOT_APPLICABLE, "live only")
-            continue
-        if check.applies and check.applies.os_family and family not in check.applies.os_family:
-            results[check.id] = (Status.NOT_APPLICABLE, f"os family {family}")
-            continue
-        key = (check.probe, check.params_key)
-        if key not in cache:
-            try:
-                cache[key] = probe.collect(target, check.params, ctx())
-            except Exception as exc:  # noqa: BLE001 - the engine turns this into ERROR
-                cache[key] = exc
-        facts = cache[key]
-        if isinstance(facts, Exception):
-            results[check.id] = (Status.ERROR, repr(facts))
-            continue
-        if check.applies and check.applies.condition is not None:
-            if not eval_condition(check.applies.condition, facts).passed:
-                results[check.id] = (Status.NOT_APPLICABLE, "applies.when")
-                continue
-        outcome = eval_condition(check.condition, facts)
-        results[check.id] = (Status.PASS if outcome.passed else Status.FAIL,
-                             [e.to_dict() for e in outcome.evidence])
-    return results
+def run_checks(target: HostTarget, checks: list[CheckDef], **options: Any) -> dict[str, Finding]:
+    """check id -> its finding, through the real engine (planning, applicability, evaluation)."""
+    result = engine.run([target], checks, probes(),
+                        engine.EngineOptions(jobs=2, probe_timeout=120, io_timeout=10,
+                                             probe_options=dict(options)))
+    return {f.check_id: f for f in result.findings}

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -303,7 +304,8 @@ def tls_stall_mid_handshake(conn: socket.socket) -> None:
 
 
 def needs(tool: str, *, root: bool = False):  # type: ignore[no-untyped-def]
-    """Decorator: skip (with the reason) when a system tool is missing, or root is needed and absent."""
+    """Decorator: the test needs a system tool (and root); see tests/tools.py for what happens
+    when it is missing."""
     marks = needs_marks(tool, root=root)
 
     def decorate(fn):  # type: ignore[no-untyped-def]
@@ -314,16 +316,11 @@ def needs(tool: str, *, root: bool = False):  # type: ignore[no-untyped-def]
     return decorate
 
 
-def needs_marks(tool: str, *, root: bool = False):  # type: ignore[no-untyped-def]
+def needs_marks(tool: str, *, root: bool = False) -> list[pytest.MarkDecorator]:
     """The marks of `needs`, as a list for `pytestmark`."""
-    import pytest
-
-    marks = [getattr(pytest.mark, f"needs_{tool}"),
-             pytest.mark.skipif(shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists(),
-                                reason=f"{tool} is not installed (scripts/apt-packages.txt)")]
+    marks = [getattr(pytest.mark, f"needs_{tool}")]
     if root:
-        marks.append(pytest.mark.skipif(os.geteuid() != 0,
-                                        reason=f"{tool} needs root for privilege separation"))
+        marks.append(pytest.mark.needs_root)
     return marks
 
 

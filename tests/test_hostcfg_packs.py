@@ -4,17 +4,15 @@ must be planted); the hardened tree must fail none and leave none not applicable
 
 from __future__ import annotations
 
-import time
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from smbaudit.evaluate import eval_condition
+from hostsys_util import run_checks
 from smbaudit.models import CheckDef
 from smbaudit.packs.loader import load_packs
-from smbaudit.probes.base import ProbeContext
 from smbaudit.probes.builtin import builtin_probe_classes
 from smbaudit.targets.posixfs import DirectoryTarget
 
@@ -34,23 +32,9 @@ def _checks() -> list[CheckDef]:
 
 
 def _evaluate(root: Path, checks: list[CheckDef]) -> dict[str, str]:
-    """check id -> pass / fail / not_applicable, running each (probe, params) once."""
-    probes = _probes()
-    target = DirectoryTarget("dir:demo", str(root))
-    cache: dict[tuple[str, str], dict[str, Any]] = {}
-    results: dict[str, str] = {}
-    for check in checks:
-        key = (check.probe, check.params_key)
-        if key not in cache:
-            ctx = ProbeContext(deadline=time.monotonic() + 30, timeout=5)
-            cache[key] = probes[check.probe]().collect(target, check.params, ctx)
-        facts = cache[key]
-        if check.applies and check.applies.condition is not None:
-            if not eval_condition(check.applies.condition, facts).passed:
-                results[check.id] = "not_applicable"
-                continue
-        results[check.id] = "pass" if eval_condition(check.condition, facts).passed else "fail"
-    return results
+    """check id -> pass / fail / not_applicable / error, through the real engine."""
+    found = run_checks(DirectoryTarget("dir:demo", str(root)), checks)
+    return {check_id: f.status.value for check_id, f in found.items()}
 
 
 def _build(root: Path, hardened: bool) -> list[str]:

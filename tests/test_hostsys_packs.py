@@ -43,9 +43,9 @@ def test_every_hostsys_check_is_planted_on_the_bad_tree(checks, bad_tree) -> Non
 def test_bad_tree_fails_exactly_the_expected_checks(checks, bad_tree) -> None:
     root, expected = bad_tree
     results = run_checks(DirectoryTarget("dir:bad", str(root)), checks)
-    errors = {k: v for k, v in results.items() if v[0] is Status.ERROR}
+    errors = {k: f.reason for k, f in results.items() if f.status is Status.ERROR}
     assert errors == {}
-    failed = {k for k, (status, _) in results.items() if status is Status.FAIL}
+    failed = {k for k, f in results.items() if f.status is Status.FAIL}
     mine = {c.id for c in checks}
     assert sorted(set(expected) & mine - failed) == []
     assert sorted(failed - set(expected)) == []
@@ -53,12 +53,13 @@ def test_bad_tree_fails_exactly_the_expected_checks(checks, bad_tree) -> None:
 
 def test_hardened_tree_has_no_failures(checks, good_tree) -> None:
     results = run_checks(DirectoryTarget("dir:good", str(good_tree)), checks)
-    bad = {k: v for k, v in results.items() if v[0] in (Status.FAIL, Status.ERROR)}
+    bad = {k: (f.status, f.reason, [e.to_dict() for e in f.evidence])
+           for k, f in results.items() if f.status in (Status.FAIL, Status.ERROR)}
     assert bad == {}
     # Offline, only live-only checks may be not applicable: the rest are really evaluated.
     from hostsys_util import probes
     live_only = {c.id for c in checks if probes()[c.probe].live_only}
-    not_applicable = {k for k, (s, _) in results.items() if s is Status.NOT_APPLICABLE}
+    not_applicable = {k for k, f in results.items() if f.status is Status.NOT_APPLICABLE}
     assert sorted(not_applicable - live_only) == []
 
 

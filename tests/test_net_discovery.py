@@ -10,6 +10,7 @@ from netservers import free_port, nginx, needs
 from smbaudit.errors import TargetError
 from smbaudit.targets import network
 from smbaudit.targets.network import DiscoveryOptions, discover, is_network_spec, parse_specs
+from tools import unavailable
 
 
 @pytest.mark.parametrize(("spec", "expected"), [
@@ -42,7 +43,7 @@ def test_options_are_validated() -> None:
 def test_only_safe_scripts() -> None:
     db = Path("/usr/share/nmap/scripts/script.db")
     if not db.exists():
-        pytest.skip("nmap script.db not installed")
+        unavailable("nmap's script.db is not installed (nmap)")
     assert network.safe_scripts(("ssl-cert",)) == ["ssl-cert"]
     with pytest.raises(TargetError):
         network.safe_scripts(("ssh-brute",))

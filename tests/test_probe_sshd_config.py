@@ -14,6 +14,7 @@ from smbaudit.errors import ProbeError
 from smbaudit.probes.sshd_config import assemble, convtime, tokenize
 from smbaudit.runner import run
 from smbaudit.targets.posixfs import LocalTarget
+from tools import unavailable
 
 
 def test_tokenize_forms() -> None:
@@ -194,7 +195,7 @@ def test_unreadable_include(tmp_path: Path) -> None:
                     "permitrootlogin": facts["settings"]["permitrootlogin"]}
         else:
             if not shutil.which("setpriv"):
-                pytest.skip("running as root and setpriv is missing")
+                unavailable("running as root and setpriv (util-linux) is missing")
             src = str(Path(__file__).resolve().parents[1] / "src")
             as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                          sys.executable, "-c"]
@@ -239,7 +240,7 @@ def test_probe_leaves_tree_unchanged(tmp_path: Path) -> None:
 def test_live_host_etc_ssh() -> None:
     """The probe reads this host's real /etc/ssh (openssh-server is installed in CI)."""
     if not os.path.exists("/etc/ssh/sshd_config"):
-        pytest.skip("no /etc/ssh/sshd_config on this host")
+        unavailable("no /etc/ssh/sshd_config on this host (openssh-server)")
     f = probe("sshd_config").collect(LocalTarget(), {}, ctx())
     assert f["present"] is True and f["files"][0] == "/etc/ssh/sshd_config"
     assert isinstance(f["settings"]["maxauthtries"], int)
@@ -258,7 +259,7 @@ def _sshd_t(config: Path, conn: str | None = None) -> dict[str, list[str]]:
     argv = [SSHD, "-T", "-f", str(config)] + (["-C", conn] if conn else [])
     if not os.path.isdir("/run/sshd"):
         if not shutil.which("unshare"):
-            pytest.skip("sshd -T needs /run/sshd and unshare is missing")
+            unavailable("sshd -T needs /run/sshd and unshare (util-linux) is missing")
         argv = ["unshare", "-m", "sh", "-c",
                 'mount -t tmpfs none /run && mkdir /run/sshd && exec "$@"', "sh"] + argv
     result = run(argv, timeout=20)

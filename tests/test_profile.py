@@ -93,7 +93,7 @@ def test_command_line_overrides_profile(site: Path) -> None:
     ("fail_on: severe\n", 7, "fail_on", "is not one of"),
     ("scan: {jobs: 0}\n", 8, "scan.jobs", "less than the minimum"),
     ("notify: {email: {to: [a@b.c], smtp_port: 70000}}\n", 8, "notify.email.smtp_port", "maximum"),
-    ("nofity: {webhook: http://127.0.0.1:9/}\n", 8, "nofity", "unknown field"),
+    ("nofity: {webhook: http://127.0.0.1:9/}\n", 8, "nofity", "unknown key"),
     ("notify: {webhook: ftp://x}\n", 8, "notify.webhook", "does not match"),
 ])
 def test_profile_errors_name_file_line_field(site: Path, extra: str, line: int, field: str,

@@ -111,11 +111,11 @@ def test_live_waiver_preferred_over_expired_one(tmp_path: Path) -> None:
     ("waivers:\n  - check: a.b\n    target: '*'\n    justification: j\n    approved_by: x\n"
      "    expires: 31/12/2026\n", 6, "waivers[0].expires", "not a date"),
     ("waivers:\n  - check: a.b\n    target: '*'\n    approved_by: x\n    expires: 2026-01-01\n",
-     2, "waivers[0].justification", "missing required field"),
+     2, "waivers[0].justification", "missing required key"),
     ("waivers:\n  - check: a.b\n    target: '*'\n    justification: ''\n    approved_by: x\n"
-     "    expires: 2026-01-01\n", 4, "waivers[0].justification", "non-empty string"),
+     "    expires: 2026-01-01\n", 4, "waivers[0].justification", "must not be empty"),
     ("waivers:\n  - check: a.b\n    target: '*'\n    justification: j\n    approved_by: x\n"
-     "    expires: 2026-01-01\n    owner: me\n", 7, "waivers[0].owner", "unknown field"),
+     "    expires: 2026-01-01\n    owner: me\n", 7, "waivers[0].owner", "unknown key"),
     ("waivers:\n  - just a string\n", 2, "waivers[0]", "must be a mapping"),
     ("waivers: {}\n", 1, "waivers", "must be a list"),
     ("- check: a.b\n", 1, "waivers", "a `waivers:` list"),

@@ -166,8 +166,8 @@ def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str,
             info.details.setdefault("os_family", os_facts.get("family"))
         infos.append(info)
         for check in planned[ti]:
-            job = jobs.get((ti, check.probe, check.params_key))
-            findings.append(_finding(check, target, job, os_facts))
+            findings.append(_finding(check, target, jobs.get((ti, check.probe, check.params_key)),
+                                     os_facts))
     return EngineResult(findings=findings, targets=infos, complete=complete, stop_reason=stop_reason)
 
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -271,7 +272,8 @@ class HistoryStore:
         row = self.db.execute(sql + " ORDER BY seq DESC LIMIT 1", args).fetchone()
         return _row(row) if row else None
 
-    def trend(self, targets: Iterable[str], limit: int = TREND_LENGTH) -> list[dict[str, Any]]:
+    def trend(self, targets: Iterable[str],
+              limit: int = TREND_LENGTH) -> builtins.list[dict[str, Any]]:
         """Score over the last `limit` stored scans of this set of targets, oldest first."""
         rows = self.db.execute(
             "SELECT scan_id, started_at, score, grade, state FROM scans WHERE target_key = ? "

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from smbaudit import yamlload
+from smbaudit import schemacheck, yamlload
 from smbaudit.errors import FieldError, InputFileError
 
 SEVERITIES = ["info", "low", "medium", "high", "critical"]
@@ -116,20 +114,7 @@ class ScanProfile:
 
 
 def _errors(doc: Any, path: str) -> list[FieldError]:
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    found = []
-    for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
-        where = tuple(err.absolute_path)
-        dotted = ".".join(str(p) for p in where)
-        message = err.message
-        if err.validator == "additionalProperties":
-            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-            if extra:
-                where = (*where, extra[0])
-                dotted = ".".join(str(p) for p in where)
-                message = f"unknown field {extra[0]!r}"
-        found.append(FieldError(path, yamlload.line_at(doc, where), dotted, message))
-    return found
+    return schemacheck.field_errors(SCHEMA, doc, path)
 
 
 def _rel(base: Path, value: str) -> str:

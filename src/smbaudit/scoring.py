@@ -110,7 +110,7 @@ def score(findings: list[Finding]) -> Score:
         f.risk = finding_risk(f)
     overall, by_target = _overall(findings, with_waivers=True)
     without, _ = _overall(findings, with_waivers=False)
-    per_target = []
+    per_target: list[dict[str, Any]] = []
     for name, risks in by_target.items():
         r = target_risk(risks)
         per_target.append({"target": name, "score": round(10 * r, 1), "grade": grade_for(10 * r),

@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from smbaudit import yamlload
+from smbaudit import schemacheck, yamlload
 from smbaudit.errors import FieldError, InputFileError
 from smbaudit.models import Finding, SourceRef, Status, Waiver
 
@@ -68,58 +68,61 @@ class WaiverSet:
     files: tuple[str, ...] = ()
 
 
-def _entry(item: Any, path: str, line: int | None, index: int,
+_TEXT = {"type": "string", "minLength": 1}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["waivers"],
+    "properties": {
+        "schema": {"const": 1},
+        "waivers": {"type": "array", "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(FIELDS),
+            "properties": {**{k: _TEXT for k in FIELDS[:4]}, "expires": {}},
+        }},
+    },
+}
+
+
+def _entry(item: Any, path: str, index: int, shaped: bool,
            errors: list[FieldError]) -> WaiverRule | None:
+    """An entry as a rule, after the checks the schema cannot make (blank text, the date).
+    `shaped` says whether the entry passed the schema; if not, only its problems are added."""
     where = f"waivers[{index}]"
-    if not isinstance(item, yamlload.LineDict):
-        errors.append(FieldError(path, line, where, "each waiver must be a mapping with "
-                                 + ", ".join(FIELDS)))
-        return None
     before = len(errors)
-    for key in item:
-        if key not in FIELDS:
-            errors.append(FieldError(path, item.line_of(str(key)), f"{where}.{key}",
-                                     f"unknown field (expected: {', '.join(FIELDS)})"))
-    values: dict[str, str] = {}
     for key in FIELDS[:4]:
         value = item.get(key)
-        if key not in item:
-            errors.append(FieldError(path, item.line, f"{where}.{key}", "missing required field"))
-        elif not isinstance(value, str) or not value.strip():
-            errors.append(FieldError(path, item.line_of(key), f"{where}.{key}",
-                                     "must be a non-empty string"))
-        else:
-            values[key] = value.strip()
+        if isinstance(value, str) and value and not value.strip():
+            errors.append(FieldError(path, item.line_of(key), f"{where}.{key}", "must not be empty"))
     expires = yamlload.as_date(item.get("expires"))
-    if "expires" not in item:
-        errors.append(FieldError(path, item.line, f"{where}.expires", "missing required field"))
-    elif expires is None:
+    if "expires" in item and expires is None:
         errors.append(FieldError(path, item.line_of("expires"), f"{where}.expires",
-                                 f"not a date (YYYY-MM-DD): {item.get('expires')!r}"))
-    if len(errors) > before or expires is None:
+                                 f"not a date (YYYY-MM-DD): {item['expires']!r}"))
+    if not shaped or len(errors) > before or expires is None:
         return None
-    return WaiverRule(check=values["check"], target=values["target"],
-                      justification=values["justification"], approved_by=values["approved_by"],
-                      expires=expires, source=SourceRef(path, item.line))
+    return WaiverRule(check=item["check"].strip(), target=item["target"].strip(),
+                      justification=item["justification"].strip(),
+                      approved_by=item["approved_by"].strip(), expires=expires,
+                      source=SourceRef(path, item.line))
 
 
 def parse(data: Any, path: str) -> WaiverSet:
     """Validate a loaded waivers document; every problem is reported with file:line."""
-    errors: list[FieldError] = []
     if not isinstance(data, yamlload.LineDict) or "waivers" not in data:
         raise InputFileError([FieldError(path, getattr(data, "line", None) or 1, "waivers",
                                          "a waivers file is a mapping with a `waivers:` list")])
-    for key in data:
-        if key not in ("waivers", "schema"):
-            errors.append(FieldError(path, data.line_of(str(key)), str(key), "unknown field"))
+    errors = schemacheck.field_errors(SCHEMA, data, path)
     items = data["waivers"]
-    if not isinstance(items, yamlload.LineList):
-        raise InputFileError([FieldError(path, data.line_of("waivers"), "waivers",
-                                         "must be a list of waivers")])
+    if not isinstance(items, list):
+        raise InputFileError(errors)
+    invalid = {e.field.partition("]")[0] + "]" for e in errors if e.field.startswith("waivers[")}
     rules: list[WaiverRule] = []
     seen: dict[tuple[str, str], WaiverRule] = {}
     for i, item in enumerate(items):
-        rule = _entry(item, path, items.item_lines[i], i, errors)
+        if not isinstance(item, yamlload.LineDict):
+            continue  # the schema has said what it should be
+        rule = _entry(item, path, i, f"waivers[{i}]" not in invalid, errors)
         if rule is None:
             continue
         if (rule.check, rule.target) in seen:
@@ -130,6 +133,7 @@ def parse(data: Any, path: str) -> WaiverSet:
         seen[(rule.check, rule.target)] = rule
         rules.append(rule)
     if errors:
+        errors.sort(key=lambda e: (e.line or 0, e.field))
         raise InputFileError(errors)
     return WaiverSet(rules=tuple(rules), files=(path,))
 

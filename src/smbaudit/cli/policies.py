@@ -68,9 +68,10 @@ def show(framework: str, requirement: str | None, policy_dirs: tuple[str, ...]) 
         for r in cat.requirements:
             click.echo(f"{r.id:<{width}}  {r.obligation.value:<11} {r.kind.value:<14} {r.title}")
         return
-    r = cat.get(requirement)
-    if r is None:
+    found = cat.get(requirement)
+    if found is None:
         raise UsageError(f"unknown {cat.label} requirement {requirement!r}")
+    r = found
     click.echo(f"{cat.label} {r.citation}: {r.title}")
     click.echo(f"  section: {r.section}   kind: {r.kind.value}   obligation: {r.obligation.value}")
     if r.parent:

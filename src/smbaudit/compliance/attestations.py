@@ -170,8 +170,8 @@ def load(path: str | Path, catalogs: dict[str, Catalog], today: dt.date) -> Atte
         fw_req = _requirement_ref(raw, catalogs, where, field, err)
         if fw_req is None:
             continue
-        req = catalogs[fw_req[0]].get(fw_req[1])
-        spec = req.spec(EvidenceKind.POLICY) if req else None
+        requirement = catalogs[fw_req[0]].get(fw_req[1])
+        spec = requirement.spec(EvidenceKind.POLICY) if requirement else None
         element = raw.get("element")
         if spec is None or element not in {e.id for e in spec.elements}:
             known_el = ", ".join(e.id for e in spec.elements) if spec else "none"

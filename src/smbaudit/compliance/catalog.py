@@ -109,37 +109,14 @@ def load_catalog_file(path: Path) -> Catalog:
 
 
 def _schema_errors(doc: Any, name: str) -> list[FieldError]:
-    found = []
-    for error in schemacheck.errors(catalog_schema(), doc):
-        path = list(error.absolute_path)
-        message = error.message
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = set(error.schema.get("properties", {}))
-            unknown = [k for k in error.instance if k not in allowed]
-            if unknown:
-                path.append(unknown[0])
-                message = f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
-        elif error.validator == "required":
-            message = message.replace("is a required property", "is required")
-        elif error.validator == "enum":
-            message = f"{error.instance!r} is not one of: " + ", ".join(map(str, error.validator_value))
-        found.append(FieldError(name, yamlload.line_at(doc, tuple(path)), _dotted(path), message))
-    found.sort(key=lambda e: (e.line or 0, e.field))
-    return found
-
-
-def _dotted(path: list[Any]) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
-    return out
+    return schemacheck.field_errors(catalog_schema(), doc, name)
 
 
 def _semantic_errors(doc: Any, name: str) -> list[FieldError]:
     errors: list[FieldError] = []
 
     def err(path: tuple[Any, ...], message: str) -> None:
-        errors.append(FieldError(name, yamlload.line_at(doc, path), _dotted(list(path)), message))
+        errors.append(FieldError(name, yamlload.line_at(doc, path), schemacheck.dotted(path), message))
 
     vocab = doc.get("vocabulary", {})
     ids: dict[str, int] = {}

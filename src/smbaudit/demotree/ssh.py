@@ -109,6 +109,7 @@ def _host_key(root: Path, kind: str, bits: int = 0) -> None:
         write(root, "/etc/ssh/ssh_host_dsa_key.pub",
               f"ssh-dss {base64.b64encode(blob).decode()} root@demo\n", 0o644)
         return
+    key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
     if kind == "rsa":
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     else:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smbaudit import schemacheck, yamlload
 from smbaudit.errors import FieldError, InputFileError
@@ -23,9 +23,6 @@ from smbaudit.models import (
     Severity,
     SourceRef,
 )
-
-if TYPE_CHECKING:
-    import jsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("check.schema.json")
 DATA_DIR_NAME = "data"  # checks/data/ holds tables probes read, not check packs
@@ -128,60 +125,7 @@ def load_pack_file(
 
 
 def schema_errors(doc: Any, name: str) -> list[FieldError]:
-    found: list[FieldError] = []
-    for error in schemacheck.errors(check_schema(), doc):
-        for leaf in _leaf_errors(error):
-            found.append(_field_error(doc, name, leaf))
-    found.sort(key=lambda e: (e.line or 0, e.field))
-    return _dedupe(found)
-
-
-def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
-    """For anyOf (assertion or nested condition), report the branch the author meant."""
-    if error.validator == "anyOf" and error.context:
-        inst = error.instance
-        branch = 0 if isinstance(inst, dict) and ("fact" in inst or "op" in inst) else 1
-        chosen = [e for e in error.context if e.schema_path and e.schema_path[0] == branch]
-        leaves: list[jsonschema.ValidationError] = []
-        for sub in chosen or error.context:
-            leaves.extend(_leaf_errors(sub))
-        return leaves
-    return [error]
-
-
-def _field_error(doc: Any, name: str, error: jsonschema.ValidationError) -> FieldError:
-    path = list(error.absolute_path)
-    message = error.message
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        unknown = [k for k in error.instance if k not in allowed]
-        if unknown:
-            path = path + [unknown[0]]
-            hint = ", ".join(sorted(allowed))
-            message = f"unknown key {unknown[0]!r} (allowed: {hint})"
-    elif error.validator == "required":
-        message = error.message.replace("is a required property", "is required")
-    elif error.validator == "enum":
-        message = f"{error.instance!r} is not one of: " + ", ".join(map(str, error.validator_value))
-    return FieldError(name, yamlload.line_at(doc, tuple(path)), _dotted(path), message)
-
-
-def _dotted(path: list[Any]) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
-    return out
-
-
-def _dedupe(errors: list[FieldError]) -> list[FieldError]:
-    seen: set[tuple[Any, ...]] = set()
-    unique = []
-    for e in errors:
-        key = (e.line, e.field, e.message)
-        if key not in seen:
-            seen.add(key)
-            unique.append(e)
-    return unique
+    return schemacheck.field_errors(check_schema(), doc, name)
 
 
 # --------------------------------------------------------------------------- semantics
@@ -193,7 +137,7 @@ def _semantic_errors(doc: Any, raw: dict[str, Any], where: tuple[Any, ...], pref
     errors: list[FieldError] = []
 
     def err(sub: tuple[Any, ...], message: str) -> None:
-        field = f"{prefix}.{_dotted(list(sub))}" if sub else prefix
+        field = f"{prefix}.{schemacheck.dotted(sub)}" if sub else prefix
         errors.append(FieldError(name, yamlload.line_at(doc, where + sub), field, message))
 
     for sub, assertion in _assertions(raw):
@@ -226,12 +170,9 @@ def _semantic_errors(doc: Any, raw: dict[str, Any], where: tuple[Any, ...], pref
         if probe not in probe_schemas:
             err(("probe",), f"unknown probe {probe!r} (known: {', '.join(sorted(probe_schemas))})")
         else:
-            for e in schemacheck.errors(probe_schemas[probe], _plain(raw.get("params", {}))):
-                sub = ("params", *e.absolute_path)
-                msg = e.message
-                if e.validator == "additionalProperties":
-                    msg = f"{msg} for probe {probe!r}"
-                err(sub, msg)
+            errors.extend(schemacheck.field_errors(
+                probe_schemas[probe], raw.get("params", {}), name, (*where, "params"),
+                yamlload.line_at(doc, where + ("params",))))
     if requirement_check is not None:
         for framework, ids in raw.get("compliance", {}).items():
             for i, req in enumerate(ids):

@@ -57,7 +57,8 @@ def parse_audit_rules(lines: list[tuple[str, int, str]]) -> dict[str, Any]:
             else:
                 opts.setdefault(tok, [])
                 i += 1
-        key = (opts.get("-k") or opts.get("--key") or [None])[0]
+        keys = opts.get("-k") or opts.get("--key")
+        key = keys[0] if keys else None
         where = {"file": path, "line": lineno}
         if "-e" in opts and opts["-e"] and opts["-e"][0] == "2":
             immutable = True
@@ -69,7 +70,7 @@ def parse_audit_rules(lines: list[tuple[str, int, str]]) -> dict[str, Any]:
             for s in opts.get("-S", []):
                 syscalls.extend(x for x in s.split(",") if x)
             fields = opts.get("-F", [])
-            syscall_rules.append({"action": (opts.get("-a") or opts.get("-A"))[0],
+            syscall_rules.append({"action": (opts.get("-a") or opts.get("-A") or [""])[0],
                                   "syscalls": syscalls, "fields": fields, "key": key, **where})
     paths = [w["path"] for w in watches]
     for rule in syscall_rules:
@@ -195,7 +196,7 @@ class AuditLoggingProbe(Probe):
     name = "audit_logging"
     description = "auditd, journald, rsyslog and logrotate configuration"
     target_kinds = frozenset({TargetKind.HOST})
-    params_schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
+    params_schema = {"type": "object", "additionalProperties": False,
                                      "properties": {}}
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:

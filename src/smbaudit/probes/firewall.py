@@ -212,7 +212,7 @@ class FirewallProbe(Probe):
     name = "firewall"
     description = "host firewall (ufw, nftables, firewalld, iptables) configured at boot"
     target_kinds = frozenset({TargetKind.HOST})
-    params_schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
+    params_schema = {"type": "object", "additionalProperties": False,
                                      "properties": {}}
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:

@@ -102,7 +102,7 @@ class LoginDefsProbe(Probe):
     name = "login_defs"
     description = "password ageing (/etc/login.defs) and quality (pwquality.conf) settings"
     target_kinds = frozenset({TargetKind.HOST})
-    params_schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
+    params_schema = {"type": "object", "additionalProperties": False,
                                      "properties": {}}
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:

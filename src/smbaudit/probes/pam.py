@@ -172,7 +172,7 @@ class PamProbe(Probe):
     name = "pam"
     description = "PAM stacks with includes, and the password policy they enforce"
     target_kinds = frozenset({TargetKind.HOST})
-    params_schema: dict[str, Any] = {
+    params_schema = {
         "type": "object",
         "additionalProperties": False,
         "properties": {

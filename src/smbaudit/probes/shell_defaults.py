@@ -59,7 +59,7 @@ class ShellDefaultsProbe(Probe):
     name = "shell_defaults"
     description = "default umask and shell idle timeout (TMOUT)"
     target_kinds = frozenset({TargetKind.HOST})
-    params_schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
+    params_schema = {"type": "object", "additionalProperties": False,
                                      "properties": {}}
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:

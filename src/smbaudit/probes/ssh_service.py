@@ -202,14 +202,16 @@ class SshServiceProbe(Probe):
         transport = paramiko.Transport(sock)
         transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = ctx.io_timeout()
         # OpenSSH names curve25519 without the @libssh.org suffix too; same algorithm (RFC 8731)
-        transport._kex_info = {**transport._kex_info,  # noqa: SLF001 - per-instance alias
-                               "curve25519-sha256": transport._kex_info["curve25519-sha256@libssh.org"]}
+        # paramiko's algorithm tables are private fields, absent from its type stubs
+        tables: Any = transport
+        tables._kex_info = {**tables._kex_info,  # noqa: SLF001 - per-instance alias
+                            "curve25519-sha256": tables._kex_info["curve25519-sha256@libssh.org"]}
         options = transport.get_security_options()
         options.kex = ("curve25519-sha256", *options.kex)
-        options.ciphers = tuple(dict.fromkeys([*options.ciphers, *transport._cipher_info]))
-        options.digests = tuple(dict.fromkeys([*options.digests, *transport._mac_info]))
+        options.ciphers = tuple(dict.fromkeys([*options.ciphers, *tables._cipher_info]))
+        options.digests = tuple(dict.fromkeys([*options.digests, *tables._mac_info]))
         if key_types:
-            options.key_types = tuple(k for k in key_types if k in transport._key_info)
+            options.key_types = tuple(k for k in key_types if k in tables._key_info)
         try:
             transport.start_client(timeout=ctx.io_timeout())
         except BaseException:

@@ -134,7 +134,7 @@ class SysctlProbe(Probe):
     name = "sysctl"
     description = "kernel parameters: sysctl.conf / sysctl.d and, live, /proc/sys"
     target_kinds = frozenset({TargetKind.HOST})
-    params_schema: dict[str, Any] = {
+    params_schema = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
@@ -177,9 +177,9 @@ class SysctlProbe(Probe):
                 if "*" in key:
                     continue
                 ctx.check_deadline()
-                value = self._proc(host, key)
-                if value is not None:
-                    runtime[key] = value
+                observed = self._proc(host, key)
+                if observed is not None:
+                    runtime[key] = observed
             effective = dict(configured)
             effective.update(runtime)
             facts.update(

@@ -123,10 +123,10 @@ class TlsProbe(Probe):
                     protocols[pname] = bool(names)
                     ciphers += [_cipher(pname, n, None) for n in names]
                     continue
-                accepted, certs = _tlswire.enumerate_ciphers(opener, version, sni, ctx.deadline,
-                                                              ctx.check_deadline)
-                protocols[pname] = bool(accepted)
-                ciphers += [_cipher(pname, CIPHER_SUITES.get(c, f"0x{c:04X}"), c) for c in accepted]
+                suites, certs = _tlswire.enumerate_ciphers(opener, version, sni, ctx.deadline,
+                                                            ctx.check_deadline)
+                protocols[pname] = bool(suites)
+                ciphers += [_cipher(pname, CIPHER_SUITES.get(c, f"0x{c:04X}"), c) for c in suites]
                 if certs and not chain:
                     chain = certs
         except _NoStartTls:

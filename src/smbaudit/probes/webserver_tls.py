@@ -124,7 +124,7 @@ def _nginx_server(host: HostTarget, srv: Directive, http: list[Directive], versi
         "certificate": cert_path,
         # None when the path uses nginx variables and cannot be resolved from files
         "certificate_exists": (None if cert_path and "$" in cert_path
-                               else bool(cert_path) and host.exists(cert_path)),
+                               else bool(cert_path and host.exists(cert_path))),
         "server_tokens": tokens["args"][0] if tokens and tokens["args"] else "on",
     }
     protocols = protocols_d["args"] if protocols_d else nginx_default_protocols(version)
@@ -239,7 +239,7 @@ def apache_facts(host: HostTarget, reader: Reader) -> tuple[dict[str, Any], list
             "listen": list(vh["args"]), "tls_enabled": tls,
             "prefer_server_ciphers": bool(honor and honor["args"][:1] and honor["args"][0].lower() == "on"),
             "hsts": hsts, "hsts_max_age": max_age, "certificate": cert_path,
-            "certificate_exists": bool(cert_path) and host.exists(cert_path),
+            "certificate_exists": bool(cert_path and host.exists(cert_path)),
         }
         if tls:
             # SSLCipherSuite may name a protocol first (SSLCipherSuite TLSv1.3 ...): only the
@@ -280,7 +280,7 @@ class WebserverTlsProbe(Probe):
     name = "webserver_tls"
     description = "nginx / Apache httpd TLS, HSTS and version-disclosure configuration"
     target_kinds = frozenset({TargetKind.HOST})
-    params_schema: dict[str, Any] = {
+    params_schema = {
         "type": "object",
         "additionalProperties": False,
         "properties": {

@@ -16,12 +16,16 @@ import re
 import stat as stat_mod
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from smbaudit.errors import TargetError, UnsupportedOperation
 from smbaudit.models import TargetInfo
 from smbaudit.runner import RunResult
 from smbaudit.targets.base import MAX_READ, FileStat, file_type
 from smbaudit.targets.posixfs import _PosixTarget
+
+if TYPE_CHECKING:
+    import paramiko
 
 SCHEME = "ssh://"
 PASSWORD_ENV = "SMBAUDIT_SSH_PASSWORD"
@@ -61,8 +65,8 @@ class SSHTarget(_PosixTarget):
         self.user, self.host, self.port = parse_ssh_spec(spec)
         self.options = options
         self._lock = threading.Lock()
-        self._client = None
-        self._sftp = None
+        self._client: paramiko.SSHClient | None = None
+        self._sftp: paramiko.SFTPClient | None = None
         self.host_key_fingerprint = ""
 
     # ------------------------------------------------------------------ connection
@@ -76,10 +80,11 @@ class SSHTarget(_PosixTarget):
         user_known = os.path.expanduser("~/.ssh/known_hosts")
         if os.path.isfile(user_known):
             client.load_host_keys(user_known)
-            client._host_keys_filename = None  # never save back to the user's file
+            # never save back to the user's file (paramiko keeps the name in a private field)
+            client._host_keys_filename = None  # type: ignore[attr-defined]
         if self.options.known_hosts:
             client.load_host_keys(self.options.known_hosts)
-            client._host_keys_filename = None
+            client._host_keys_filename = None  # type: ignore[attr-defined]
         client.set_missing_host_key_policy(
             paramiko.AutoAddPolicy() if self.options.accept_new_host_key else paramiko.RejectPolicy())
         password = os.environ.get(PASSWORD_ENV) or None
@@ -90,7 +95,9 @@ class SSHTarget(_PosixTarget):
                            auth_timeout=t, channel_timeout=t, allow_agent=True,
                            look_for_keys=self.options.key_file is None)
             sftp = client.open_sftp()
-            sftp.get_channel().settimeout(t)
+            channel = sftp.get_channel()
+            if channel is not None:
+                channel.settimeout(t)
         except paramiko.BadHostKeyException:
             client.close()
             raise TargetError(f"{self.name}: the host key does not match known_hosts "
@@ -104,7 +111,11 @@ class SSHTarget(_PosixTarget):
         except OSError as exc:
             client.close()
             raise TargetError(f"{self.name}: cannot connect: {exc.strerror or exc}") from None
-        key = client.get_transport().get_remote_server_key()
+        transport = client.get_transport()
+        if transport is None:
+            client.close()
+            raise TargetError(f"{self.name}: the SSH connection closed during setup")
+        key = transport.get_remote_server_key()
         self.host_key_fingerprint = f"{key.get_name()} {getattr(key, 'fingerprint', '')}".strip()
         self._client, self._sftp = client, sftp
 
