@@ -260,3 +260,45 @@ def test_bad_catalog_reports_file_line_field(tmp_path: Path, name: str) -> None:
     errors = exc.value.errors
     assert any(e.path == str(path) and e.line == line and e.field == field and message in e.message
                for e in errors), [str(e) for e in errors]
+
+
+def _element_citations(catalogs, fw: str, req_id: str) -> dict[str, str]:
+    spec = catalogs[fw].get(req_id).spec(EvidenceKind.POLICY)
+    return {e.id: e.citation for e in spec.elements}
+
+
+def test_gdpr_notices_list_every_article_13_item_with_its_exact_citation(catalogs) -> None:
+    art13 = set(_element_citations(catalogs, "gdpr", "Art. 13").values())
+    assert art13 == {"Art. 13(1)(a)", "Art. 13(1)(b)", "Art. 13(1)(c)", "Art. 13(1)(d)",
+                     "Art. 13(1)(e)", "Art. 13(1)(f)", "Art. 13(2)(a)", "Art. 13(2)(b)",
+                     "Art. 13(2)(c)", "Art. 13(2)(d)", "Art. 13(2)(e)", "Art. 13(2)(f)"}
+    art14 = _element_citations(catalogs, "gdpr", "Art. 14")
+    assert art14["notice-transfers-indirect"] == "Art. 14(1)(f)"
+    assert art14["notice-sources"] == "Art. 14(2)(f)"
+
+
+@pytest.mark.parametrize("req_id, citations", [
+    ("11 CCR 7011", {"11 CCR 7011(e)(1)", "11 CCR 7011(e)(2)", "11 CCR 7011(e)(3)",
+                     "11 CCR 7011(e)(5)", "11 CCR 7011(e)(6)"}),
+    ("11 CCR 7012", {f"11 CCR 7012(e)({n})" for n in range(1, 7)}),
+    ("11 CCR 7025", {"11 CCR 7025(b)", "11 CCR 7025(c)(6)"}),
+    ("11 CCR 7026", {"11 CCR 7026(a)", "11 CCR 7026(f)"}),
+])
+def test_ccpa_regulation_items_complete(catalogs, req_id: str, citations: set[str]) -> None:
+    assert set(_element_citations(catalogs, "ccpa", req_id).values()) == citations
+
+
+def test_every_element_citation_sits_under_its_requirement(catalogs) -> None:
+    for fw, catalog in catalogs.items():
+        for req in catalog.requirements:
+            spec = req.spec(EvidenceKind.POLICY)
+            for el in spec.elements if spec else ():
+                base = req.id.split("(")[0]
+                assert not el.citation or el.citation.startswith(base), (req.id, el.id, el.citation)
+
+
+def test_notice_at_collection_and_policy_contents_name_sale_and_sensitive_information(catalogs) -> None:
+    assert {"sold-or-shared", "sensitive-categories"} <= set(
+        _element_citations(catalogs, "ccpa", "1798.100(a)"))
+    assert {"privacy-policy-rights", "privacy-policy-sold-shared", "privacy-policy-updated"} <= set(
+        _element_citations(catalogs, "ccpa", "1798.130(a)(5)"))

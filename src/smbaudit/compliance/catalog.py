@@ -21,6 +21,7 @@ from smbaudit.compliance.model import (
     EvidenceSpec,
     Kind,
     Obligation,
+    Period,
     PolicyElement,
     Requirement,
 )
@@ -167,6 +168,10 @@ def _expand(group: Iterable[str], vocab: dict[str, tuple[str, ...]]) -> tuple[st
     return tuple(dict.fromkeys(t.lower() for t in out))
 
 
+def _period(raw: Any) -> Period | None:
+    return Period(float(raw["value"]), raw["unit"]) if raw else None
+
+
 def _build_requirement(doc: Any, index: int, raw: Any, vocab: dict[str, tuple[str, ...]],
                        name: str) -> Requirement:
     specs: list[EvidenceSpec] = []
@@ -178,7 +183,11 @@ def _build_requirement(doc: Any, index: int, raw: Any, vocab: dict[str, tuple[st
             id=e["id"], label=e["label"].strip(),
             groups=tuple(_expand(g, vocab) for g in e["match"]),
             allow_prohibition=bool(e.get("allow_prohibition", False)),
-            presence_only=bool(e.get("presence_only", False)))
+            presence_only=bool(e.get("presence_only", False)),
+            citation=e.get("citation", ""),
+            exclude=tuple(t.lower() for t in e.get("exclude", ())),
+            exclude_headings=tuple(t.lower() for t in e.get("exclude_headings", ())),
+            max_number=_period(e.get("max_number")), min_number=_period(e.get("min_number")))
             for e in ev["policy"]["elements"])
         specs.append(EvidenceSpec(EvidenceKind.POLICY, bool(ev["policy"].get("required", True)),
                                   elements=elements))

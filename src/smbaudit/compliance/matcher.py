@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from smbaudit.compliance.model import ElementMatch, Passage, PolicyElement
+from smbaudit.compliance.model import ElementMatch, Passage, Period, PolicyElement
 
 _WORD = re.compile(r"[a-z0-9$§]+(?:[-'’./][a-z0-9]+)*")
 
@@ -344,6 +344,60 @@ def candidate(element: PolicyElement, p: Passage, previous: str = "") -> int:
     return 0
 
 
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "thirty": 30,
+                 "forty-five": 45, "sixty": 60, "ninety": 90, "seventy-two": 72,
+                 "twenty-four": 24, "a": 1, "an": 1}
+_PERIOD = re.compile(
+    r"\b(\d+(?:\.\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) +
+    r")(?:\s*\(\d+\))?[\s-]+(business|working|calendar)?\s*(hour|day|week|month|year)s?\b")
+_UNIT = {"hour": "hours", "day": "days", "week": "days", "month": "months", "year": "years"}
+
+
+def periods(text: str) -> list[Period]:
+    """Time periods stated in a text ("72 hours", "sixty (60) days", "15 business days")."""
+    out: list[Period] = []
+    for m in _PERIOD.finditer(text.lower()):
+        raw = m.group(1)
+        value = float(_NUMBER_WORDS.get(raw, 0) or raw) if raw in _NUMBER_WORDS else float(raw)
+        unit = m.group(3)
+        if unit == "week":
+            value *= 7
+        name = "business days" if unit == "day" and m.group(2) in ("business", "working") \
+            else _UNIT[unit]
+        out.append(Period(value, name))
+    return out
+
+
+def out_of_bounds(element: PolicyElement, text: str) -> str | None:
+    """Why the periods a passage states break the rule's limit (60 days is not 72 hours)."""
+    found = periods(text)
+    if not found:
+        return None
+    if element.max_number and min(p.hours for p in found) > element.max_number.hours + 1e-6:
+        shortest = min(found, key=lambda p: p.hours)
+        return f"states {shortest}, longer than the rule's {element.max_number}"
+    if element.min_number and max(p.hours for p in found) < element.min_number.hours - 1e-6:
+        longest = max(found, key=lambda p: p.hours)
+        return f"states {longest}, shorter than the rule's {element.min_number}"
+    return None
+
+
+def look_alike(element: PolicyElement, p: Passage) -> str | None:
+    """Why the passage states a neighbouring duty (another role, right, party or regime)."""
+    if element.exclude:
+        scope = f"{p.lead_in} {p.text}" if p.block == "list_item" else p.text
+        hit = _find_group(element.exclude, _Tokens.of(_QUOTED.sub(" ", scope)).words)
+        if hit is not None:
+            words = _Tokens.of(_QUOTED.sub(" ", scope)).words
+            return f"look-alike: about \"{' '.join(words[hit[0]:hit[0] + hit[1]])}\", not this duty"
+    for heading in p.headings:
+        if element.exclude_headings and _find_group(element.exclude_headings,
+                                                    _Tokens.of(heading).words):
+            return f"look-alike: under the heading \"{heading}\" (another regime or party)"
+    return None
+
+
 def decide(element: PolicyElement, items: list[Passage]) -> ElementMatch:
     """The decision for one element over all passages, with up to three rejected candidates."""
     rejected: list[tuple[Passage, str]] = []
@@ -357,7 +411,7 @@ def decide(element: PolicyElement, items: list[Passage]) -> ElementMatch:
         if not score:
             continue
         scope = f"{p.lead_in}: {p.text}" if p.block == "list_item" and p.lead_in else p.text
-        why = passing_mention(p, element) or (
+        why = look_alike(element, p) or out_of_bounds(element, p.text) or passing_mention(p, element) or (
             None if element.presence_only else is_statement(p)) or negated(p.text, element)
         if why is None and p.block == "list_item" and p.lead_in:
             lead_neg = negated(p.lead_in, element)

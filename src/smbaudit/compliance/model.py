@@ -65,6 +65,30 @@ class PolicyElement:
     groups: tuple[tuple[str, ...], ...]
     allow_prohibition: bool = False  # "must not / never ..." states this element
     presence_only: bool = False  # a disclosure or label counts without a practice statement
+    citation: str = ""  # the exact provision when narrower than the requirement's id
+    exclude: tuple[str, ...] = ()  # look-alike phrasings: another role, right or party
+    exclude_headings: tuple[str, ...] = ()  # headings of another regime or party
+    max_number: Period | None = None  # a stated period must not exceed this
+    min_number: Period | None = None  # a stated period must be at least this
+
+
+@dataclass(frozen=True)
+class Period:
+    """A time limit of a rule ("72 hours", "15 business days", "6 years")."""
+
+    value: float
+    unit: str  # hours | days | business days | months | years
+
+    @property
+    def hours(self) -> float:
+        return self.value * _UNIT_HOURS[self.unit]
+
+    def __str__(self) -> str:
+        return f"{self.value:g} {self.unit}"
+
+
+_UNIT_HOURS = {"hours": 1.0, "days": 24.0, "business days": 24.0 * 7 / 5, "months": 24.0 * 30.4,
+               "years": 24.0 * 365.25}
 
 
 @dataclass(frozen=True)
@@ -152,6 +176,7 @@ class ElementMatch:
         return {
             "id": self.element.id,
             "label": self.element.label,
+            "citation": self.element.citation or None,
             "covered": self.covered,
             "source": self.passage.source if self.passage else None,
             "quote": self.passage.text if self.passage else None,
