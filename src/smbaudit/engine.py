@@ -23,7 +23,7 @@ from typing import Any
 from smbaudit.errors import ProbeError, ProbeTimeout, UnsupportedOperation
 from smbaudit.evaluate import EvaluationError, eval_condition, location_from
 from smbaudit.models import CheckDef, Evidence, Finding, Status, TargetInfo, TargetKind
-from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.probes.base import INCOMPLETE, Facts, Probe, ProbeContext
 from smbaudit.redact import redact
 from smbaudit.targets.base import HostTarget, Target
 
@@ -258,6 +258,9 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
         outcome = eval_condition(check.condition, facts)
     except EvaluationError as exc:
         return _base_finding(check, target, Status.ERROR, f"check could not be evaluated: {exc}")
+    incomplete = facts.get(INCOMPLETE)
+    if outcome.passed and incomplete:
+        return _base_finding(check, target, Status.ERROR, redact(f"not fully assessed: {incomplete}"))
     finding = _base_finding(check, target, Status.PASS if outcome.passed else Status.FAIL)
     finding.evidence = [Evidence(fact=e.fact, observed=redact(e.observed), expected=e.expected,
                                  ok=e.ok, message=redact(e.message)) for e in outcome.evidence]

@@ -18,6 +18,11 @@ from smbaudit.targets.base import Target
 
 Facts = dict[str, Any]
 
+# A probe that collected only part of what it was asked for (a walk cut short, folders it could
+# not read) says why under this key. A check that finds a problem in the partial facts still
+# fails; one that would pass ends ERROR with this reason, because a pass was not established.
+INCOMPLETE = "_incomplete"
+
 
 @dataclass
 class ProbeContext:

@@ -14,7 +14,7 @@ from typing import Any
 
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
-from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.probes.base import INCOMPLETE, Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
 MAX_FOUND = 2000
@@ -74,7 +74,8 @@ class SpecialFilesProbe(Probe):
         exclude = list(params.get("exclude", [])) + list(_SKIP_DIRS)
         max_depth = params.get("max_depth", 32)
         roots = [r for r in params["roots"] if not any(fnmatch.fnmatchcase(r, ex) for ex in exclude)]
-        candidates, scanned, truncated = _walk(host, roots, exclude, max_depth, ctx)
+        candidates, scanned, cut_short, unreadable = _walk(host, roots, exclude, max_depth, ctx)
+        truncated = bool(cut_short)
         world: list[dict[str, Any]] = []
         setuid: list[dict[str, Any]] = []
         allowed: list[str] = []
@@ -100,39 +101,53 @@ class SpecialFilesProbe(Probe):
                     setuid.append({**entry, "flags": special})
                 else:
                     truncated = True
-        return {"world_writable": world, "setuid": setuid, "allowed": allowed,
-                "scanned": scanned, "truncated": truncated, "roots": list(params["roots"])}
+        facts: Facts = {"world_writable": world, "setuid": setuid, "allowed": allowed,
+                        "scanned": scanned, "truncated": truncated, "roots": list(params["roots"]),
+                        "unreadable": unreadable[:MAX_FOUND]}
+        reasons = [cut_short] if cut_short else []
+        if unreadable:
+            shown = ", ".join(unreadable[:3]) + (f" and {len(unreadable) - 3} more" if len(unreadable) > 3 else "")
+            reasons.append(f"{len(unreadable)} folder(s) could not be read ({shown}); run as root or use --become")
+        if reasons:
+            facts[INCOMPLETE] = "; ".join(reasons)
+        return facts
 
 
 def _walk(host: HostTarget, roots: list[str], exclude: list[str], max_depth: int,
-          ctx: ProbeContext) -> tuple[list[tuple[str, int]], int, bool]:
-    """(entries of interest with their st_mode, entries scanned, truncated): one listing call
-    per directory, in path order."""
+          ctx: ProbeContext) -> tuple[list[tuple[str, int]], int, str, list[str]]:
+    """(entries of interest with their st_mode, entries scanned, why the walk was cut short
+    or "", directories that could not be listed): one listing call per directory, a whole
+    level of the tree at a time (so a remote target can keep many listings in flight)."""
     candidates: list[tuple[str, int]] = []
+    unreadable: list[str] = []
     scanned = 0
     interesting = stat_mod.S_IWOTH | stat_mod.S_ISUID | stat_mod.S_ISGID
     is_dir = stat_mod.S_ISDIR
-    stack: list[tuple[str, int]] = [(r, 0) for r in reversed(roots)]
-    while stack:
+    level = list(roots)
+    for depth in range(max_depth + 1):
+        if not level:
+            break
         ctx.check_deadline()
-        directory, depth = stack.pop()
-        try:
-            entries = host.dir_modes(directory)
-        except OSError:
-            continue
-        scanned += len(entries)
-        base = directory.rstrip("/")
+        listed = host.dir_modes_many(level)
         subdirs: list[str] = []
-        # Hot loop (one pass per entry of the whole tree): build a path only when needed.
-        for name, st_mode in entries:
-            if st_mode & interesting:
-                candidates.append((f"{base}/{name}", st_mode))
-            if is_dir(st_mode) and depth < max_depth:
-                path = f"{base}/{name}"
-                if not any(fnmatch.fnmatchcase(path, ex) for ex in exclude):
-                    subdirs.append(path)
-        if scanned >= MAX_SCANNED:
-            return sorted(candidates), scanned, True
-        subdirs.sort(reverse=True)
-        stack.extend((d, depth + 1) for d in subdirs)
-    return sorted(candidates), scanned, False
+        for directory in level:
+            entries = listed.get(directory)
+            if isinstance(entries, OSError) or entries is None:
+                if isinstance(entries, PermissionError):
+                    unreadable.append(directory)
+                continue  # gone since its parent was listed, or not a directory
+            scanned += len(entries)
+            base = directory.rstrip("/")
+            # Hot loop (one pass per entry of the whole tree): build a path only when needed.
+            for name, st_mode in entries:
+                if st_mode & interesting:
+                    candidates.append((f"{base}/{name}", st_mode))
+                if is_dir(st_mode):
+                    path = f"{base}/{name}"
+                    if not any(fnmatch.fnmatchcase(path, ex) for ex in exclude):
+                        subdirs.append(path)
+            if scanned >= MAX_SCANNED:
+                return sorted(candidates), scanned, f"the walk stopped after {MAX_SCANNED} entries", unreadable
+        level = sorted(subdirs)
+    cut = f"folders deeper than {max_depth} levels were not searched ({level[0]})" if level else ""
+    return sorted(candidates), scanned, cut, unreadable

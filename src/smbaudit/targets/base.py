@@ -120,6 +120,17 @@ class HostTarget(Target):
         for walks over large trees that look at permission bits only."""
         return [(s.path.rsplit("/", 1)[-1], _TYPE_BITS[s.type] | s.mode) for s in self.scan_dir(path)]
 
+    def dir_modes_many(self, paths: list[str]) -> dict[str, list[tuple[str, int]] | OSError]:
+        """`dir_modes` of several directories at once: {path: entries, or the OSError raised}.
+        Remote targets override this to keep many requests in flight."""
+        out: dict[str, list[tuple[str, int]] | OSError] = {}
+        for p in paths:
+            try:
+                out[p] = self.dir_modes(p)
+            except OSError as exc:
+                out[p] = exc
+        return out
+
     def scan_dir(self, path: str) -> list[FileStat]:
         """A directory's entries with their own metadata (links not followed), sorted by path.
         Link targets may be left unread (None) here.

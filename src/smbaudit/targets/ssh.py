@@ -11,137 +11,139 @@ from __future__ import annotations
 
 import errno
 import getpass
-import os
 import re
 import stat as stat_mod
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from smbaudit.errors import TargetError, UnsupportedOperation
 from smbaudit.models import TargetInfo
 from smbaudit.runner import RunResult
 from smbaudit.targets.base import MAX_READ, FileStat, file_type
 from smbaudit.targets.posixfs import _PosixTarget
-
-if TYPE_CHECKING:
-    import paramiko
+from smbaudit.targets.sftp_pipeline import list_dirs
+from smbaudit.targets.sshconnect import PASSWORD_ENV, Connection, HostSettings, resolve
+from smbaudit.targets.sshconnect import connect as connect_ssh
 
 SCHEME = "ssh://"
-PASSWORD_ENV = "SMBAUDIT_SSH_PASSWORD"
 _SPEC = re.compile(r"^ssh://(?:(?P<user>[^@/\s]+)@)?(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:/\s\[\]@]+))"
                    r"(?::(?P<port>\d{1,5}))?/?$")
 
 
 @dataclass(frozen=True)
 class SSHOptions:
+    """Settings shared by every ssh:// host of a scan; an inventory entry overrides per host."""
+
     key_file: str | None = None
-    known_hosts: str | None = None
+    known_hosts: str | tuple[str, ...] | None = None  # extra known_hosts files
     accept_new_host_key: bool = False
     timeout: float = 10.0
+    config_file: str | None = None  # OpenSSH client configuration (-F); default ~/.ssh/config
+    become: bool = False  # read through `sudo -n sftp-server`
+
+    @property
+    def known_hosts_files(self) -> tuple[str, ...]:
+        if self.known_hosts is None:
+            return ()
+        return (self.known_hosts,) if isinstance(self.known_hosts, str) else tuple(self.known_hosts)
 
 
 def is_ssh_spec(spec: str) -> bool:
     return spec.startswith(SCHEME)
 
 
+def split_ssh_spec(spec: str) -> tuple[str | None, str, int | None]:
+    """(user, host, port) from ssh://[user@]host[:port], None where the spec leaves it out."""
+    m = _SPEC.match(spec)
+    port = int(m.group("port")) if m and m.group("port") else None
+    if not m or (port is not None and not 0 < port < 65536):
+        raise TargetError(f"{spec!r}: expected ssh://[user@]host[:port], e.g. ssh://admin@192.0.2.10")
+    return m.group("user"), m.group("v6") or m.group("host"), port
+
+
 def parse_ssh_spec(spec: str) -> tuple[str, str, int]:
     """(user, host, port) from ssh://[user@]host[:port]; the user defaults to the local one."""
-    m = _SPEC.match(spec)
-    port = int(m.group("port") or 22) if m else 0
-    if not m or not 0 < port < 65536:
-        raise TargetError(f"{spec!r}: expected ssh://[user@]host[:port], e.g. ssh://admin@192.0.2.10")
-    return m.group("user") or getpass.getuser(), m.group("v6") or m.group("host"), port
+    user, host, port = split_ssh_spec(spec)
+    return user or getpass.getuser(), host, port or 22
 
 
 class SSHTarget(_PosixTarget):
     """A live remote host read over SFTP. Thread-safe: paramiko's SFTP client is not safe for
-    concurrent requests, so every request holds the target's lock."""
+    concurrent requests, so every request holds the target's lock.
+
+    `host` (from an inventory) gives per-host address, port, user, key and `become`; the
+    OpenSSH client configuration fills what neither the spec nor the inventory says.
+    """
 
     live = True
 
-    def __init__(self, spec: str, options: SSHOptions):
+    def __init__(self, spec: str, options: SSHOptions, host: HostSettings | None = None):
         self.name = spec
-        self.user, self.host, self.port = parse_ssh_spec(spec)
+        user, address, port = split_ssh_spec(spec) if is_ssh_spec(spec) else (None, spec, None)
+        self.settings = host or HostSettings(alias=address, port=port, user=user, become=options.become)
+        self.user = self.settings.user or user or getpass.getuser()
+        self.host = self.settings.host or address
+        self.port = self.settings.port or port or 22
         self.options = options
         self._lock = threading.Lock()
-        self._client: paramiko.SSHClient | None = None
-        self._sftp: paramiko.SFTPClient | None = None
+        self._conn: Connection | None = None
+        self._sftp: Any = None
         self.host_key_fingerprint = ""
+        self.lost = ""  # why the connection broke after it was open
 
     # ------------------------------------------------------------------ connection
 
     def connect(self) -> None:
         """Open the SSH connection and SFTP session. Raises TargetError with the reason."""
-        import paramiko  # imported here: only SSH targets pay for it
-
-        client = paramiko.SSHClient()
-        client.load_system_host_keys()
-        user_known = os.path.expanduser("~/.ssh/known_hosts")
-        if os.path.isfile(user_known):
-            client.load_host_keys(user_known)
-            # never save back to the user's file (paramiko keeps the name in a private field)
-            client._host_keys_filename = None  # type: ignore[attr-defined]
-        if self.options.known_hosts:
-            client.load_host_keys(self.options.known_hosts)
-            client._host_keys_filename = None  # type: ignore[attr-defined]
-        client.set_missing_host_key_policy(
-            paramiko.AutoAddPolicy() if self.options.accept_new_host_key else paramiko.RejectPolicy())
-        password = os.environ.get(PASSWORD_ENV) or None
-        t = self.options.timeout
-        try:
-            client.connect(self.host, port=self.port, username=self.user, password=password,
-                           key_filename=self.options.key_file, timeout=t, banner_timeout=t,
-                           auth_timeout=t, channel_timeout=t, allow_agent=True,
-                           look_for_keys=self.options.key_file is None)
-            sftp = client.open_sftp()
-            channel = sftp.get_channel()
-            if channel is not None:
-                channel.settimeout(t)
-        except paramiko.BadHostKeyException:
-            client.close()
-            raise TargetError(f"{self.name}: the host key does not match known_hosts "
-                              "(possible man-in-the-middle); not connecting") from None
-        except paramiko.SSHException as exc:
-            client.close()
-            if "not found in known_hosts" in str(exc):
-                raise TargetError(f"{self.name}: host key unknown; add it to known_hosts "
-                                  "(ssh-keyscan) or pass --ssh-accept-new-host-key") from None
-            raise TargetError(f"{self.name}: {exc}") from None
-        except OSError as exc:
-            client.close()
-            raise TargetError(f"{self.name}: cannot connect: {exc.strerror or exc}") from None
-        transport = client.get_transport()
-        if transport is None:
-            client.close()
-            raise TargetError(f"{self.name}: the SSH connection closed during setup")
-        key = transport.get_remote_server_key()
-        self.host_key_fingerprint = f"{key.get_name()} {getattr(key, 'fingerprint', '')}".strip()
-        self._client, self._sftp = client, sftp
+        endpoint, _ = resolve(self.settings, config_file=self.options.config_file,
+                              extra_known_hosts=self.options.known_hosts_files,
+                              default_key=self.options.key_file)
+        self.user, self.host, self.port = endpoint.user, endpoint.host, endpoint.port
+        conn = connect_ssh(endpoint, config_file=self.options.config_file,
+                           accept_new=self.options.accept_new_host_key,
+                           timeout=self.options.timeout, name=self.name)
+        self._conn, self._sftp = conn, conn.sftp
+        self.host_key_fingerprint = conn.host_key
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = self._sftp = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = self._sftp = None
 
-    def _session(self):  # type: ignore[no-untyped-def]
+    def _session(self) -> Any:
         if self._sftp is None:
-            raise OSError(errno.ENOTCONN, "not connected", self.name)
+            raise OSError(errno.ENOTCONN, self.lost or "not connected", self.name)
+        transport = self._sftp.get_channel().get_transport()
+        if not transport.is_active():
+            self.lost = self.lost or "the connection was lost during the scan"
+            raise OSError(errno.ECONNRESET, self.lost, self.name)
         return self._sftp
+
+    def _denied(self, exc: OSError, path: str) -> OSError:
+        """A permission error that says why root-only files could not be read."""
+        if exc.errno == errno.EACCES or isinstance(exc, PermissionError):
+            why = (f"permission denied; {self._conn.become_error}" if self._conn and self._conn.become_error
+                   else "permission denied (log in as root or use --become)")
+            return PermissionError(errno.EACCES, why, path)
+        return exc
 
     # ------------------------------------------------------------------ reading
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
         with self._lock:
             sftp = self._session()
-            st = sftp.stat(path)
-            kind = file_type(st.st_mode or 0)
-            if kind == "dir":
-                raise IsADirectoryError(errno.EISDIR, "is a directory", path)
-            if kind != "file":
-                raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
-            with sftp.open(path, "rb") as fh:
-                return fh.read(limit)
+            try:
+                st = sftp.stat(path)
+                kind = file_type(st.st_mode or 0)
+                if kind == "dir":
+                    raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+                if kind != "file":
+                    raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
+                with sftp.open(path, "rb") as fh:
+                    return bytes(fh.read(limit))
+            except PermissionError as exc:
+                raise self._denied(exc, path) from None
 
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
         with self._lock:
@@ -167,7 +169,17 @@ class SSHTarget(_PosixTarget):
 
     def dir_modes(self, path: str) -> list[tuple[str, int]]:
         with self._lock:
-            return [(e.filename, e.st_mode or 0) for e in self._session().listdir_attr(path)]
+            try:
+                return [(e.filename, e.st_mode or 0) for e in self._session().listdir_attr(path)]
+            except PermissionError as exc:
+                raise self._denied(exc, path) from None
+
+    def dir_modes_many(self, paths: list[str]) -> dict[str, list[tuple[str, int]] | OSError]:
+        """Many listings with their requests in flight at once (see sftp_pipeline)."""
+        with self._lock:
+            sftp = self._session()
+            out = list_dirs(sftp, paths)
+        return {p: self._denied(r, p) if isinstance(r, OSError) else r for p, r in out.items()}
 
     def scan_dir(self, path: str) -> list[FileStat]:
         """One SFTP READDIR per directory: the server sends each entry's own metadata
@@ -189,6 +201,11 @@ class SSHTarget(_PosixTarget):
                                    "(the remote audit only reads files, through SFTP)")
 
     def info(self) -> TargetInfo:
-        return TargetInfo(name=self.name, kind=self.kind, details={
-            "address": self.host, "port": self.port, "user": self.user, "live": True,
-            "via": "ssh (sftp, read-only)", "host_key": self.host_key_fingerprint})
+        via = "ssh (sftp, read-only" + (", through sudo -n)" if self._conn and self._conn.privileged else ")")
+        details: dict[str, Any] = {"address": self.host, "port": self.port, "user": self.user, "live": True,
+                                   "via": via, "host_key": self.host_key_fingerprint}
+        if self._conn and self._conn.become_error:
+            details["become"] = self._conn.become_error
+        if self.lost:
+            details["lost"] = self.lost
+        return TargetInfo(name=self.name, kind=self.kind, details=details)

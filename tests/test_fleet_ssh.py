@@ -1,0 +1,275 @@
+"""Fleet audits over SSH against real OpenSSH sshd instances on loopback: per-host users, ports
+and keys from an inventory or ssh_config, a jump host, `become` through `sudo -n`, pipelined
+listings, a host-key mismatch and a connection lost mid-scan."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from netservers import LOOPBACK, free_port, needs_marks, wait_port
+from smbaudit.errors import TargetError
+from smbaudit.targets.inventory import InventoryHost, load_inventory
+from smbaudit.targets.ssh import SSHOptions, SSHTarget
+from smbaudit.targets.sshconnect import HostSettings
+
+pytestmark = needs_marks("sshd", root=True)
+
+SUDO_USER, PLAIN_USER = "smbaudit-fleet1", "smbaudit-fleet2"
+SFTP_SERVER = "/usr/lib/openssh/sftp-server"
+
+
+@dataclass
+class Sshd:
+    port: int
+    address: str
+    proc: subprocess.Popen[bytes]
+    host_pub: str
+    log: Path
+
+    def known(self) -> str:
+        return f"[{self.address}]:{self.port} {self.host_pub}"
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True,
+                   timeout=60, stdout=subprocess.DEVNULL)
+
+
+def _start(tmp: Path, name: str, address: str, authorized: Path) -> Sshd:
+    d = tmp / name
+    d.mkdir()
+    _keygen(d / "host")
+    port = free_port()
+    cfg = d / "sshd_config"
+    cfg.write_text(f"Port {port}\nListenAddress {address}\nHostKey {d}/host\nPidFile {d}/pid\n"
+                   f"UsePAM no\nStrictModes no\nAuthorizedKeysFile {authorized}\n"
+                   "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+                   "KbdInteractiveAuthentication no\nAllowTcpForwarding yes\nLogLevel DEBUG1\n"
+                   "Subsystem sftp internal-sftp\n")
+    Path("/run/sshd").mkdir(exist_ok=True)
+    log = d / "log"
+    proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-E", str(log), "-f", str(cfg)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, proc) if address == LOOPBACK else _wait(address, port, proc)
+    return Sshd(port, address, proc, (d / "host.pub").read_text().strip(), log)
+
+
+def _wait(address: str, port: int, proc: subprocess.Popen[bytes]) -> None:
+    import socket
+    import time
+
+    for _ in range(200):
+        if proc.poll() is not None:
+            raise RuntimeError("sshd exited")
+        try:
+            with socket.create_connection((address, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {address}:{port}")
+
+
+def _user(name: str) -> None:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "-M", "-s", "/bin/sh", name], check=True, timeout=30)
+    subprocess.run(["usermod", "-p", "*", name], check=True, timeout=30)  # no password, not locked
+
+
+@dataclass
+class Fleet:
+    tmp: Path
+    key: Path
+    known: Path
+    authorized: Path
+    a: Sshd  # the audited host (users root, SUDO_USER, PLAIN_USER)
+    jump: Sshd
+    inner: Sshd  # reached through the jump host
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    if shutil.which("sudo") is None or not Path(SFTP_SERVER).exists():
+        pytest.skip("sudo and openssh-sftp-server are needed (scripts/apt-packages.txt)")
+    tmp = tmp_path_factory.mktemp("fleet")
+    _keygen(tmp / "client")
+    # sshd reads authorized keys as the user logging in: keep them where every user can read.
+    keys_dir = Path(tempfile.mkdtemp(prefix="smbaudit-fleet-"))
+    keys_dir.chmod(0o755)
+    authorized = keys_dir / "authorized_keys"
+    authorized.write_text((tmp / "client.pub").read_text())
+    authorized.chmod(0o644)
+    for u in (SUDO_USER, PLAIN_USER):
+        _user(u)
+    rule = Path("/etc/sudoers.d/smbaudit-fleet-test")
+    rule.write_text(f"{SUDO_USER} ALL=(root) NOPASSWD: {SFTP_SERVER}\n")
+    rule.chmod(0o440)
+    servers = []
+    try:
+        a = _start(tmp, "a", LOOPBACK, authorized)
+        servers.append(a)
+        jump = _start(tmp, "jump", LOOPBACK, authorized)
+        servers.append(jump)
+        inner = _start(tmp, "inner", "127.0.0.3", authorized)
+        servers.append(inner)
+        known = tmp / "known_hosts"
+        known.write_text("\n".join(s.known() for s in servers) + "\n")
+        yield Fleet(tmp, tmp / "client", known, authorized, a, jump, inner)
+    finally:
+        rule.unlink(missing_ok=True)
+        shutil.rmtree(keys_dir, ignore_errors=True)
+        for s in servers:
+            s.proc.kill()
+            s.proc.wait(timeout=5)
+
+
+def _target(fleet: Fleet, user: str, *, become: bool = False, **opts: object) -> SSHTarget:
+    options = SSHOptions(key_file=str(fleet.key), known_hosts=str(fleet.known), timeout=5, **opts)  # type: ignore[arg-type]
+    host = HostSettings(alias=LOOPBACK, host=LOOPBACK, port=fleet.a.port, user=user, become=become)
+    return SSHTarget(f"ssh://{user}@{LOOPBACK}:{fleet.a.port}", options, host)
+
+
+def test_become_reads_root_only_files(fleet: Fleet) -> None:
+    t = _target(fleet, SUDO_USER, become=True)
+    t.connect()
+    try:
+        assert t.read_text("/etc/shadow") == Path("/etc/shadow").read_text()
+        assert "sudo" in t.info().details["via"]
+    finally:
+        t.close()
+
+
+def test_refused_sudo_is_said_in_the_error(fleet: Fleet) -> None:
+    t = _target(fleet, PLAIN_USER, become=True)
+    t.connect()
+    try:
+        with pytest.raises(PermissionError, match="sudo -n was refused"):
+            t.read_bytes("/etc/shadow")
+        assert "refused" in t.info().details["become"]
+        assert t.read_text("/etc/hostname") == Path("/etc/hostname").read_text()  # the rest still reads
+    finally:
+        t.close()
+
+
+def test_unprivileged_login_reports_denied_not_missing(fleet: Fleet) -> None:
+    t = _target(fleet, PLAIN_USER)
+    t.connect()
+    try:
+        with pytest.raises(PermissionError, match="use --become"):
+            t.read_bytes("/etc/shadow")
+        listed = t.dir_modes_many(["/root", "/etc"])
+        assert isinstance(listed["/root"], PermissionError) or os.stat("/root").st_mode & 0o005
+        assert not isinstance(listed["/etc"], OSError)
+    finally:
+        t.close()
+
+
+def test_pipelined_listing_matches_the_file_system(fleet: Fleet) -> None:
+    t = _target(fleet, "root")
+    t.connect()
+    try:
+        dirs = sorted({str(p.parent) for p in Path("/usr/share/doc").glob("*/*")})[:300] + ["/nonexistent"]
+        got = t.dir_modes_many(dirs)
+        assert isinstance(got["/nonexistent"], FileNotFoundError)
+        for d in dirs[:-1]:
+            expected = sorted((e.name, os.lstat(e.path).st_mode) for e in os.scandir(d))
+            assert sorted(got[d]) == expected, d  # type: ignore[arg-type]
+    finally:
+        t.close()
+
+
+def test_ssh_config_and_jump_host(fleet: Fleet) -> None:
+    cfg = fleet.tmp / "ssh_config"
+    cfg.write_text(f"Host bastion\n  HostName {LOOPBACK}\n  Port {fleet.jump.port}\n  User root\n"
+                   f"  IdentityFile {fleet.key}\n"
+                   f"Host inner-db\n  HostName {fleet.inner.address}\n  Port {fleet.inner.port}\n"
+                   f"  User root\n  IdentityFile {fleet.key}\n  ProxyJump bastion\n"
+                   f"  UserKnownHostsFile {fleet.known}\n")
+    t = SSHTarget("ssh://inner-db", SSHOptions(config_file=str(cfg), timeout=5))
+    t.connect()
+    try:
+        assert (t.host, t.port, t.user) == (fleet.inner.address, fleet.inner.port, "root")
+        assert t.read_text("/etc/passwd") == Path("/etc/passwd").read_text()
+    finally:
+        t.close()
+    assert "direct-tcpip" in fleet.jump.log.read_text(errors="replace")
+
+
+def test_host_key_mismatch_is_refused(fleet: Fleet, tmp_path: Path) -> None:
+    _keygen(tmp_path / "other")
+    wrong = tmp_path / "known_hosts"
+    wrong.write_text(f"[{LOOPBACK}]:{fleet.a.port} {(tmp_path / 'other.pub').read_text()}")
+    t = SSHTarget(f"ssh://root@{LOOPBACK}:{fleet.a.port}", SSHOptions(key_file=str(fleet.key),
+                                                                       known_hosts=str(wrong), timeout=5))
+    with pytest.raises(TargetError, match="does not match"):
+        t.connect()
+
+
+def test_inventory_hosts_connect_with_their_own_settings(fleet: Fleet) -> None:
+    inv = fleet.tmp / "hosts.ini"
+    inv.write_text(f"[web]\nweb1 ansible_host={LOOPBACK} ansible_port={fleet.a.port} ansible_user={SUDO_USER}\n"
+                   f"[db]\ndb1 ansible_host={fleet.inner.address} ansible_port={fleet.inner.port} ansible_become=yes\n"
+                   f"[all:vars]\nansible_user=root\nansible_ssh_private_key_file={fleet.key}\n")
+    hosts = load_inventory(inv).hosts()
+    assert [(h.name, h.user, h.become) for h in hosts] == [("web1", SUDO_USER, False), ("db1", "root", True)]
+    for h in hosts:
+        t = SSHTarget(h.name, SSHOptions(known_hosts=str(fleet.known), timeout=5), _settings(h))
+        t.connect()
+        try:
+            assert t.user == h.user and t.read_text("/etc/hostname")
+        finally:
+            t.close()
+
+
+def _settings(h: InventoryHost) -> HostSettings:
+    return HostSettings(alias=h.name, host=h.address, port=h.port, user=h.user, key_file=h.key_file, become=h.become)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (sshd's per-connection children), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo and len(out) < 1000:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def test_connection_lost_mid_scan_is_named(fleet: Fleet, tmp_path: Path) -> None:
+    srv = _start(tmp_path, "doomed", LOOPBACK, fleet.authorized)
+    known = tmp_path / "known"
+    known.write_text(srv.known() + "\n")
+    t = SSHTarget(f"ssh://root@{LOOPBACK}:{srv.port}", SSHOptions(key_file=str(fleet.key), known_hosts=str(known),
+                                                                   timeout=3))
+    t.connect()
+    try:
+        assert t.read_text("/etc/hostname")
+        # Kill the server and the per-connection child: the session dies mid-scan.
+        for pid in _descendants(srv.proc.pid):
+            os.kill(pid, 9)
+        srv.proc.kill()
+        srv.proc.wait(timeout=5)
+        with pytest.raises(OSError):
+            for _ in range(3):
+                t.read_bytes("/etc/passwd")
+        assert t.info().details.get("lost")
+    finally:
+        t.close()
