@@ -80,7 +80,7 @@ def list_dirs(sftp: Any, paths: list[str], window: int = WINDOW) -> dict[str, li
                     for _ in range(msg.get_int()):
                         name = msg.get_text()
                         longname = msg.get_text()
-                        attr = SFTPAttributes._from_msg(msg, name, longname)
+                        attr = SFTPAttributes._from_msg(msg, name, longname)  # type: ignore[attr-defined]
                         if name not in (".", ".."):
                             entries[path].append((name, attr.st_mode or 0))
                     send("read", path, handle, CMD_READDIR, handle)

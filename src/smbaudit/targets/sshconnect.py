@@ -137,7 +137,7 @@ def _client(known_hosts: tuple[str, ...], accept_new: bool) -> Any:
     for f in (user_known, *known_hosts):
         if os.path.isfile(f):
             client.load_host_keys(f)
-    client._host_keys_filename = None  # never save back to any known_hosts file
+    client._host_keys_filename = None  # type: ignore[attr-defined]  # never save to known_hosts
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy() if accept_new else paramiko.RejectPolicy())
     return client
 
@@ -238,7 +238,7 @@ def _become(conn: Connection, timeout: float) -> None:
         text = err.decode("utf-8", "replace").strip().splitlines()
         conn.become_error = f"sudo -n was refused ({text[0][:160] if text else 'no reason given'})"
         return
-    privileged.get_channel().settimeout(timeout)
+    chan.settimeout(timeout)
     conn.sftp.close()
     conn.sftp, conn.privileged = privileged, True
 
