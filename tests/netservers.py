@@ -294,6 +294,26 @@ def endless_banner(conn: socket.socket) -> None:
         time.sleep(0.001)
 
 
+def trickle(conn: socket.socket) -> None:
+    """Answer in the client's protocol, one byte every 0.3 s, never finishing: a TLS record
+    header to a ClientHello, an HTTP head to a request, an SSH banner to a silent client."""
+    try:
+        first = conn.recv(4096)
+    except OSError:
+        first = b""
+    if first[:1] == b"\x16":
+        answer = bytes.fromhex("160303400002") + b"\x00" * 200
+    elif first.startswith((b"GET", b"HEAD")):
+        answer = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200
+    elif first.startswith(b"PING"):
+        answer = b"+PO" + b"N" * 200
+    else:
+        answer = b"SSH-2.0-OpenSSH_9.9" + b"a" * 200
+    for i in range(len(answer)):
+        conn.sendall(answer[i:i + 1])
+        time.sleep(0.3)
+
+
 def tls_stall_mid_handshake(conn: socket.socket) -> None:
     """Answer a ClientHello with the start of a ServerHello record, then go silent."""
     conn.recv(4096)

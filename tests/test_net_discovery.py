@@ -60,9 +60,10 @@ def web(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
 def test_discovery_open_and_closed_ports(web) -> None:  # type: ignore[no-untyped-def]
     # Given nginx listening on two ports and a port nobody listens on
     closed = free_port()
-    # When discovery runs on 127.0.0.1 with that port list
+    # When nmap discovery with -sV runs on 127.0.0.1 with that port list (its TLS probes wait
+    # about 12 s, within the 5 x 3 s host timeout)
     found = discover(["127.0.0.1"], DiscoveryOptions(ports=f"{web.tls_port},{web.http_port},{closed}",
-                                                     timeout=2))
+                                                     timeout=3))
     # Then both open ports are services with nmap's names, and the host is listed
     by_port = {s.port: s for s in found.services}
     assert sorted(by_port) == sorted([web.tls_port, web.http_port])
@@ -95,7 +96,7 @@ def test_silent_range_addresses_are_summarised() -> None:
              TargetInfo("10.9.1.1", TargetKind.HOST, False, "down", details={"spec": "10.9.1.1",
                                                                              "address": "10.9.1.1"})]
     # When they are summarised (no traffic: this is the bookkeeping only)
-    out = {h.name: h for h in network._summarise_ranges(hosts, specs)}
+    out = {h.name: h for h in network.summarise_ranges(hosts, specs)}
     # Then the named host stays, and the range lists its silent address once
     assert out["10.9.1.1"].reachable is False
     assert out["10.9.0.0/30"].reachable is True

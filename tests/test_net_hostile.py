@@ -8,7 +8,7 @@ import time
 import pytest
 
 from netservers import (close_early, endless_banner, garbage, hostile, scan_service, stall,
-                        tls_stall_mid_handshake)
+                        tls_stall_mid_handshake, trickle)
 from smbaudit.targets.base import ServiceTarget
 
 IO_TIMEOUT = 1.0
@@ -31,6 +31,23 @@ def test_hostile_peer_gives_error_in_time(pack: str, behaviour: str) -> None:
     # Then it is over well within the deadline and every check is ERROR (or not applicable)
     assert elapsed < 6 + 3, elapsed  # the 6 s deadline plus the engine's bookkeeping
     assert findings
+    got = {f.status.value for f in findings.values()}
+    assert got <= {"error", "not_applicable"} and "error" in got, \
+        {k: (f.status.value, f.reason) for k, f in findings.items()}
+
+
+@pytest.mark.parametrize("pack", sorted(SERVICES))
+def test_trickling_peer_is_cut_at_the_io_timeout(pack: str) -> None:
+    # Given a peer that answers one byte every 0.3 s and never finishes
+    service, tunnel = SERVICES[pack]
+    with hostile(trickle) as port:
+        target = ServiceTarget(f"127.0.0.1:{port}", "127.0.0.1", port, service, tunnel)
+        start = time.monotonic()
+        # When a probe reads from it with a 1 s I/O timeout and a generous 30 s deadline
+        findings = scan_service(target, [pack], io_timeout=IO_TIMEOUT, probe_timeout=30)
+        elapsed = time.monotonic() - start
+    # Then one answer is given 1 s however it trickles: the probe ends long before its deadline
+    assert elapsed < 10, elapsed
     got = {f.status.value for f in findings.values()}
     assert got <= {"error", "not_applicable"} and "error" in got, \
         {k: (f.status.value, f.reason) for k, f in findings.items()}

@@ -6,6 +6,8 @@
   and a fresh worker takes its place.
 - A probe or check that raises becomes an ERROR finding with the reason; the scan goes on.
 - Every selected check appears in the result once per target it is planned for.
+- Target sources (network discovery steps) run in the same pool; the targets a source finds
+  are planned and probed as soon as it returns, while other sources are still running.
 - KeyboardInterrupt (SIGINT, or SIGTERM mapped to it by the CLI) stops the scan: what was
   collected is evaluated, the rest is SKIPPED, and the result is marked incomplete.
 """
@@ -26,6 +28,7 @@ from smbaudit.models import CheckDef, Evidence, Finding, Status, TargetInfo, Tar
 from smbaudit.probes.base import INCOMPLETE, Facts, Probe, ProbeContext
 from smbaudit.redact import redact
 from smbaudit.targets.base import HostTarget, Target
+from smbaudit.targets.source import Expansion, TargetSource
 
 OS_PROBE = "os_release"
 
@@ -53,6 +56,7 @@ class EngineResult:
     targets: list[TargetInfo]
     complete: bool
     stop_reason: str = ""
+    discovered: list[TargetInfo] = field(default_factory=list)  # what target sources reported
 
 
 @dataclass(eq=False)
@@ -61,6 +65,7 @@ class _Job:
     probe: Probe
     params: dict[str, Any]
     label: str
+    timeout: float = 60.0  # wall-clock seconds this run may take
     # (facts, error, trace), assigned once by the worker thread
     result: tuple[Facts | None, BaseException | None, str] = (None, None, "")
     started: float | None = None
@@ -84,13 +89,44 @@ class _Job:
         return self.result[1]
 
 
+@dataclass(eq=False)
+class _SourceJob:
+    """A discovery step run in the pool; its expansion feeds new jobs."""
+
+    source: TargetSource
+    label: str
+    timeout: float
+    result: Expansion | None = None
+    started: float | None = None
+    finished: bool = False
+    abandoned: bool = False
+
+    def run(self, ctx: ProbeContext) -> None:
+        try:
+            self.result = self.source.expand()
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes data
+            self.result = self.source.on_error(exc)
+
+    @property
+    def error(self) -> BaseException | None:
+        return None
+
+    def expansion(self) -> Expansion:
+        if self.abandoned or self.result is None:
+            return self.source.on_timeout()
+        return self.result
+
+
+_AnyJob = _Job | _SourceJob
+
+
 class _Pool:
     """Daemon worker threads fed from a queue; results come back on another queue."""
 
     def __init__(self, size: int, options: EngineOptions):
         self.options = options
-        self.tasks: queue.Queue[_Job | None] = queue.Queue()
-        self.events: queue.Queue[tuple[str, _Job]] = queue.Queue()
+        self.tasks: queue.Queue[_AnyJob | None] = queue.Queue()
+        self.events: queue.Queue[tuple[str, _AnyJob]] = queue.Queue()
         self.size = size
         for _ in range(size):
             self.add_worker()
@@ -105,7 +141,7 @@ class _Pool:
                 return
             job.started = time.monotonic()
             self.events.put(("start", job))
-            ctx = ProbeContext(deadline=job.started + self.options.probe_timeout,
+            ctx = ProbeContext(deadline=job.started + job.timeout,
                                timeout=self.options.io_timeout,
                                options=dict(self.options.probe_options))
             job.run(ctx)
@@ -118,38 +154,58 @@ class _Pool:
             self.tasks.put(None)
 
 
-def _plan(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str, Probe]
-          ) -> tuple[dict[tuple[int, str, str], _Job], dict[int, list[CheckDef]]]:
-    jobs: dict[tuple[int, str, str], _Job] = {}
-    planned: dict[int, list[CheckDef]] = {}
-    for ti, target in enumerate(targets):
-        mine = [c for c in checks if c.probe in probes and probes[c.probe].applies_to(target)]
-        planned[ti] = mine
+class _Plan:
+    """Jobs per (target index, probe, params) and the checks planned per target, grown as
+    targets arrive (from the caller, or from target sources)."""
+
+    def __init__(self, checks: Sequence[CheckDef], probes: dict[str, Probe], options: EngineOptions):
+        self.checks, self.probes, self.options = checks, probes, options
+        self.targets: list[Target] = []
+        self.jobs: dict[tuple[int, str, str], _Job] = {}
+        self.planned: dict[int, list[CheckDef]] = {}
+
+    def add(self, target: Target) -> list[_Job]:
+        """Plan one target; return its new jobs."""
+        ti = len(self.targets)
+        self.targets.append(target)
+        probes = self.probes
+        mine = [c for c in self.checks if c.probe in probes and probes[c.probe].applies_to(target)]
+        self.planned[ti] = mine
+        new: list[_Job] = []
+
+        def job(key: tuple[int, str, str], probe: Probe, params: dict[str, Any]) -> None:
+            if key not in self.jobs:
+                self.jobs[key] = _Job(target, probe, params, f"{target.name}: {probe.name}",
+                                      timeout=self.options.probe_timeout)
+                new.append(self.jobs[key])
+
         wants_os = any(c.applies and c.applies.os_family for c in mine)
         if wants_os and OS_PROBE in probes and probes[OS_PROBE].applies_to(target):
-            jobs[(ti, OS_PROBE, "{}")] = _Job(target, probes[OS_PROBE], {}, f"{target.name}: {OS_PROBE}")
+            job((ti, OS_PROBE, "{}"), probes[OS_PROBE], {})
         for c in mine:
             probe = probes[c.probe]
             if probe.live_only and isinstance(target, HostTarget) and not target.live:
                 continue
-            key = (ti, c.probe, c.params_key)
-            if key not in jobs:
-                jobs[key] = _Job(target, probe, dict(c.params), f"{target.name}: {c.probe}")
-    return jobs, planned
+            job((ti, c.probe, c.params_key), probe, dict(c.params))
+        return new
 
 
 def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str, Probe],
-        options: EngineOptions | None = None, observer: Observer | None = None) -> EngineResult:
+        options: EngineOptions | None = None, observer: Observer | None = None,
+        sources: Sequence[TargetSource] = ()) -> EngineResult:
     options = options or EngineOptions()
     observer = observer or Observer()
-    jobs, planned = _plan(targets, checks, probes)
-    observer.planned(len(jobs))
+    plan = _Plan(checks, probes, options)
+    first: list[_AnyJob] = [j for t in targets for j in plan.add(t)]
+    first += [_SourceJob(s, s.label, s.budget) for s in sources]
+    observer.planned(len(first))
     complete, stop_reason = True, ""
-    pool = _Pool(max(1, min(options.jobs, len(jobs) or 1)), options)
+    discovered: list[TargetInfo] = []
+    pool = _Pool(max(1, min(options.jobs, len(first) or 1) if not sources else options.jobs), options)
     try:
-        for job in jobs.values():
+        for job in first:
             pool.tasks.put(job)
-        _collect(pool, list(jobs.values()), options, observer)
+        _collect(pool, first, options, observer, plan, discovered)
     except KeyboardInterrupt:
         complete, stop_reason = False, "interrupted before every check ran"
         _drain(pool)  # keep results that arrived while the interrupt was handled
@@ -157,7 +213,8 @@ def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str,
         pool.close()
     findings: list[Finding] = []
     infos: list[TargetInfo] = []
-    for ti, target in enumerate(targets):
+    jobs = plan.jobs
+    for ti, target in enumerate(plan.targets):
         info = target.info()
         os_job = jobs.get((ti, OS_PROBE, "{}"))
         os_facts = os_job.facts if os_job and os_job.finished and os_job.facts else None
@@ -165,28 +222,49 @@ def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str,
             info.details.setdefault("os", os_facts.get("pretty_name") or os_facts.get("id"))
             info.details.setdefault("os_family", os_facts.get("family"))
         infos.append(info)
-        for check in planned[ti]:
-            findings.append(_finding(check, target, jobs.get((ti, check.probe, check.params_key)),
-                                     os_facts))
-    return EngineResult(findings=findings, targets=infos, complete=complete, stop_reason=stop_reason)
+        for check in plan.planned[ti]:
+            job = jobs.get((ti, check.probe, check.params_key))
+            findings.append(_finding(check, target, job, os_facts))
+    return EngineResult(findings=findings, targets=infos, complete=complete, stop_reason=stop_reason,
+                        discovered=discovered)
 
 
-def _collect(pool: _Pool, pending: list[_Job], options: EngineOptions, observer: Observer) -> None:
-    running: set[_Job] = set()
+def _collect(pool: _Pool, pending: list[_AnyJob], options: EngineOptions, observer: Observer,
+             plan: _Plan, discovered: list[TargetInfo]) -> None:
+    running: set[_AnyJob] = set()
     left = set(pending)
+    total = len(pending)
+
+    def finish(job: _AnyJob) -> None:
+        nonlocal total
+        job.finished = True
+        running.discard(job)
+        left.discard(job)
+        if not isinstance(job, _SourceJob):
+            observer.job_done(job.label, job.error is None)
+            return
+        expansion = job.expansion()
+        discovered.extend(expansion.infos)
+        new: list[_AnyJob] = [j for t in expansion.targets for j in plan.add(t)]
+        new += [_SourceJob(s, s.label, s.budget) for s in expansion.sources]
+        for j in new:
+            pool.tasks.put(j)
+            left.add(j)
+        if new:
+            total += len(new)
+            observer.planned(total)
+        observer.job_done(job.label, True)
+
     while left:
         now = time.monotonic()
         for job in list(running):
-            if job.started is not None and now - job.started > options.probe_timeout:
+            if job.started is not None and now - job.started > job.timeout:
                 job.abandoned = True
-                job.finished = True
-                running.discard(job)
-                left.discard(job)
                 pool.add_worker()
-                observer.job_done(job.label, False)
+                finish(job)
         if not left:
             break
-        deadlines = [j.started + options.probe_timeout - now for j in running if j.started]
+        deadlines = [j.started + j.timeout - now for j in running if j.started]
         wait = max(0.01, min(deadlines + [1.0]))
         try:
             kind, job = pool.events.get(timeout=wait)
@@ -197,10 +275,7 @@ def _collect(pool: _Pool, pending: list[_Job], options: EngineOptions, observer:
         if kind == "start":
             running.add(job)
         else:
-            job.finished = True
-            running.discard(job)
-            left.discard(job)
-            observer.job_done(job.label, job.error is None)
+            finish(job)
 
 
 def _drain(pool: _Pool) -> None:

@@ -6,7 +6,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -33,6 +33,7 @@ from smbaudit.redact import redact_text
 from smbaudit.render.formats import DEFAULT_FORMATS, OutputFormat, extension, renderer
 from smbaudit.report import Report
 from smbaudit.targets.base import Target
+from smbaudit.targets.source import TargetSource
 from smbaudit.targets.specs import parse_host_spec
 from smbaudit.targets.ssh import SSHOptions, SSHTarget, is_ssh_spec
 
@@ -44,13 +45,17 @@ FAIL_ON_CHOICES = [s.value for s in Severity] + ["none"]
 class ResolvedTargets:
     targets: list[Target]
     not_scanned: list[TargetInfo]  # hosts that could not be reached, and network range summaries
+    sources: list[TargetSource] = field(default_factory=list)  # network discovery steps
+    network_specs: list[str] = field(default_factory=list)
 
 
 def resolve_targets(specs: Sequence[str], *, ports: str, timing: int, scan_type: str,
                     timeout: float, progress: ProgressBar,
-                    ssh_options: SSHOptions | None = None) -> ResolvedTargets:
+                    ssh_options: SSHOptions | None = None,
+                    version_detection: str = "unknown") -> ResolvedTargets:
     """Host specs become targets directly (remote ones are connected now, so an unreachable
-    host is reported, not silently dropped); everything else goes through network discovery."""
+    host is reported, not silently dropped); network specs become discovery steps the engine
+    runs beside the probes."""
     targets: list[Target] = []
     network_specs: list[str] = []
     not_scanned: list[TargetInfo] = []
@@ -71,6 +76,7 @@ def resolve_targets(specs: Sequence[str], *, ports: str, timing: int, scan_type:
             network_specs.append(spec)
     if network_specs:
         try:
+            from smbaudit import netscan
             from smbaudit.targets import network
         except ImportError:
             raise TargetError(f"unknown target {network_specs[0]!r}: use `local` or `dir:PATH`") from None
@@ -83,13 +89,20 @@ def resolve_targets(specs: Sequence[str], *, ports: str, timing: int, scan_type:
                     why = str(exc)
                 raise TargetError(f"unknown target {spec!r}: {why}")
         options = network.DiscoveryOptions(ports=ports, timing=timing, timeout=timeout,
-                                           scan_type=scan_type)
-        found = network.discover(network_specs, options, progress=progress.message)
-        targets.extend(found.services)
-        # Hosts that did not answer, and range summaries (how many addresses were silent).
-        not_scanned.extend(h for h in found.hosts
-                           if not h.reachable or "did_not_answer_count" in h.details)
+                                           scan_type=scan_type, version_detection=version_detection)
+        sources, failed = netscan.plan_sources(network_specs, options)
+        return ResolvedTargets(targets, not_scanned + netscan.report_hosts(failed, network_specs),
+                               list(sources), network_specs)
     return ResolvedTargets(targets, not_scanned)
+
+
+def network_hosts(resolved: ResolvedTargets, discovered: list[TargetInfo]) -> list[TargetInfo]:
+    """Hosts and ports that did not answer, and range summaries, from the discovery steps."""
+    if not resolved.network_specs:
+        return []
+    from smbaudit import netscan
+
+    return netscan.report_hosts(discovered, resolved.network_specs)
 
 
 @contextmanager
@@ -177,6 +190,9 @@ def exit_code(report: Report, fail_on: str) -> int:
               help="Network targets: nmap timing template (0 slowest .. 5 fastest).")
 @click.option("--scan-type", type=click.Choice(["auto", "connect", "syn"]), default="auto",
               show_default=True, help="Network targets: SYN scan needs root; auto picks.")
+@click.option("--version-detection", type=click.Choice(["unknown", "all", "none"]), default="unknown",
+              show_default=True, help="Network targets: run nmap -sV on ports smbaudit does not "
+              "identify itself (unknown), on every open port (all, slower), or never.")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
               help="TLS services: also trust this private CA bundle (PEM) when checking chains.")
 @click.option("--ssh-key", type=click.Path(exists=True, dir_okay=False),
@@ -215,7 +231,8 @@ def exit_code(report: Report, fail_on: str) -> int:
 def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...], output: str | None,
          check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
          skip: tuple[str, ...], level: str | None, fail_on: str, timeout: float, probe_timeout: float, jobs: int,
-         ports: str, timing: int, scan_type: str, ca_file: str | None, ssh_key: str | None,
+         ports: str, timing: int, scan_type: str, version_detection: str,
+         ca_file: str | None, ssh_key: str | None,
          ssh_known_hosts: str | None, ssh_accept_new_host_key: bool, plugins: tuple[str, ...],
          fail_on_new: str | None, waiver_files: tuple[str, ...], db: str | None,
          no_history: bool, lock: str | None, no_lock: bool, log_file: str | None,
@@ -253,7 +270,8 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
             ssh_options = SSHOptions(key_file=ssh_key, known_hosts=ssh_known_hosts,
                                      accept_new_host_key=ssh_accept_new_host_key, timeout=timeout)
             resolved = resolve_targets(targets, ports=ports, timing=timing, scan_type=scan_type,
-                                       timeout=timeout, progress=progress, ssh_options=ssh_options)
+                                       timeout=timeout, progress=progress, ssh_options=ssh_options,
+                                       version_detection=version_detection)
             complete_discovery = True
             periodic.begin_history(store, scan_id, started, resolved.targets)
         except KeyboardInterrupt:
@@ -261,11 +279,13 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
         options = engine.EngineOptions(jobs=jobs, probe_timeout=probe_timeout, io_timeout=timeout,
                                        probe_options={"ca_file": ca_file} if ca_file else {})
         result = engine.run(resolved.targets, selected, catalog.plugins.probes, options,
-                            observer=progress) if complete_discovery else engine.EngineResult(
+                            observer=progress, sources=resolved.sources
+                            ) if complete_discovery else engine.EngineResult(
                                 [], [], False, "interrupted during discovery")
     progress.close()
     for target in resolved.targets:
         target.close()
+    resolved.not_scanned += network_hosts(resolved, result.discovered)
     waiver_section = periodic.apply_waivers(result.findings, waiver_set)
     report = report_mod.build(
         scan_id=scan_id, started_at=started, finished_at=report_mod.now_utc(),

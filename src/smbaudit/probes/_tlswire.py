@@ -95,7 +95,10 @@ class _Reader:
     """Bounded reads: at most MAX_FLIGHT bytes, never past the deadline."""
 
     def __init__(self, sock: socket.socket, deadline: float):
-        self.sock, self.deadline, self.total, self.buf = sock, deadline, 0, b""
+        # one answer (a server's first flight) within the socket's timeout, however it trickles
+        timeout = sock.gettimeout()
+        self.sock, self.total, self.buf = sock, 0, b""
+        self.deadline = deadline if timeout is None else min(deadline, time.monotonic() + timeout)
 
     def take(self, n: int) -> bytes:
         while len(self.buf) < n:

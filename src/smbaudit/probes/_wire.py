@@ -1,7 +1,8 @@
 """Bounded socket helpers shared by the service probes: line reads, STARTTLS, one HTTP request.
 
-Every helper reads at most a fixed number of bytes and never past the deadline it is given, so
-a peer that drips bytes forever, stalls or sends garbage ends in ProbeError/ProbeTimeout.
+Every helper reads at most a fixed number of bytes, and one answer never takes longer than the
+socket's timeout (the scan's --timeout) nor past the probe's deadline, so a peer that drips
+bytes forever, stalls or sends garbage ends in ProbeError/ProbeTimeout.
 """
 
 from __future__ import annotations
@@ -19,13 +20,23 @@ MAX_HEAD = 64 * 1024
 MAX_BODY = 64 * 1024
 
 
+def step_deadline(sock: socket.socket | ssl.SSLSocket, deadline: float) -> float:
+    """When one answer read from `sock` must be complete: its timeout from now (a peer that
+    trickles a byte a second never resets it), never past the probe's `deadline`."""
+    timeout = sock.gettimeout()
+    return deadline if timeout is None else min(deadline, time.monotonic() + timeout)
+
+
 def recv_until(sock: socket.socket | ssl.SSLSocket, marker: bytes, limit: int, deadline: float,
                what: str) -> bytes:
-    """Read until `marker` is seen. ProbeError past `limit` bytes, ProbeTimeout past `deadline`."""
+    """Read until `marker` is seen. ProbeError past `limit` bytes, ProbeTimeout past the socket's
+    timeout or `deadline`."""
     buf = b""
+    step = step_deadline(sock, deadline)
     while marker not in buf:
-        if time.monotonic() > deadline:
-            raise ProbeTimeout(f"{what}: no complete answer before the deadline")
+        if time.monotonic() > step:
+            raise ProbeTimeout(f"{what}: no complete answer within {sock.gettimeout() or 0:g}s"
+                               if step < deadline else f"{what}: no complete answer before the deadline")
         try:
             chunk = sock.recv(4096)
         except (socket.timeout, ssl.SSLWantReadError):
@@ -128,7 +139,8 @@ def http_get(sock: socket.socket | ssl.SSLSocket, host: str, path: str, deadline
             headers.setdefault(name.strip().lower(), []).append(value.strip())
     body = rest
     if read_body:
-        while len(body) < MAX_BODY and time.monotonic() < deadline:
+        step = step_deadline(sock, deadline)
+        while len(body) < MAX_BODY and time.monotonic() < step:
             try:
                 chunk = sock.recv(4096)
             except (socket.timeout, ssl.SSLError):

@@ -60,6 +60,9 @@ class ServiceInfoProbe(Probe):
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, ServiceTarget):
             raise ProbeError(f"{target.name} is not a network service")
+        unidentified = target.extra.get("identify_error")
+        if unidentified and target.service in ("", "unknown") and target.port not in PORTS:
+            raise ProbeError(f"{target.endpoint} could not be identified: {unidentified}")
         kind = service_kind(target)
         facts: Facts = {"endpoint": target.endpoint, "service": kind, "nmap_service": target.service,
                         "product": target.product, "version": target.version,

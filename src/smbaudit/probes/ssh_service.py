@@ -74,6 +74,8 @@ def weak_mac(name: str) -> str | None:
 
 def read_banner(sock: socket.socket, deadline: float) -> tuple[str, bytes]:
     """The server's SSH identification line, and any bytes read after it."""
+    timeout = sock.gettimeout()
+    deadline = deadline if timeout is None else min(deadline, time.monotonic() + timeout)
     buf = b""
     while True:
         while b"\n" in buf:
@@ -112,6 +114,8 @@ def _take(sock: socket.socket, buf: bytes, n: int, deadline: float) -> tuple[byt
 
 def read_kexinit(sock: socket.socket, rest: bytes, deadline: float) -> dict[str, list[str]]:
     """The server's SSH_MSG_KEXINIT name-lists (the packet is sent unencrypted)."""
+    timeout = sock.gettimeout()
+    deadline = deadline if timeout is None else min(deadline, time.monotonic() + timeout)
     head, rest = _take(sock, rest, 5, deadline)
     length, padding = struct.unpack("!IB", head)
     if not 12 <= length <= MAX_PACKET or padding >= length:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import queue
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -27,6 +28,7 @@ from smbaudit.models import TargetInfo, TargetKind
 from smbaudit.targets.base import ServiceTarget
 
 SCAN_TYPES = ("auto", "connect", "syn")
+VERSION_DETECTION = ("unknown", "all", "none")
 MAX_ADDRESSES = 65536  # a /16; larger ranges are refused rather than scanned for hours
 SCRIPT_DB = Path("/usr/share/nmap/scripts/script.db")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?"
@@ -42,7 +44,10 @@ class DiscoveryOptions:
     timing: int = 4  # nmap -T0..-T5
     timeout: float = 5.0  # seconds for one connection; bounds nmap's per-host work too
     scan_type: str = "auto"  # auto: SYN scan as root, TCP connect scan otherwise
-    service_detection: bool = True  # nmap -sV
+    service_detection: bool = True  # nmap -sV in discover()
+    # The scan pipeline's use of nmap -sV: "unknown" only on ports smbaudit does not identify
+    # itself, "all" on every open port, "none" never.
+    version_detection: str = "unknown"
     scripts: tuple[str, ...] = ()  # NSE scripts; only ones in category "safe" and not "intrusive"
 
     def __post_init__(self) -> None:
@@ -53,6 +58,8 @@ class DiscoveryOptions:
                 raise TargetError(f"port {part} out of range 1-65535")
         if not 0 <= self.timing <= 5:
             raise TargetError(f"timing must be 0-5, not {self.timing}")
+        if self.version_detection not in VERSION_DETECTION:
+            raise TargetError(f"version detection must be one of {', '.join(VERSION_DETECTION)}")
         if self.scan_type not in SCAN_TYPES:
             raise TargetError(f"scan type must be one of {', '.join(SCAN_TYPES)}")
         if self.timeout <= 0:
@@ -60,8 +67,14 @@ class DiscoveryOptions:
 
     @property
     def host_timeout(self) -> float:
-        """nmap --host-timeout: a multiple of the connection timeout (a host needs many probes)."""
-        return max(30.0, 12 * self.timeout)
+        """nmap --host-timeout: five connection timeouts (nmap's own service probes wait up to
+        6 s each, so a shorter bound would cut well-behaved -sV runs short)."""
+        return max(5.0, 5 * self.timeout)
+
+    @property
+    def process_slack(self) -> float:
+        """Extra seconds nmap gets past its host timeouts to start and write its report."""
+        return max(5.0, self.timeout)
 
     def effective_scan_type(self) -> str:
         if self.scan_type == "auto":
@@ -203,7 +216,7 @@ def build_arguments(options: DiscoveryOptions, *, skip_ping: bool, ipv6: bool) -
 
 
 @dataclass
-class _Job:
+class ScanJob:
     """One nmap invocation: addresses of one family, a port list, ping or not."""
 
     addresses: list[str]
@@ -221,7 +234,7 @@ def _ports_arg(ports: str) -> tuple[str | None, list[str]]:
     return ports.replace(" ", ""), []
 
 
-def plan(specs: list[Spec], options: DiscoveryOptions) -> tuple[list[_Job], list[TargetInfo]]:
+def plan(specs: list[Spec], options: DiscoveryOptions) -> tuple[list[ScanJob], list[TargetInfo]]:
     """Group specs into nmap runs; names that do not resolve become unreachable hosts.
 
     Hosts and networks are scanned on `options.ports` with host discovery; host:port specs
@@ -252,12 +265,12 @@ def plan(specs: list[Spec], options: DiscoveryOptions) -> tuple[list[_Job], list
                 explicit = wanted.setdefault(addr, set())
                 assert explicit is not None
                 explicit.add(spec.port)
-    jobs: dict[tuple[str, bool, bool], _Job] = {}
+    jobs: dict[tuple[str, bool, bool], ScanJob] = {}
     for addr, ports in wanted.items():
         ipv6 = ":" in addr
         port_text = ",".join(str(p) for p in sorted(ports)) if ports else options.ports
         key = (port_text, ports is not None, ipv6)
-        job = jobs.setdefault(key, _Job([], port_text, ports is not None, ipv6, {}, {}))
+        job = jobs.setdefault(key, ScanJob([], port_text, ports is not None, ipv6, {}, {}))
         job.addresses.append(addr)
         if addr in hostnames:
             job.hostnames[addr] = hostnames[addr]
@@ -265,16 +278,27 @@ def plan(specs: list[Spec], options: DiscoveryOptions) -> tuple[list[_Job], list
     return list(jobs.values()), failed
 
 
-@cache
-def _scanner() -> nmap.PortScanner:
-    """One PortScanner per process: its constructor runs `nmap -V` (about 10 ms) to find nmap.
-    discover() is not called concurrently (the engine threads only run probes)."""
-    return nmap.PortScanner()
+_IDLE_SCANNERS: queue.SimpleQueue[nmap.PortScanner] = queue.SimpleQueue()
+
+
+@contextmanager
+def _scanner() -> Iterator[nmap.PortScanner]:
+    """A PortScanner for one nmap run. Its constructor runs `nmap -V` (about 10 ms), so idle
+    ones are kept for reuse; one is never shared by two runs at once (it keeps the last
+    output), as the engine runs discovery steps in parallel."""
+    try:
+        scanner = _IDLE_SCANNERS.get_nowait()
+    except queue.Empty:
+        scanner = nmap.PortScanner()
+    try:
+        yield scanner
+    finally:
+        _IDLE_SCANNERS.put(scanner)
 
 
 def _process_timeout(options: DiscoveryOptions, n_addresses: int) -> float:
     """python-nmap's overall timeout: nmap runs hosts in parallel groups of up to ~64."""
-    return options.host_timeout * max(1, math.ceil(n_addresses / 64)) + 30
+    return options.host_timeout * max(1, math.ceil(n_addresses / 64)) + options.process_slack
 
 
 def discover(specs: list[str], options: DiscoveryOptions,
@@ -285,26 +309,55 @@ def discover(specs: list[str], options: DiscoveryOptions,
     jobs, failed = plan(parsed, options)
     result = Discovery(hosts=list(failed))
     for job in jobs:
-        job.host_timeout = options.host_timeout
-        args = build_arguments(options, skip_ping=job.skip_ping, ipv6=job.ipv6)
-        ports, extra = _ports_arg(job.ports)
-        arguments = " ".join(args + extra)
-        hosts = " ".join(job.addresses)
         if progress:
-            progress(f"nmap {hosts} ports {job.ports}")
-        scanner = _scanner()
+            progress(f"nmap {' '.join(job.addresses)} ports {job.ports}")
+        found = scan_job(job, options)
+        result.services += found.services
+        result.hosts += found.hosts
+        result.nmap_args += found.nmap_args
+    result.hosts = summarise_ranges(result.hosts, parsed)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def split_job(job: ScanJob, size: int) -> list[ScanJob]:
+    """The job's addresses in groups of at most `size` (one nmap run each)."""
+    out = []
+    for i in range(0, len(job.addresses), size):
+        addrs = job.addresses[i:i + size]
+        out.append(ScanJob(addrs, job.ports, job.skip_ping, job.ipv6,
+                        {a: job.hostnames[a] for a in addrs if a in job.hostnames},
+                        {a: job.origin[a] for a in addrs if a in job.origin}))
+    return out
+
+
+def job_budget(job: ScanJob, options: DiscoveryOptions) -> float:
+    """Seconds one nmap run for `job` may take at most."""
+    return _process_timeout(options, len(job.addresses))
+
+
+def scan_job(job: ScanJob, options: DiscoveryOptions) -> Discovery:
+    """One nmap run. Raises TargetError when nmap cannot run at all."""
+    started = time.monotonic()
+    result = Discovery()
+    job.host_timeout = options.host_timeout
+    args = build_arguments(options, skip_ping=job.skip_ping, ipv6=job.ipv6)
+    ports, extra = _ports_arg(job.ports)
+    arguments = " ".join(args + extra)
+    with _scanner() as scanner:
         try:
-            raw = scanner.scan(hosts=hosts, ports=ports, arguments=arguments, sudo=False,
-                               timeout=int(_process_timeout(options, len(job.addresses))))
+            raw = scanner.scan(hosts=" ".join(job.addresses), ports=ports, arguments=arguments,
+                               sudo=False,
+                               timeout=int(math.ceil(_process_timeout(options, len(job.addresses)))))
         except nmap.PortScannerTimeout:
             for addr in job.addresses:
                 result.hosts.append(_down(job, addr, "nmap did not finish within its timeout"))
-            continue
+            return result
         except nmap.PortScannerError as exc:
             raise TargetError(f"nmap failed: {str(exc).strip()[:500]}") from None
-        result.nmap_args.append(raw.get("nmap", {}).get("command_line", arguments))
-        _collect(job, raw.get("scan", {}), _xml_extras(scanner.get_nmap_last_output()), result)
-    result.hosts = _summarise_ranges(result.hosts, parsed)
+        last_output = scanner.get_nmap_last_output()
+    result.nmap_args.append(raw.get("nmap", {}).get("command_line", arguments))
+    _collect(job, raw.get("scan", {}), _xml_extras(last_output), result)
     result.seconds = time.monotonic() - started
     return result
 
@@ -312,7 +365,7 @@ def discover(specs: list[str], options: DiscoveryOptions,
 MAX_LISTED_DOWN = 256
 
 
-def _summarise_ranges(hosts: list[TargetInfo], specs: list[Spec]) -> list[TargetInfo]:
+def summarise_ranges(hosts: list[TargetInfo], specs: list[Spec]) -> list[TargetInfo]:
     """Addresses of a CIDR range that did not answer are reported once per range (a sweep
     expects silent addresses), with their count and the first MAX_LISTED_DOWN of them;
     a range where nothing answered is itself unreachable."""
@@ -338,7 +391,7 @@ def _summarise_ranges(hosts: list[TargetInfo], specs: list[Spec]) -> list[Target
     return kept
 
 
-def _down(job: _Job, addr: str, why: str) -> TargetInfo:
+def _down(job: ScanJob, addr: str, why: str) -> TargetInfo:
     return TargetInfo(addr, TargetKind.HOST, reachable=False, error=why,
                       details={"address": addr, "spec": job.origin.get(addr, addr),
                                "ports": job.ports})
@@ -370,7 +423,7 @@ def _xml_extras(xml_text: str | bytes) -> _XmlExtras:
     return extras
 
 
-def _collect(job: _Job, scanned: dict[str, Any], extras: _XmlExtras, result: Discovery) -> None:
+def _collect(job: ScanJob, scanned: dict[str, Any], extras: _XmlExtras, result: Discovery) -> None:
     for addr in job.addresses:
         host = scanned.get(addr)
         if addr in extras.timed_out:
@@ -405,7 +458,7 @@ def _collect(job: _Job, scanned: dict[str, Any], extras: _XmlExtras, result: Dis
                                                    details={**details, "port": port}))
 
 
-def _service(job: _Job, addr: str, port: int, info: dict[str, Any], tunnel: str) -> ServiceTarget:
+def _service(job: ScanJob, addr: str, port: int, info: dict[str, Any], tunnel: str) -> ServiceTarget:
     name = str(info.get("name", ""))
     if name in ("https", "ssl") or name.startswith("ssl/"):
         tunnel = "ssl"
