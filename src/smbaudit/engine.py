@@ -203,8 +203,8 @@ def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str,
     discovered: list[TargetInfo] = []
     pool = _Pool(max(1, min(options.jobs, len(first) or 1) if not sources else options.jobs), options)
     try:
-        for job in first:
-            pool.tasks.put(job)
+        for queued in first:
+            pool.tasks.put(queued)
         _collect(pool, first, options, observer, plan, discovered)
     except KeyboardInterrupt:
         complete, stop_reason = False, "interrupted before every check ran"
