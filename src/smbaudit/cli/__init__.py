@@ -68,6 +68,9 @@ def _register() -> None:
     from smbaudit.cli import init
 
     cli.add_command(init.init)
+    from smbaudit.cli import vulndb
+
+    cli.add_command(vulndb.vulndb)
 
 
 _register()
