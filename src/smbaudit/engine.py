@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smbaudit.errors import ProbeError, ProbeTimeout, UnsupportedOperation
-from smbaudit.evaluate import EvaluationError, eval_condition, location_from
+from smbaudit.evaluate import EvaluationError, eval_condition, location_from, problem_line
 from smbaudit.models import CheckDef, Evidence, Finding, Status, TargetInfo, TargetKind
 from smbaudit.probes.base import INCOMPLETE, Facts, Probe, ProbeContext
 from smbaudit.redact import redact
@@ -342,6 +342,8 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
     location = location_from(facts, check.location)
     if location:
         finding.location = location
+    if not outcome.passed:
+        finding.problem = problem_line(check, facts, outcome, target.name, finding.location)
     return finding
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from smbaudit import versions
-from smbaudit.models import Assertion, Condition, Evidence
+from smbaudit import problemtext, versions
+from smbaudit.models import Assertion, CheckDef, Condition, Evidence
 
 _MISSING = object()
 MAX_ITEM_EVIDENCE = 25
@@ -223,6 +223,9 @@ def _shown(value: Any) -> Any:
 class Outcome:
     passed: bool
     evidence: list[Evidence]
+    # The elements of `*` paths that explain the outcome, as (label, element): the offenders
+    # when it failed. They fill a problem headline's {failed} placeholders.
+    items: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def eval_assertion(a: Assertion, facts: Any) -> Outcome:
@@ -238,6 +241,7 @@ def eval_assertion(a: Assertion, facts: Any) -> Outcome:
                                      message=msg)])
     results = [(path, value, _test_value(value, a)) for path, value in pairs]
     holds = [ok for _, _, ok in results]
+    elements = resolve(facts, a.fact[:a.fact.rindex("*") + 1])
     if a.quantifier == "any":
         passed = any(holds)
     elif a.quantifier == "none":
@@ -249,6 +253,11 @@ def eval_assertion(a: Assertion, facts: Any) -> Outcome:
         offending = [(p, v) for p, v, ok in results if ok]
     else:
         offending = [(p, v) for p, v, ok in results if not ok]
+    # The outcome is about the elements that hold, or about those that do not.
+    about_holding = passed != (a.quantifier == "none")
+    items = [(problemtext.label_of(element, _last_step(path)), element)
+             for (path, element), (_, _, ok) in zip(elements, results)
+             if ok == about_holding and element is not _MISSING]
     evidence: list[Evidence] = []
     if passed:
         evidence.append(Evidence(fact=a.fact, observed=f"{len(results)} item(s) checked",
@@ -267,7 +276,11 @@ def eval_assertion(a: Assertion, facts: Any) -> Outcome:
         if len(offending) > MAX_ITEM_EVIDENCE:
             evidence.append(Evidence(fact=a.fact, observed=f"{len(offending) - MAX_ITEM_EVIDENCE} more",
                                      expected="", ok=False, message="further items not listed"))
-    return Outcome(passed, evidence)
+    return Outcome(passed, evidence, items)
+
+
+def _last_step(concrete_path: str) -> str:
+    return re.split(r"[.\[]", concrete_path)[-1].rstrip("]")
 
 
 def eval_condition(cond: Condition, facts: Any) -> Outcome:
@@ -285,8 +298,19 @@ def eval_condition(cond: Condition, facts: Any) -> Outcome:
         shown = outcomes if passed else [o for o in outcomes if o.passed]
         shown_evidence = [Evidence(e.fact, e.observed, f"not ({e.expected})", not e.ok, e.message)
                           for o in shown for e in o.evidence]
-        return Outcome(passed, shown_evidence)
-    return Outcome(passed, [e for o in shown for e in o.evidence])
+        return Outcome(passed, shown_evidence, _merged_items(shown))
+    return Outcome(passed, [e for o in shown for e in o.evidence], _merged_items(shown))
+
+
+def _merged_items(outcomes: list[Outcome]) -> list[tuple[str, Any]]:
+    """Each element once, in order, even when several assertions name it."""
+    seen: set[int] = set()
+    merged = []
+    for label, element in (i for o in outcomes for i in o.items):
+        if id(element) not in seen:
+            seen.add(id(element))
+            merged.append((label, element))
+    return merged
 
 
 def location_from(facts: Any, path: str | None) -> str | None:
@@ -296,3 +320,32 @@ def location_from(facts: Any, path: str | None) -> str | None:
     if len(pairs) == 1 and pairs[0][1] is not _MISSING and pairs[0][1] is not None:
         return str(pairs[0][1])
     return None
+
+
+# --------------------------------------------------------------------------- headlines
+
+
+def problem_line(check: CheckDef, facts: Any, outcome: Outcome, target: str,
+                 location: str | None) -> str:
+    """The headline of a failing finding: the check's `problem:` template filled in, or, for a
+    check without one, the first failing assertion's message and what was observed."""
+    failing = [e for e in outcome.evidence if not e.ok]
+    first = failing[0] if failing else None
+    if check.problem:
+        return problemtext.render(check.problem, problemtext.Context(
+            facts=facts, target=target, location=location or "",
+            observed=first.observed if first else None,
+            has_observed=first is not None and first.observed != "<not set>",
+            failed=outcome.items))
+    if first is None:
+        return problemtext.safe(f"Not met: {check.title}", problemtext.MAX_HEADLINE_CHARS)
+    labels = [label for label, _ in outcome.items]
+    found = problemtext.render("{observed}", problemtext.Context(
+        facts=facts, target=target, observed=labels or first.observed, has_observed=True))
+    message = first.message
+    if labels and message.endswith(": " + labels[0]):
+        message = message[:-len(labels[0]) - 2]
+    elif labels and message == labels[0]:
+        message = ""
+    text = f"{message}: {found}" if message else f"Not met: {check.title} (found: {found})"
+    return problemtext.safe(text, problemtext.MAX_HEADLINE_CHARS)

@@ -117,6 +117,11 @@ class CheckDef:
     tags: tuple[str, ...] = ()
     location: str | None = None  # a fact path whose value names where the problem is
     pack: str = ""
+    # The headline of a failure: a template over the facts (smbaudit.problemtext).
+    problem: str | None = None
+    # The file on a host whose change fixes a failure (e.g. /etc/nftables.conf), for reports
+    # that place every result in a file (SARIF) when no file decided the outcome.
+    fix_file: str | None = None
 
     @property
     def params_key(self) -> str:

@@ -36,5 +36,6 @@ def load_catalog(extra_paths: Sequence[str | Path] = (), *, default_checks: bool
     foreign = bool(extra_paths) or any(name != BUILTIN for name in plugin_set.loaded)
     schemas = {name: probe.params_schema for name, probe in plugin_set.probes.items()}
     checks = loader.load_packs(paths, probe_schemas=schemas,
-                               requirement_check=requirement_check() if foreign else None)
+                               requirement_check=requirement_check() if foreign else None,
+                               fact_schemas={name: probe.facts for name, probe in plugin_set.probes.items()})
     return Catalog(plugins=plugin_set, checks=checks)

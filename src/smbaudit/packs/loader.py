@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from smbaudit import schemacheck, yamlload
+from smbaudit import problemtext, schemacheck, yamlload
 from smbaudit.errors import FieldError, InputFileError
 from smbaudit.models import (
     Applicability,
@@ -67,18 +67,20 @@ def load_packs(
     paths: Iterable[str | Path],
     probe_schemas: Mapping[str, dict[str, Any]] | None = None,
     requirement_check: RequirementCheck | None = None,
+    fact_schemas: Mapping[str, dict[str, Any] | None] | None = None,
 ) -> list[CheckDef]:
     """Load every pack under `paths`. Raises InputFileError listing every problem found.
 
     `probe_schemas` maps known probe names to their params JSON Schema (None: not checked);
-    `requirement_check` validates compliance mappings (None: not checked).
+    `requirement_check` validates compliance mappings (None: not checked); `fact_schemas`
+    maps probe names to their facts contract (Probe.facts; None: not checked).
     """
     errors: list[FieldError] = []
     checks: list[CheckDef] = []
     first_seen: dict[str, SourceRef] = {}
     for path in discover(paths):
         try:
-            loaded = load_pack_file(path, probe_schemas, requirement_check)
+            loaded = load_pack_file(path, probe_schemas, requirement_check, fact_schemas)
         except InputFileError as exc:
             errors.extend(exc.errors)
             continue
@@ -99,6 +101,7 @@ def load_pack_file(
     path: Path,
     probe_schemas: Mapping[str, dict[str, Any]] | None = None,
     requirement_check: RequirementCheck | None = None,
+    fact_schemas: Mapping[str, dict[str, Any] | None] | None = None,
 ) -> list[CheckDef]:
     doc = yamlload.load_file(path)
     name = str(path)
@@ -114,7 +117,7 @@ def load_pack_file(
         where = ("checks", index)
         field_prefix = f"checks[{index}]"
         errors.extend(_semantic_errors(doc, raw, where, field_prefix, name, probe_schemas,
-                                       requirement_check))
+                                       requirement_check, fact_schemas))
         checks.append(_build_check(raw, pack, SourceRef(name, yamlload.line_at(doc, where))))
     if errors:
         raise InputFileError(errors)
@@ -133,7 +136,9 @@ def schema_errors(doc: Any, name: str) -> list[FieldError]:
 
 def _semantic_errors(doc: Any, raw: dict[str, Any], where: tuple[Any, ...], prefix: str, name: str,
                      probe_schemas: Mapping[str, dict[str, Any]] | None,
-                     requirement_check: RequirementCheck | None) -> list[FieldError]:
+                     requirement_check: RequirementCheck | None,
+                     fact_schemas: Mapping[str, dict[str, Any] | None] | None = None,
+                     ) -> list[FieldError]:
     errors: list[FieldError] = []
 
     def err(sub: tuple[Any, ...], message: str) -> None:
@@ -179,7 +184,91 @@ def _semantic_errors(doc: Any, raw: dict[str, Any], where: tuple[Any, ...], pref
                 problem = requirement_check(framework, req)
                 if problem:
                     err(("compliance", framework, i), problem)
+    if "problem" in raw:
+        try:
+            problemtext.parse(raw["problem"])
+        except problemtext.TemplateError as exc:
+            err(("problem",), f"problem headline: {exc}")
+        else:
+            if _uses_failed(raw["problem"]) and not _star_facts(raw):
+                err(("problem",), "{failed} needs an assertion on a fact path with `*` "
+                                  "in the condition")
+    if "fix_file" in raw and any(part in (".", "..") for part in raw["fix_file"].split("/")):
+        err(("fix_file",), "fix_file is an absolute path on the target without '.' or '..' steps")
+    schema = (fact_schemas or {}).get(probe)
+    if schema is not None:
+        for sub, path in fact_references(raw):
+            if sub[0] == "problem":
+                problem = fact_path_problem(schema, path)
+                if problem:
+                    err(sub, f"{{{path}}}: {problem} (probe {probe!r} has no such fact)")
     return errors
+
+
+def _uses_failed(template: str) -> bool:
+    return any(p.kind == "failed" for p in problemtext.parse(template).placeholders)
+
+
+def _star_facts(raw: dict[str, Any]) -> list[str]:
+    return [a["fact"] for sub, a in _assertions(raw) if sub[0] == "condition" and "*" in a["fact"]]
+
+
+def fact_references(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Every fact path a check names, with where it is named: its assertions (condition and
+    applies.when) and the placeholders of its problem headline ({failed.KEY} as the first
+    `*` assertion's element path + KEY). Fact-contract validation walks these."""
+    refs = [(sub + ("fact",), a["fact"]) for sub, a in _assertions(raw)]
+    if "problem" in raw:
+        try:
+            template = problemtext.parse(raw["problem"])
+        except problemtext.TemplateError:
+            return refs
+        stars = _star_facts(raw)
+        for p in template.placeholders:
+            if p.kind == "fact":
+                refs.append((("problem",), p.path))
+            elif p.kind == "failed" and p.path and stars:
+                refs.append((("problem",), stars[0][:stars[0].rindex("*") + 1] + "." + p.path))
+    return refs
+
+
+def fact_path_problem(schema: Mapping[str, Any], path: str) -> str | None:
+    """None when a facts schema can produce `path`, else what stops it. A schema part with no
+    type information (or additionalProperties left open) accepts anything below it."""
+    node: Any = schema
+    walked: list[str] = []
+    for step in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        types = node.get("type")
+        types = [types] if isinstance(types, str) else list(types or [])
+        if step == "*" or step.isdigit():
+            if "array" in types:
+                node = node.get("items", {})
+            elif "object" in types and isinstance(node.get("additionalProperties"), Mapping):
+                node = node["additionalProperties"]
+            elif "object" in types and step == "*" and node.get("properties"):
+                return None  # a walk over named properties: any of them
+            elif types:
+                return f"{'.'.join(walked) or 'the facts'} is not a list or mapping"
+            else:
+                return None
+        elif "object" in types or "properties" in node:
+            props = node.get("properties", {})
+            if step in props:
+                node = props[step]
+            elif isinstance(node.get("additionalProperties"), Mapping):
+                node = node["additionalProperties"]
+            elif node.get("additionalProperties") is False:
+                return f"no fact {step!r} under {'.'.join(walked) or 'the facts'}"
+            else:
+                return None
+        elif types:
+            return f"{'.'.join(walked) or 'the facts'} has no fields"
+        else:
+            return None
+        walked.append(step)
+    return None
 
 
 def _assertions(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
@@ -252,4 +341,6 @@ def _build_check(raw: Mapping[str, Any], pack: str, source: SourceRef) -> CheckD
         tags=tuple(raw.get("tags", ())),
         location=raw.get("location"),
         pack=pack,
+        problem=" ".join(raw["problem"].split()) if "problem" in raw else None,
+        fix_file=raw.get("fix_file"),
     )
