@@ -17,6 +17,17 @@ class SmbauditError(Exception):
     exit_code = EXIT_BAD_INPUT
 
 
+MAX_MESSAGE = 400
+MAX_FIELD = 120
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to about `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One problem in an input file: where it is and what is wrong."""
@@ -25,6 +36,11 @@ class FieldError:
     line: int | None
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Messages may quote the user's values: never let one expand without bound.
+        object.__setattr__(self, "message", shorten(self.message, MAX_MESSAGE))
+        object.__setattr__(self, "field", shorten(self.field, MAX_FIELD))
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -63,6 +79,22 @@ class NotReadable(ProbeError):
     readable: run as root". The checks that depend on it end ERROR, never pass or
     not applicable.
     """
+
+
+class FileTooLarge(NotReadable):
+    """A file holds more than its reader's limit: it is never evaluated as if it were complete."""
+
+    def __init__(self, path: str, limit: int):
+        self.path, self.limit = path, limit
+        super().__init__(f"{path}: file larger than {size_words(limit)}; not assessed")
+
+
+def size_words(size: int) -> str:
+    """A byte count as people say it: '2 MB', '64 KB', '300 bytes' (binary units)."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} bytes"
 
 
 class BudgetExceeded(ProbeError):

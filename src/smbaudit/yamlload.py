@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from smbaudit.errors import FieldError, InputFileError
+from smbaudit.errors import FieldError, InputFileError, size_words
 
 
 class LineDict(dict):  # type: ignore[type-arg]
@@ -64,9 +66,20 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+# Files smbaudit reads (packs, catalogs, profiles, waivers, questionnaires) are kilobytes; the
+# largest shipped one is about 50 KB.
+MAX_YAML_BYTES = 16 * 1024 * 1024
+
+
 def load_text(text: str, path: str) -> Any:
-    """Parse one YAML document. Syntax errors become InputFileError naming path and line."""
+    """Parse one YAML document. Syntax errors become InputFileError naming path and line.
+
+    Aliases (`*name`, and so `<<:` merges) are refused: a few hundred bytes of nested aliases
+    expand to gigabytes in anything that walks or prints the result. libyaml limits nesting
+    to 1000 levels; deeper structures than Python's recursion allows are refused too.
+    """
     try:
+        _refuse_aliases(text, path)
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -75,16 +88,38 @@ def load_text(text: str, path: str) -> Any:
         raise InputFileError([FieldError(path, line, "", f"not valid YAML: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise InputFileError([FieldError(path, None, "", f"not valid YAML: {exc}")]) from None
+    except RecursionError:
+        raise InputFileError([FieldError(path, None, "", "not accepted: nested too deeply")]) from None
+
+
+def _refuse_aliases(text: str, path: str) -> None:
+    if "&" not in text:
+        return  # no anchor, so no alias can resolve (an unknown alias is a syntax error)
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise InputFileError([FieldError(
+                path, event.start_mark.line + 1, "",
+                "YAML aliases (*name) are not accepted: write the value out in full")])
 
 
 def load_file(path: str | Path) -> Any:
+    """Load one YAML file: a regular file (never a FIFO or device) of at most MAX_YAML_BYTES."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputFileError([FieldError(str(p), None, "", "not a UTF-8 text file")]) from None
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise InputFileError([FieldError(str(p), None, "", "not a regular file")])
+            data = fh.read(MAX_YAML_BYTES + 1)
     except OSError as exc:
         raise InputFileError([FieldError(str(p), None, "", f"cannot read: {exc.strerror}")]) from None
+    if len(data) > MAX_YAML_BYTES:
+        raise InputFileError([FieldError(str(p), None, "", f"larger than {size_words(MAX_YAML_BYTES)}; "
+                                         "not a smbaudit file")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputFileError([FieldError(str(p), None, "", "not a UTF-8 text file")]) from None
     return load_text(text, str(p))
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from smbaudit.errors import ProbeError
+from smbaudit.errors import NotReadable, ProbeError
 from smbaudit.targets.base import HostTarget, Target
 
-# Config files are small; a multi-megabyte one is either not a config file or hostile.
+# Config files are small; a multi-megabyte one is either not a config file or hostile. A file
+# over either limit is never evaluated as if complete: reading it raises errors.NotReadable
+# ("file larger than 2 MB; not assessed"), so the checks that need it end `error`
+# (docs/limits.md lists every limit).
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 MAX_LINES = 50_000
 
@@ -47,6 +50,8 @@ class Reader:
         except OSError as exc:
             self.errors.append(f"{path}: {exc.strerror or exc}")
             return None
+        if text.count("\n") > MAX_LINES:
+            raise NotReadable(f"{path}: more than {MAX_LINES} lines; not assessed")
         if path not in self.files:
             self.files.append(path)
         return text
@@ -76,7 +81,11 @@ def strip_comment(line: str, marker: str = "#") -> str:
 
 
 def lines_of(text: str) -> list[str]:
-    return text.splitlines()[:MAX_LINES]
+    """The text's lines; NotReadable past MAX_LINES (never the first MAX_LINES as if complete)."""
+    lines = text.splitlines()
+    if len(lines) > MAX_LINES:
+        raise NotReadable(f"a configuration file has more than {MAX_LINES} lines; not assessed")
+    return lines
 
 
 _INT_RE = re.compile(r"^[+-]?\d+$")

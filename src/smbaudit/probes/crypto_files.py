@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
-from smbaudit.errors import ProbeError
+from smbaudit.errors import BudgetExceeded, FileTooLarge, ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.os_release import today_from
@@ -248,8 +248,13 @@ class CryptoFilesProbe(Probe):
         for path in self._paths(host, patterns, exclude):
             ctx.check_deadline()
             st = host.stat(path)
-            if st is None or st.type != "file" or st.size > MAX_FILE or scanned >= MAX_FILES:
+            if st is None or st.type != "file":
                 continue
+            if st.size > MAX_FILE:  # never skipped silently: a padded key file would hide a weak key
+                raise FileTooLarge(path, MAX_FILE)
+            if scanned >= MAX_FILES:
+                raise BudgetExceeded(f"more than {MAX_FILES} key and certificate files to read; "
+                                     "not assessed (narrow the paths)")
             try:
                 data = host.read_bytes(path, MAX_FILE)
             except PermissionError:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from smbaudit.errors import ProbeError
+from smbaudit.errors import NotReadable, ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
@@ -61,7 +61,9 @@ class FileProbe(Probe):
             comment = params.get("comment", "#")
             lines = [ln.strip() for ln in text.splitlines()]
             lines = [ln for ln in lines if ln and not (comment and ln.startswith(comment))]
-            facts["lines"] = lines[:MAX_LINES]
+            if len(lines) > MAX_LINES:
+                raise NotReadable(f"{path}: more than {MAX_LINES} lines; not assessed")
+            facts["lines"] = lines
             facts["grep"] = {name: [ln for ln in lines if re.search(rx, ln)][:MAX_LINES]
                              for name, rx in params.get("grep", {}).items()}
         return facts

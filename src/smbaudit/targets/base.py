@@ -10,9 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from smbaudit.errors import BudgetExceeded
 from smbaudit.models import TargetInfo, TargetKind
 from smbaudit.runner import RunResult
 
+# A file is read whole or not at all: past its reader's limit, read_bytes raises FileTooLarge
+# (an error finding for the checks that need it), never a silently shortened prefix.
 MAX_READ = 16 * 1024 * 1024
 
 
@@ -92,7 +95,9 @@ class HostTarget(Target):
 
     @abstractmethod
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
-        """Read a file (following links inside the target). Raises FileNotFoundError/PermissionError/IsADirectoryError."""
+        """A whole file (following links inside the target). Raises FileNotFoundError /
+        PermissionError / IsADirectoryError, and errors.FileTooLarge when the file holds more than
+        `limit` bytes: a prefix is never returned as if it were the file."""
 
     def read_text(self, path: str, limit: int = MAX_READ) -> str:
         return self.read_bytes(path, limit).decode("utf-8", "replace")
@@ -143,10 +148,13 @@ class HostTarget(Target):
         """Absolute target paths matching a glob (`**` spans directories), sorted.
 
         Matching is done on target paths, so an offline tree is never left through a link.
+        More than `limit` matches raises BudgetExceeded: a glob is never cut short silently.
         """
         parts = [p for p in pattern.split("/") if p]
         found: set[str] = set()
-        self._glob_from("/", parts, found, limit)
+        self._glob_from("/", parts, found, limit + 1)
+        if len(found) > limit:
+            raise BudgetExceeded(f"{pattern}: more than {limit} matching paths; not assessed")
         return sorted(found)
 
     def _glob_from(self, base: str, parts: list[str], found: set[str], limit: int) -> None:
@@ -187,7 +195,10 @@ class HostTarget(Target):
                     found.add(child)
 
     def walk(self, top: str, max_depth: int = 32) -> Iterator[tuple[str, list[str], list[str]]]:
-        """Like os.walk over target paths, top-down, never following directory links."""
+        """Like os.walk over target paths, top-down, never following directory links.
+
+        A directory deeper than `max_depth` raises BudgetExceeded: the walk says when it was
+        cut short rather than ending early as if the tree ended there."""
         stack: list[tuple[str, int]] = [(top, 0)]
         while stack:
             path, depth = stack.pop()
@@ -201,8 +212,10 @@ class HostTarget(Target):
                 name = st.path.rsplit("/", 1)[-1]
                 (dirs if st.type == "dir" else files).append(name)
             yield path, dirs, files
-            if depth < max_depth:
-                stack.extend((_join(path, d), depth + 1) for d in reversed(dirs))
+            if dirs and depth >= max_depth:
+                raise BudgetExceeded(f"walk of {top} cut short: {_join(path, dirs[0])} is deeper "
+                                     f"than {max_depth} levels; not assessed")
+            stack.extend((_join(path, d), depth + 1) for d in reversed(dirs))
 
     def run(self, argv: list[str], timeout: float) -> RunResult:
         """Run a read-only command on the target. Offline trees cannot; they raise UnsupportedOperation."""

@@ -7,73 +7,27 @@ import os
 import platform
 import pwd
 import grp
+import stat as stat_mod
 from functools import cached_property
+from typing import BinaryIO
 
+from smbaudit.errors import FileTooLarge
 from smbaudit.models import TargetInfo
 from smbaudit.runner import RunResult, run
 from smbaudit.targets.base import MAX_READ, FileStat, HostTarget, file_type
+from smbaudit.targets.inroot import InRoot
 
-_MAX_LINKS = 40
 _CHUNK = 256 * 1024
 
 
 class _PosixTarget(HostTarget):
-    """Shared reading logic; subclasses map a target path to a real path.
+    """What POSIX-like targets share: metadata as FileStat, owner names from the target's own
+    account files."""
 
-    `_resolves_links` is True when `_real()` has already resolved every link (offline trees,
-    where links must be resolved inside the tree): the real path is then used as it is, and
-    the operating system is never allowed to follow a link itself.
-    """
-
-    _resolves_links = False
-
-    def _real(self, path: str, follow: bool = True) -> str:
-        raise NotImplementedError
-
-    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
-        real = self._real(path)
-        st = os.stat(real, follow_symlinks=not self._resolves_links)
-        if file_type(st.st_mode) == "dir":
-            raise IsADirectoryError(errno.EISDIR, "is a directory", path)
-        if file_type(st.st_mode) != "file":
-            # FIFOs and devices could block or never end: a scanner does not read them.
-            raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
-        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-        if self._resolves_links:
-            flags |= getattr(os, "O_NOFOLLOW", 0)
-        try:
-            fd = os.open(real, flags | getattr(os, "O_NOATIME", 0))
-        except PermissionError:
-            fd = os.open(real, flags)  # O_NOATIME needs ownership; fall back
-        chunks: list[bytes] = []
-        left = limit
-        with os.fdopen(fd, "rb", buffering=0) as fh:
-            # Small reads: /proc files refuse one huge read, and most files are small.
-            while left > 0:
-                chunk = fh.read(min(left, _CHUNK))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                left -= len(chunk)
-        return b"".join(chunks)
-
-    def stat(self, path: str, follow: bool = True) -> FileStat | None:
-        try:
-            real = self._real(path, follow=follow)
-            st = os.stat(real, follow_symlinks=follow and not self._resolves_links)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG):
-                return None
-            raise
-        return self._file_stat(path, st, real)
-
-    def _file_stat(self, path: str, st: os.stat_result, real: str | None) -> FileStat:
-        kind = file_type(st.st_mode)
+    def _file_stat(self, path: str, st: os.stat_result, link_target: str | None) -> FileStat:
         return FileStat(
             path=path,
-            type=kind,
+            type=file_type(st.st_mode),
             mode=st.st_mode & 0o7777,
             uid=st.st_uid,
             gid=st.st_gid,
@@ -81,37 +35,16 @@ class _PosixTarget(HostTarget):
             mtime=st.st_mtime,
             owner=self.user_name(st.st_uid),
             group=self.group_name(st.st_gid),
-            link_target=os.readlink(real) if kind == "link" and real else None,
+            link_target=link_target,
         )
 
-    def list_dir(self, path: str) -> list[str]:
-        real = self._real(path)
-        if not os.path.isdir(real) or (self._resolves_links and os.path.islink(real)):
-            raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
-        return sorted(os.listdir(real))
-
-    def dir_modes(self, path: str) -> list[tuple[str, int]]:
-        real = self._real(path)
-        if not os.path.isdir(real) or (self._resolves_links and os.path.islink(real)):
-            raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
-        found = []
-        with os.scandir(real) as entries:
-            for entry in entries:
-                try:
-                    found.append((entry.name, entry.stat(follow_symlinks=False).st_mode))
-                except OSError:
-                    continue
-        return found
-
-    def scan_dir(self, path: str) -> list[FileStat]:
-        """One directory's entries with their own metadata (links not followed, link targets
-        not read: `stat(path, follow=False)` gives one), sorted."""
-        real = self._real(path)
-        if not os.path.isdir(real) or (self._resolves_links and os.path.islink(real)):
-            raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
+    def _scan(self, path: str, where: str | int) -> list[FileStat]:
+        """One directory's entries (a path, or a descriptor whose entries are stat'ed relative
+        to it) with their own metadata: links not followed, link targets not read
+        (`stat(path, follow=False)` gives one); sorted."""
         base = path.rstrip("/")
         found = []
-        with os.scandir(real) as entries:
+        with os.scandir(where) as entries:
             for entry in entries:
                 try:
                     st = entry.stat(follow_symlinks=False)
@@ -123,17 +56,51 @@ class _PosixTarget(HostTarget):
     # Owner names come from the target's own account files, not from the scanning host.
     @cached_property
     def _users(self) -> dict[int, str]:
-        return _parse_id_file(self.read_text_or_none("/etc/passwd") or "")
+        return self._id_names("/etc/passwd")
 
     @cached_property
     def _groups(self) -> dict[int, str]:
-        return _parse_id_file(self.read_text_or_none("/etc/group") or "")
+        return self._id_names("/etc/group")
+
+    def _id_names(self, path: str) -> dict[int, str]:
+        try:
+            return _parse_id_file(self.read_text_or_none(path) or "")
+        except FileTooLarge:
+            return {}  # names unknown (None); the account probes report the file themselves
 
     def user_name(self, uid: int) -> str | None:
         return self._users.get(uid)
 
     def group_name(self, gid: int) -> str | None:
         return self._groups.get(gid)
+
+
+def _dir_modes(where: str | int) -> list[tuple[str, int]]:
+    found = []
+    with os.scandir(where) as entries:
+        for entry in entries:
+            try:
+                found.append((entry.name, entry.stat(follow_symlinks=False).st_mode))
+            except OSError:
+                continue
+    return found
+
+
+def _read_whole(fh: BinaryIO, path: str, limit: int) -> bytes:
+    """The whole file, in small reads (/proc files refuse one huge read, and most files are
+    small); FileTooLarge past `limit` bytes. Sizes are counted as read, not taken from stat:
+    /proc files say 0, and a file may grow while it is read."""
+    chunks: list[bytes] = []
+    left = limit + 1
+    while left > 0:
+        chunk = fh.read(min(left, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    if left <= 0:
+        raise FileTooLarge(path, limit)
+    return b"".join(chunks)
 
 
 def _parse_id_file(text: str) -> dict[int, str]:
@@ -155,10 +122,55 @@ class LocalTarget(_PosixTarget):
         self._names: dict[int, str | None] = {}
         self._group_names: dict[int, str | None] = {}
 
-    def _real(self, path: str, follow: bool = True) -> str:
+    @staticmethod
+    def _real(path: str) -> str:
         if not path.startswith("/"):
             raise FileNotFoundError(errno.ENOENT, "target paths are absolute", path)
         return path  # the operating system follows links (or not) as asked
+
+    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
+        real = self._real(path)
+        kind = file_type(os.stat(real).st_mode)
+        if kind == "dir":
+            raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+        if kind != "file":
+            # FIFOs and devices could block or never end: a scanner does not read them.
+            raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        try:
+            fd = os.open(real, flags | getattr(os, "O_NOATIME", 0))
+        except PermissionError:
+            fd = os.open(real, flags)  # O_NOATIME needs ownership; fall back
+        with os.fdopen(fd, "rb", buffering=0) as fh:
+            return _read_whole(fh, path, limit)
+
+    def stat(self, path: str, follow: bool = True) -> FileStat | None:
+        try:
+            real = self._real(path)
+            st = os.stat(real, follow_symlinks=follow)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG):
+                return None
+            raise
+        link = os.readlink(real) if stat_mod.S_ISLNK(st.st_mode) else None
+        return self._file_stat(path, st, link)
+
+    def _real_dir(self, path: str) -> str:
+        real = self._real(path)
+        if not os.path.isdir(real):
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
+        return real
+
+    def list_dir(self, path: str) -> list[str]:
+        return sorted(os.listdir(self._real_dir(path)))
+
+    def dir_modes(self, path: str) -> list[tuple[str, int]]:
+        return _dir_modes(self._real_dir(path))
+
+    def scan_dir(self, path: str) -> list[FileStat]:
+        return self._scan(path, self._real_dir(path))
 
     def user_name(self, uid: int) -> str | None:
         if uid not in self._names:
@@ -187,39 +199,74 @@ class LocalTarget(_PosixTarget):
 class DirectoryTarget(_PosixTarget):
     """An offline root file system or config tree, read as if it were `/`.
 
-    Links are resolved inside the tree (an absolute link target is taken relative to the
-    tree's root, `..` stops at the root), so nothing outside the tree is ever read.
+    Every open, stat and listing goes through a descriptor of the tree's root (see
+    targets/inroot.py): links are resolved inside the tree (an absolute link target is taken
+    relative to the tree's root, `..` stops at the root), one resolution at a time that a
+    concurrent rename cannot redirect, so nothing outside the tree is ever read.
     """
 
     live = False
-    _resolves_links = True
 
-    def __init__(self, name: str, root: str):
+    def __init__(self, name: str, root: str, use_openat2: bool = True):
         self.name = name
         self.root = os.path.realpath(root)
+        self._tree = InRoot(self.root, use_openat2=use_openat2)
 
-    def _real(self, path: str, follow: bool = True) -> str:
-        pending = [p for p in path.split("/") if p and p != "."]
-        resolved: list[str] = []
-        links = 0
-        while pending:
-            part = pending.pop(0)
-            if part == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            candidate = os.path.join(self.root, *resolved, part)
-            if os.path.islink(candidate) and (follow or pending):
-                links += 1
-                if links > _MAX_LINKS:
-                    raise OSError(errno.ELOOP, "too many levels of links", path)
-                dest = os.readlink(candidate)
-                if dest.startswith("/"):
-                    resolved = []
-                pending = [p for p in dest.split("/") if p and p != "."] + pending
-                continue
-            resolved.append(part)
-        return os.path.join(self.root, *resolved)
+    def close(self) -> None:
+        self._tree.close()
+
+    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
+        fd, st = self._tree.open_regular(path)
+        if st.st_size > limit:
+            os.close(fd)
+            raise FileTooLarge(path, limit)
+        with os.fdopen(fd, "rb", buffering=0) as fh:
+            return _read_whole(fh, path, limit)
+
+    def stat(self, path: str, follow: bool = True) -> FileStat | None:
+        try:
+            fd = self._tree.open_path(path, follow=follow)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG):
+                return None
+            raise
+        try:
+            st = os.fstat(fd)
+            link = os.readlink("", dir_fd=fd) if stat_mod.S_ISLNK(st.st_mode) else None
+        finally:
+            os.close(fd)
+        return self._file_stat(path, st, link)
+
+    def _open_dir(self, path: str) -> int:
+        try:
+            return self._tree.open_dir(path)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTDIR, errno.ELOOP):
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", path) from None
+            raise
+
+    def list_dir(self, path: str) -> list[str]:
+        fd = self._open_dir(path)
+        try:
+            return sorted(os.listdir(fd))
+        finally:
+            os.close(fd)
+
+    def dir_modes(self, path: str) -> list[tuple[str, int]]:
+        fd = self._open_dir(path)
+        try:
+            return _dir_modes(fd)
+        finally:
+            os.close(fd)
+
+    def scan_dir(self, path: str) -> list[FileStat]:
+        fd = self._open_dir(path)
+        try:
+            return self._scan(path, fd)
+        finally:
+            os.close(fd)
 
     def info(self) -> TargetInfo:
         return TargetInfo(name=self.name, kind=self.kind, details={"root": self.root, "live": False})

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from smbaudit.errors import TargetError, UnsupportedOperation
+from smbaudit.errors import FileTooLarge, TargetError, UnsupportedOperation
 from smbaudit.models import TargetInfo
 from smbaudit.runner import RunResult
 from smbaudit.targets.base import MAX_READ, FileStat, file_type
@@ -140,10 +140,15 @@ class SSHTarget(_PosixTarget):
                     raise IsADirectoryError(errno.EISDIR, "is a directory", path)
                 if kind != "file":
                     raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
+                if (st.st_size or 0) > limit:
+                    raise FileTooLarge(path, limit)
                 with sftp.open(path, "rb") as fh:
-                    return bytes(fh.read(limit))
+                    data = bytes(fh.read(limit + 1))
             except PermissionError as exc:
                 raise self._denied(exc, path) from None
+            if len(data) > limit:
+                raise FileTooLarge(path, limit)
+            return data
 
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
         with self._lock:
