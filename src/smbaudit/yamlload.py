@@ -97,8 +97,9 @@ def _refuse_aliases(text: str, path: str) -> None:
         return  # no anchor, so no alias can resolve (an unknown alias is a syntax error)
     for event in yaml.parse(text, Loader=_BaseLoader):
         if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
             raise InputFileError([FieldError(
-                path, event.start_mark.line + 1, "",
+                path, mark.line + 1 if mark else None, "",
                 "YAML aliases (*name) are not accepted: write the value out in full")])
 
 

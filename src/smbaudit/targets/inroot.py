@@ -132,6 +132,7 @@ class InRoot:
     def _call_openat2(self, path: str, flags: int) -> int:
         how = _OpenHow(flags, 0, _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS)
         rel = os.fsencode("/".join(components(path)) or ".")
+        assert _syscall is not None and _SYS_OPENAT2 is not None
         fd = _syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(self.fd), ctypes.c_char_p(rel),
                       ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
         if fd < 0:
