@@ -226,6 +226,8 @@ class Outcome:
     # The elements of `*` paths that explain the outcome, as (label, element): the offenders
     # when it failed. They fill a problem headline's {failed} placeholders.
     items: list[tuple[str, Any]] = field(default_factory=list)
+    # The `message` of each assertion that explains the outcome (fills {message}).
+    messages: list[str] = field(default_factory=list)
 
 
 def eval_assertion(a: Assertion, facts: Any) -> Outcome:
@@ -238,7 +240,7 @@ def eval_assertion(a: Assertion, facts: Any) -> Outcome:
         note = " (default)" if value is _MISSING and a.has_default else ""
         msg = a.message if (a.message and not ok) else ""
         return Outcome(ok, [Evidence(fact=a.fact, observed=shown, expected=expected + note, ok=ok,
-                                     message=msg)])
+                                     message=msg)], messages=[a.message] if a.message else [])
     results = [(path, value, _test_value(value, a)) for path, value in pairs]
     holds = [ok for _, _, ok in results]
     elements = resolve(facts, a.fact[:a.fact.rindex("*") + 1])
@@ -276,7 +278,7 @@ def eval_assertion(a: Assertion, facts: Any) -> Outcome:
         if len(offending) > MAX_ITEM_EVIDENCE:
             evidence.append(Evidence(fact=a.fact, observed=f"{len(offending) - MAX_ITEM_EVIDENCE} more",
                                      expected="", ok=False, message="further items not listed"))
-    return Outcome(passed, evidence, items)
+    return Outcome(passed, evidence, items, [a.message] if a.message else [])
 
 
 def _last_step(concrete_path: str) -> str:
@@ -298,8 +300,13 @@ def eval_condition(cond: Condition, facts: Any) -> Outcome:
         shown = outcomes if passed else [o for o in outcomes if o.passed]
         shown_evidence = [Evidence(e.fact, e.observed, f"not ({e.expected})", not e.ok, e.message)
                           for o in shown for e in o.evidence]
-        return Outcome(passed, shown_evidence, _merged_items(shown))
-    return Outcome(passed, [e for o in shown for e in o.evidence], _merged_items(shown))
+        return Outcome(passed, shown_evidence, _merged_items(shown), _merged_messages(shown))
+    return Outcome(passed, [e for o in shown for e in o.evidence], _merged_items(shown),
+                   _merged_messages(shown))
+
+
+def _merged_messages(outcomes: list[Outcome]) -> list[str]:
+    return list(dict.fromkeys(m for o in outcomes for m in o.messages))
 
 
 def _merged_items(outcomes: list[Outcome]) -> list[tuple[str, Any]]:
@@ -334,18 +341,19 @@ def problem_line(check: CheckDef, facts: Any, outcome: Outcome, target: str,
     if check.problem:
         return problemtext.render(check.problem, problemtext.Context(
             facts=facts, target=target, location=location or "",
-            observed=first.observed if first else None,
+            observed=first.observed if first else None, messages=outcome.messages,
             has_observed=first is not None and first.observed != "<not set>",
             failed=outcome.items))
     if first is None:
-        return problemtext.safe(f"Not met: {check.title}", problemtext.MAX_HEADLINE_CHARS)
+        return problemtext.one_line(f"Not met: {check.title}")
     labels = [label for label, _ in outcome.items]
     found = problemtext.render("{observed}", problemtext.Context(
-        facts=facts, target=target, observed=labels or first.observed, has_observed=True))
+        facts=facts, target=target, observed=labels or first.observed,
+        has_observed=bool(labels) or first.observed != "<not set>"))
     message = first.message
     if labels and message.endswith(": " + labels[0]):
         message = message[:-len(labels[0]) - 2]
     elif labels and message == labels[0]:
         message = ""
     text = f"{message}: {found}" if message else f"Not met: {check.title} (found: {found})"
-    return problemtext.safe(text, problemtext.MAX_HEADLINE_CHARS)
+    return problemtext.one_line(text)

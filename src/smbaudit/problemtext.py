@@ -6,9 +6,11 @@ Syntax: plain text with `{placeholders}`; `{{` and `}}` are literal braces.
     {target}          the target's name (or its label)
     {location}        where the problem is: the finding's file or endpoint, else the target
     {observed}        the observed value of the first assertion that failed
+    {message}         the `message` of each assertion that failed ("no firewall is active")
     {failed}          the elements that decided a `*` assertion (the offenders), by name
     {failed.KEY}      KEY (a dotted path) inside each of those elements
-    {FACT.PATH}       a fact, addressed as in conditions (no `*`: use {failed...} instead)
+    {FACT.PATH}       a fact, addressed as in conditions; `*` collects from every element
+                      ({weak_hashes.*.user}); use {failed...} for the offenders only
 
 Filters follow `|` and apply left to right:
 
@@ -17,6 +19,8 @@ Filters follow `|` and apply left to right:
     plural:ONE:MANY   ONE for exactly one value, else MANY ({failed|plural:has:have})
     default:TEXT      TEXT when the value is missing or empty
     octal             a number written as an octal file mode (420 -> 0644)
+    capital           the first letter in upper case ({message|capital} at a sentence start)
+    where             an element as "FILE line N" from its file (or path) and line fields
 
 A list is written "a, b and c", naming at most three ("a, b, c and 4 more"); a missing fact is
 "not set", an empty list "none". Every value taken from a target is redacted, stripped of
@@ -33,14 +37,14 @@ from typing import Any
 
 from smbaudit.redact import redact_text
 
-RESERVED = ("target", "location", "observed", "failed")
-FILTERS = {"count": 0, "first": 0, "plural": 2, "default": 1, "octal": 0}
+RESERVED = ("target", "location", "observed", "message", "failed")
+FILTERS = {"count": 0, "first": 0, "plural": 2, "default": 1, "octal": 0, "capital": 0, "where": 0}
 LABEL_KEYS = ("path", "name", "user", "id", "package", "key", "file")
 MAX_NAMED = 3
 MAX_VALUE_CHARS = 80
 MAX_HEADLINE_CHARS = 300
 
-_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.(?:[A-Za-z0-9_-]+|\*))*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -50,7 +54,7 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True)
 class Placeholder:
-    kind: str  # "target" | "location" | "observed" | "failed" | "fact"
+    kind: str  # "target" | "location" | "observed" | "message" | "failed" | "fact"
     path: str = ""  # the fact path, or the key path inside a failed element
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -75,6 +79,7 @@ class Context:
     observed: Any = None
     has_observed: bool = False
     failed: Sequence[tuple[str, Any]] = field(default_factory=list)
+    messages: Sequence[str] = ()
 
 
 # --------------------------------------------------------------------------- parsing
@@ -123,6 +128,8 @@ def _placeholder(body: str, column: int) -> Placeholder:
                             f"or one of {', '.join(RESERVED)}")
     head, _, rest = name.partition(".")
     if head == "failed":
+        if "*" in rest:
+            raise TemplateError(f"placeholder {{{body}}}: no `*` inside a failed element")
         kind, path = "failed", rest
     elif head in RESERVED:
         if rest:
@@ -158,7 +165,12 @@ def render(template: str | Template, ctx: Context) -> str:
             continue
         values = _apply(part.filters, _resolve(part, ctx))
         out.append(_join(values))
-    return _shorten(" ".join(_CONTROL.sub("?", "".join(out)).split()), MAX_HEADLINE_CHARS)
+    return one_line("".join(out))
+
+
+def one_line(text: str) -> str:
+    """Text a check author wrote around safe values, as one printable line of bounded length."""
+    return _shorten(" ".join(_CONTROL.sub("?", text).split()), MAX_HEADLINE_CHARS)
 
 
 def _resolve(p: Placeholder, ctx: Context) -> list[Any] | None:
@@ -166,17 +178,22 @@ def _resolve(p: Placeholder, ctx: Context) -> list[Any] | None:
         return [ctx.target]
     if p.kind == "location":
         return [ctx.location or ctx.target]
+    if p.kind == "message":
+        return list(ctx.messages)
     if p.kind == "observed":
         return _as_values(ctx.observed) if ctx.has_observed else _MISSING
     if p.kind == "failed":
         if not p.path:
-            return [label for label, _ in ctx.failed]
+            wants_element = bool(p.filters) and p.filters[0][0] == "where"
+            return [element if wants_element else label for label, element in ctx.failed]
         found: list[Any] = []
         for _, element in ctx.failed:
             value = _lookup(element, p.path)
             if value is not _ABSENT and value is not None:
                 found.extend(_as_values(value) or [])
         return found
+    if "*" in p.path:
+        return _collect(ctx.facts, p.path.split("."))
     value = _lookup(ctx.facts, p.path)
     return _MISSING if value is _ABSENT else _as_values(value)
 
@@ -195,6 +212,26 @@ def _lookup(node: Any, path: str) -> Any:
     return node
 
 
+def _collect(node: Any, steps: list[str]) -> list[Any] | None:
+    """Every value a path with `*` reaches, lists flattened; None when the collection is missing."""
+    star = steps.index("*")
+    head = _lookup(node, ".".join(steps[:star])) if star else node
+    if head is _ABSENT or head is None:
+        return _MISSING
+    elements = list(head.values()) if isinstance(head, dict) else list(head) if isinstance(head, list) else []
+    found: list[Any] = []
+    for element in elements:
+        rest = steps[star + 1:]
+        if not rest:
+            found.append(element)
+            continue
+        value = _collect(element, rest) if "*" in rest else _lookup(element, ".".join(rest))
+        if value is _ABSENT or value is None:
+            continue
+        found.extend(value if isinstance(value, list) else [value])
+    return found
+
+
 def _as_values(value: Any) -> list[Any] | None:
     if value is None:
         return _MISSING
@@ -210,13 +247,29 @@ def _apply(filters: tuple[tuple[str, tuple[str, ...]], ...], values: list[Any] |
         elif name == "first":
             values = values[:1] if values else values
         elif name == "plural":
-            values = [args[0] if values is not None and len(values) == 1 else args[1]]
+            distinct = {_text(v) for v in values or []}
+            values = [args[0] if len(distinct) == 1 else args[1]]
         elif name == "default":
             if not values or all(v in (None, "") for v in values):
                 values = [args[0]]
         elif name == "octal" and values:
             values = [_octal(v) for v in values]
+        elif name == "where" and values:
+            values = [_where(v) for v in values]
+        elif name == "capital" and values:
+            first = _text(values[0])
+            values = [first[:1].upper() + first[1:], *values[1:]]
     return values
+
+
+def _where(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    file = value.get("file") or value.get("path")
+    line = value.get("line")
+    if file and isinstance(line, int) and not isinstance(line, bool):
+        return f"{file} line {line}"
+    return file or label_of(value)
 
 
 def _octal(value: Any) -> Any:
@@ -228,7 +281,7 @@ def _octal(value: Any) -> Any:
 def _join(values: list[Any] | None) -> str:
     if values is None:
         return "not set"
-    words = [_text(v) for v in values]
+    words = list(dict.fromkeys(_text(v) for v in values))
     if not words:
         return "none"
     if len(words) > MAX_NAMED + 1:
