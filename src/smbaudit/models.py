@@ -198,6 +198,11 @@ class Finding:
     def key(self) -> tuple[str, str]:
         return (self.check_id, self.target)
 
+    @property
+    def headline(self) -> str:
+        """What a reader sees first: the problem for a failure, else the check's title."""
+        return self.problem if self.status is Status.FAIL and self.problem else self.title
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "check_id": self.check_id,

@@ -118,7 +118,7 @@ def score(findings: list[Finding]) -> Score:
     per_target.sort(key=lambda t: (-t["score"], t["target"]))
     counted = sorted((f for f in findings if _counted(f, True) and f.risk > 0),
                      key=lambda f: (-f.risk, -f.severity.rank, f.check_id, f.target))
-    top = [{"check_id": f.check_id, "title": f.title, "target": f.target,
+    top = [{"check_id": f.check_id, "title": f.title, "problem": f.headline, "target": f.target,
             "severity": f.severity.value, "risk": f.risk, "network_exposed": f.network_exposed}
            for f in counted[:TOP_CONTRIBUTORS]]
     gates = []

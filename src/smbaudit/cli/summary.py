@@ -47,9 +47,10 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
         out()
         out("Checks not met, worst first:" if not verbose else "All checks not met:")
         for f in failed if verbose else failed[:TOP]:
-            where = f" [{f.location}]" if f.location and f.location != f.target else ""
+            waived = " (accepted risk)" if f.waiver and not f.waiver.expired else ""
             out(f"  {f.severity.value:<8}", fg=SEVERITY_COLOURS[f.severity.value], nl=False)
-            out(f" {f.title} ({f.target}{where}) {f.check_id}")
+            out(f" {f.headline}{waived}")
+            out(f"           {f.title} ({f.target}) {f.check_id}", dim=True)
         if not verbose and len(failed) > TOP:
             out(f"  ... and {len(failed) - TOP} more (see the report, or use -v)")
     errors = [f for f in report.findings if f.status is Status.ERROR]

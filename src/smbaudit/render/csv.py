@@ -15,7 +15,7 @@ from smbaudit.models import Finding
 from smbaudit.redact import redact
 from smbaudit.report import Report
 
-COLUMNS = ("scan_id", "target", "check_id", "title", "severity", "status", "category", "location",
+COLUMNS = ("scan_id", "target", "check_id", "problem", "title", "severity", "status", "category", "location",
            "risk", "network_exposed", "reason", "evidence", "remediation", "compliance",
            "references", "waiver_justification", "waiver_approved_by", "waiver_expires",
            "waiver_expired")
@@ -39,7 +39,7 @@ def _evidence(f: Finding) -> str:
 def row(report: Report, f: Finding) -> list[str]:
     w = f.waiver
     values: list[object] = [
-        report.scan_id, f.target, f.check_id, f.title, f.severity.value, f.status.value,
+        report.scan_id, f.target, f.check_id, f.problem, f.title, f.severity.value, f.status.value,
         f.category, f.location or "", f.risk, "yes" if f.network_exposed else "no", f.reason,
         _evidence(f), f.remediation,
         "; ".join(f"{k}: {', '.join(v)}" for k, v in f.compliance.items()),

@@ -25,7 +25,8 @@ def _x(text: object) -> str:
 
 
 def _details(f: Finding) -> str:
-    lines = [f"{f.title}", f"target: {f.target}"]
+    lines = [f.headline] + ([f"check: {f.title}"] if f.headline != f.title else [])
+    lines.append(f"target: {f.target}")
     if f.location:
         lines.append(f"location: {f.location}")
     for e in f.evidence:
@@ -44,7 +45,7 @@ def _case(suite: ET.Element, f: Finding) -> None:
     case = ET.SubElement(suite, "testcase", name=_x(f.check_id),
                          classname=_x(f"{f.category}.{f.check_id.split('.')[0]}"), time="0")
     if f.status is Status.FAIL:
-        message = f"[{f.severity.value}] {f.title}"
+        message = f"[{f.severity.value}] {f.headline}"
         if f.waiver:
             state = "EXPIRED" if f.waiver.expired else "until"
             message += (f" (accepted risk, {state} {f.waiver.expires}: {f.waiver.justification};"

@@ -69,14 +69,14 @@ def render_markdown(report: Report) -> bytes:
     lines += _history(report)
     failed = [f for f in report.findings_sorted() if f.status is Status.FAIL]
     if failed:
-        lines += ["", "## Failing checks", "", "| Severity | Check | Target | Where | Fix |",
+        lines += ["", "## Failing checks", "", "| Severity | Problem | Target | Where | Fix |",
                   "|---|---|---|---|---|"]
         for f in failed:
-            title = md(f.title)
+            headline = md(f.headline)
             if f.waiver:
-                title += (" *(accepted risk, expired)*" if f.waiver.expired
-                          else f" *(accepted risk until {md(f.waiver.expires)})*")
-            lines.append(f"| {md(f.severity.value)} | {title}<br>`{md(f.check_id)}` "
+                headline += (" *(accepted risk, expired)*" if f.waiver.expired
+                             else f" *(accepted risk until {md(f.waiver.expires)})*")
+            lines.append(f"| {md(f.severity.value)} | {headline}<br>{md(f.title)} `{md(f.check_id)}` "
                          f"| {md(f.target)} | {md(f.location or '')} | {md(f.remediation)} |")
     errors = [f for f in report.findings if f.status is Status.ERROR]
     if errors:

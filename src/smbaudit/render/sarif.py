@@ -73,7 +73,7 @@ def _location(f: Finding, roots: dict[str, tuple[str, str]]) -> dict[str, Any]:
 
 def _message(f: Finding) -> str:
     bad = [e for e in f.evidence if not e.ok]
-    text = f"{f.title}: not met on {f.target}"
+    text = f"{f.headline.rstrip('.')} on {f.target}. Check not met: {f.title}"
     if f.location and f.location != f.target:
         text += f" ({f.location})"
     for e in bad[:5]:

@@ -1,0 +1,102 @@
+"""The problem headline leads in every format; the check's title is the line under it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from smbaudit.cli import cli
+from smbaudit.models import Evidence, Finding, Severity, Status, TargetInfo, TargetKind, Waiver
+from smbaudit.render.formats import OutputFormat, renderer
+from smbaudit.report import Report, build
+
+HEADLINE = "toor has user id 0 besides root"
+TITLE = "root is the only account with user id 0"
+
+
+def report() -> Report:
+    t0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    findings = [
+        Finding(check_id="accounts.uid0-only-root", title=TITLE, description="d",
+                category="access_control", severity=Severity.CRITICAL, status=Status.FAIL,
+                target="dir:/srv/img", problem=HEADLINE, remediation="userdel toor",
+                evidence=[Evidence("uid0_extra", ["toor"], "none", False)]),
+        Finding(check_id="files.shadow-permissions", title="/etc/shadow is readable only by root",
+                description="d", category="access_control", severity=Severity.HIGH,
+                status=Status.FAIL, target="dir:/srv/img", location="/etc/shadow",
+                problem="/etc/shadow has mode 0644, owner root, group root",
+                waiver=Waiver("legacy backup agent reads it", "Jane Doe", "2030-01-01", False)),
+        Finding(check_id="files.ok", title="All good", description="d", category="hardening",
+                severity=Severity.LOW, status=Status.PASS, target="dir:/srv/img"),
+    ]
+    return build(scan_id="cd" * 16, started_at=t0, finished_at=t0, complete=True,
+                 targets=[TargetInfo("dir:/srv/img", TargetKind.HOST,
+                                     details={"root": "/srv/img", "live": False})],
+                 findings=findings, checks_loaded=3)
+
+
+def text_of(fmt: OutputFormat) -> str:
+    return renderer(fmt)(report()).decode("utf-8-sig")
+
+
+def test_headline_property() -> None:
+    by_id = {f.check_id: f for f in report().findings}
+    failing, waived = by_id["accounts.uid0-only-root"], by_id["files.shadow-permissions"]
+    passing = by_id["files.ok"]
+    assert failing.headline == HEADLINE
+    assert waived.headline.startswith("/etc/shadow has mode 0644")
+    assert passing.headline == passing.title
+
+
+def test_html_leads_with_the_headline_and_marks_the_waiver() -> None:
+    html = text_of(OutputFormat.HTML)
+    start = html.index('id="f-accounts.uid0-only-root--dir:/srv/img"')
+    summary = html[start:html.index("</summary>", start)]
+    assert summary.index(HEADLINE) < summary.index(TITLE)
+    assert 'class="subtitle"' in summary
+    waived = html[html.index('id="f-files.shadow-permissions--dir:/srv/img"'):]
+    waived = waived[:waived.index("</summary>")]
+    assert "accepted risk" in waived
+    # Top risks name the problem
+    top = html[html.index("Top risks"):html.index("How the score is calculated")]
+    assert HEADLINE in top
+
+
+def test_markdown_csv_junit_sarif_lead_with_the_headline() -> None:
+    md = text_of(OutputFormat.MARKDOWN)
+    row = next(line for line in md.splitlines() if HEADLINE in line)
+    assert row.index(HEADLINE) < row.index(TITLE)
+    rows = list(csv.DictReader(io.StringIO(text_of(OutputFormat.CSV))))
+    by_id = {r["check_id"]: r for r in rows}
+    assert by_id["accounts.uid0-only-root"]["problem"] == HEADLINE
+    assert by_id["accounts.uid0-only-root"]["title"] == TITLE
+    assert by_id["files.ok"]["problem"] == ""
+    root = ET.fromstring(renderer(OutputFormat.JUNIT)(report()))
+    failure = root.find(".//testcase[@name='accounts.uid0-only-root']/failure")
+    assert failure is not None and failure.get("message") == f"[critical] {HEADLINE}"
+    assert (failure.text or "").splitlines()[:2] == [HEADLINE, f"check: {TITLE}"]
+    sarif = json.loads(text_of(OutputFormat.SARIF))
+    result = next(r for r in sarif["runs"][0]["results"] if r["ruleId"] == "accounts.uid0-only-root")
+    assert result["message"]["text"].startswith(f"{HEADLINE} on dir:/srv/img. Check not met: {TITLE}")
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_terminal_summary_leads_with_the_headline(tmp_path: Path, verbose: bool) -> None:
+    from smbaudit.demotree import build as build_tree
+
+    root = tmp_path / "root"
+    build_tree(root, hardened=False)
+    args = ["scan", f"dir:{root}", "-f", "json", "-o", str(tmp_path / "r.json"), "--no-history",
+            "--select", "accounts.uid0-only-root"] + (["-v"] if verbose else [])
+    result = CliRunner().invoke(cli, args)
+    lines = result.output.splitlines()
+    first = next(i for i, line in enumerate(lines) if HEADLINE in line)
+    assert "critical" in lines[first]
+    assert TITLE in lines[first + 1] and "accounts.uid0-only-root" in lines[first + 1]
