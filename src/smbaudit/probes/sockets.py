@@ -60,29 +60,28 @@ def parse_table(text: str, proto: str, family: int) -> list[dict[str, Any]]:
 
 
 def socket_owners(host: HostTarget, inodes: set[int], ctx: ProbeContext) -> dict[int, dict[str, Any]]:
-    """inode -> {pid, process} for the sockets whose owning process can be read."""
+    """inode -> {pid, process} for the sockets whose owning process can be read. The fd
+    folders are listed in one walk and the links read in one batch (remote targets keep
+    the requests in flight)."""
     owners: dict[int, dict[str, Any]] = {}
     try:
         pids = [p for p in host.list_dir("/proc") if p.isdigit()][:MAX_PROCS]
     except OSError:
         return owners
-    for pid in pids:
-        if len(owners) == len(inodes):
-            break
+    fd_paths: list[str] = []
+    for fd_dir, entries, _ in host.walk_modes([f"/proc/{pid}/fd" for pid in pids], lambda _: False, 0):
         ctx.check_deadline()
-        try:
-            fds = host.list_dir(f"/proc/{pid}/fd")
-        except OSError:
-            continue  # another user's process, or it ended
-        for fd in fds:
-            try:
-                st = host.stat(f"/proc/{pid}/fd/{fd}", follow=False)
-            except OSError:
-                continue  # not ours to read, or the process ended meanwhile
-            m = _SOCKET_LINK.match(st.link_target or "") if st else None
-            if m and int(m.group(1)) in inodes and int(m.group(1)) not in owners:
-                comm = (host.read_text_or_none(f"/proc/{pid}/comm", 256) or "").strip()
-                owners[int(m.group(1))] = {"pid": int(pid), "process": comm or None}
+        if not isinstance(entries, OSError):  # else another user's process, or it ended
+            fd_paths.extend(f"{fd_dir}/{name}" for name, _mode in entries)
+    fd_paths.sort(key=lambda p: (int(p.split("/")[2]), p))
+    links = host.read_links(fd_paths)
+    ctx.check_deadline()
+    for path in fd_paths:  # the lowest pid owning a shared socket names it
+        m = _SOCKET_LINK.match(links.get(path) or "")
+        if m and int(m.group(1)) in inodes and int(m.group(1)) not in owners:
+            pid = path.split("/")[2]
+            comm = (host.read_text_or_none(f"/proc/{pid}/comm", 256) or "").strip()
+            owners[int(m.group(1))] = {"pid": int(pid), "process": comm or None}
     return owners
 
 

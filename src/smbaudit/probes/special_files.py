@@ -116,38 +116,33 @@ class SpecialFilesProbe(Probe):
 def _walk(host: HostTarget, roots: list[str], exclude: list[str], max_depth: int,
           ctx: ProbeContext) -> tuple[list[tuple[str, int]], int, str, list[str]]:
     """(entries of interest with their st_mode, entries scanned, why the walk was cut short
-    or "", directories that could not be listed): one listing call per directory, a whole
-    level of the tree at a time (so a remote target can keep many listings in flight)."""
+    or "", directories that could not be listed): one listing call per directory (remote
+    targets keep many in flight)."""
     candidates: list[tuple[str, int]] = []
     unreadable: list[str] = []
+    too_deep = ""
     scanned = 0
     interesting = stat_mod.S_IWOTH | stat_mod.S_ISUID | stat_mod.S_ISGID
     is_dir = stat_mod.S_ISDIR
-    level = list(roots)
-    for depth in range(max_depth + 1):
-        if not level:
-            break
+
+    def descend(path: str) -> bool:
+        return not any(fnmatch.fnmatchcase(path, ex) for ex in exclude)
+
+    for directory, entries, depth in host.walk_modes(roots, descend, max_depth):
         ctx.check_deadline()
-        listed = host.dir_modes_many(level)
-        subdirs: list[str] = []
-        for directory in level:
-            entries = listed.get(directory)
-            if isinstance(entries, OSError) or entries is None:
-                if isinstance(entries, PermissionError):
-                    unreadable.append(directory)
-                continue  # gone since its parent was listed, or not a directory
-            scanned += len(entries)
-            base = directory.rstrip("/")
-            # Hot loop (one pass per entry of the whole tree): build a path only when needed.
-            for name, st_mode in entries:
-                if st_mode & interesting:
-                    candidates.append((f"{base}/{name}", st_mode))
-                if is_dir(st_mode):
-                    path = f"{base}/{name}"
-                    if not any(fnmatch.fnmatchcase(path, ex) for ex in exclude):
-                        subdirs.append(path)
-            if scanned >= MAX_SCANNED:
-                return sorted(candidates), scanned, f"the walk stopped after {MAX_SCANNED} entries", unreadable
-        level = sorted(subdirs)
-    cut = f"folders deeper than {max_depth} levels were not searched ({level[0]})" if level else ""
-    return sorted(candidates), scanned, cut, unreadable
+        if isinstance(entries, OSError):
+            if isinstance(entries, PermissionError):
+                unreadable.append(directory)
+            continue  # gone since its parent was listed, or not a directory
+        scanned += len(entries)
+        base = directory.rstrip("/")
+        # Hot loop (one pass per entry of the whole tree): build a path only when needed.
+        for name, st_mode in entries:
+            if st_mode & interesting:
+                candidates.append((f"{base}/{name}", st_mode))
+            if depth == max_depth and not too_deep and is_dir(st_mode) and descend(f"{base}/{name}"):
+                too_deep = f"{base}/{name}"
+        if scanned >= MAX_SCANNED:
+            return sorted(candidates), scanned, f"the walk stopped after {MAX_SCANNED} entries", sorted(unreadable)
+    cut = f"folders deeper than {max_depth} levels were not searched ({too_deep})" if too_deep else ""
+    return sorted(candidates), scanned, cut, sorted(unreadable)

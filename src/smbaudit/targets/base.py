@@ -6,7 +6,7 @@ import fnmatch
 import socket
 import stat as stat_mod
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,15 +125,36 @@ class HostTarget(Target):
         for walks over large trees that look at permission bits only."""
         return [(s.path.rsplit("/", 1)[-1], _TYPE_BITS[s.type] | s.mode) for s in self.scan_dir(path)]
 
-    def dir_modes_many(self, paths: list[str]) -> dict[str, list[tuple[str, int]] | OSError]:
-        """`dir_modes` of several directories at once: {path: entries, or the OSError raised}.
-        Remote targets override this to keep many requests in flight."""
-        out: dict[str, list[tuple[str, int]] | OSError] = {}
+    def walk_modes(self, roots: list[str], descend: Callable[[str], bool], max_depth: int
+                   ) -> Iterator[tuple[str, list[tuple[str, int]] | OSError, int]]:
+        """(directory, its `dir_modes` or the OSError listing it raised, depth) for every
+        directory under `roots` (depth 0) to `max_depth`, entering the subdirectories that
+        `descend(path)` accepts; never following links. The order is unspecified: remote
+        targets keep many listings in flight."""
+        stack: list[tuple[str, int]] = [(r, 0) for r in reversed(roots)]
+        while stack:
+            path, depth = stack.pop()
+            try:
+                entries = self.dir_modes(path)
+            except OSError as exc:
+                yield path, exc, depth
+                continue
+            yield path, entries, depth
+            if depth < max_depth:
+                base = path.rstrip("/")
+                subdirs = [f"{base}/{name}" for name, mode in entries if stat_mod.S_ISDIR(mode)]
+                stack.extend((d, depth + 1) for d in sorted(subdirs, reverse=True) if descend(d))
+
+    def read_links(self, paths: list[str]) -> dict[str, str | None]:
+        """{path: where the link points, or None when it is not a readable link}. Remote
+        targets keep many requests in flight."""
+        out: dict[str, str | None] = {}
         for p in paths:
             try:
-                out[p] = self.dir_modes(p)
-            except OSError as exc:
-                out[p] = exc
+                st = self.stat(p, follow=False)
+            except OSError:
+                st = None
+            out[p] = st.link_target if st is not None else None
         return out
 
     def scan_dir(self, path: str) -> list[FileStat]:

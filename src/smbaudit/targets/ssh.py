@@ -15,6 +15,8 @@ import re
 import stat as stat_mod
 import threading
 from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from smbaudit.errors import FileTooLarge, TargetError, UnsupportedOperation
@@ -22,11 +24,12 @@ from smbaudit.models import TargetInfo
 from smbaudit.runner import RunResult
 from smbaudit.targets.base import MAX_READ, FileStat, file_type
 from smbaudit.targets.posixfs import _PosixTarget
-from smbaudit.targets.sftp_pipeline import list_dirs
-from smbaudit.targets.sshconnect import PASSWORD_ENV, Connection, HostSettings, resolve
+from smbaudit.targets.sftp_pipeline import read_file, read_links, walk
+from smbaudit.targets.sshconnect import PASSWORD_ENV, Connection, HostSettings, open_session, resolve
 from smbaudit.targets.sshconnect import connect as connect_ssh
 
 SCHEME = "ssh://"
+MAX_SESSIONS = 4  # SFTP sessions per host (OpenSSH allows 10 per connection by default)
 _SPEC = re.compile(r"^ssh://(?:(?P<user>[^@/\s]+)@)?(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:/\s\[\]@]+))"
                    r"(?::(?P<port>\d{1,5}))?/?$")
 
@@ -86,9 +89,11 @@ class SSHTarget(_PosixTarget):
         self.host = self.settings.host or address
         self.port = self.settings.port or port or 22
         self.options = options
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the pool below
+        self._idle: list[Any] = []  # SFTP sessions not in use
+        self._sessions = 0  # sessions open, idle or lent
+        self._returned = threading.Condition(self._lock)
         self._conn: Connection | None = None
-        self._sftp: Any = None
         self.host_key_fingerprint = ""
         self.lost = ""  # why the connection broke after it was open
 
@@ -103,22 +108,65 @@ class SSHTarget(_PosixTarget):
         conn = connect_ssh(endpoint, config_file=self.options.config_file,
                            accept_new=self.options.accept_new_host_key,
                            timeout=self.options.timeout, name=self.name)
-        self._conn, self._sftp = conn, conn.sftp
+        self._conn = conn
+        self._idle, self._sessions = [conn.sftp], 1
         self.host_key_fingerprint = conn.host_key
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
-            self._conn = self._sftp = None
+            for sftp in self._idle:
+                sftp.close()
+            self._idle, self._sessions, self._conn = [], 0, None
 
-    def _session(self) -> Any:
-        if self._sftp is None:
-            raise OSError(errno.ENOTCONN, self.lost or "not connected", self.name)
-        transport = self._sftp.get_channel().get_transport()
-        if not transport.is_active():
-            self.lost = self.lost or "the connection was lost during the scan"
-            raise OSError(errno.ECONNRESET, self.lost, self.name)
-        return self._sftp
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        """Lend an SFTP session for one request or one batch. Probes run in several engine
+        workers at once; each gets its own session (up to MAX_SESSIONS, all on the one SSH
+        connection), so their round trips overlap instead of queueing behind one lock."""
+        with self._lock:
+            for _ in range(10_000):  # bounded: each wait ends when a session is returned
+                if self._conn is None:
+                    raise OSError(errno.ENOTCONN, self.lost or "not connected", self.name)
+                if not self._conn.client.get_transport().is_active():
+                    self.lost = self.lost or "the connection was lost during the scan"
+                    raise OSError(errno.ECONNRESET, self.lost, self.name)
+                if self._idle:
+                    sftp = self._idle.pop()
+                    break
+                if self._sessions < MAX_SESSIONS:
+                    self._sessions += 1
+                    sftp = None
+                    break
+                self._returned.wait(self.options.timeout)
+            else:
+                raise OSError(errno.ETIMEDOUT, "no SFTP session became free", self.name)
+        try:
+            if sftp is None:
+                sftp = open_session(self._conn, self.options.timeout)
+            yield sftp
+        except OSError as exc:
+            if sftp is None or exc.errno is None or isinstance(exc, TimeoutError):  # broken mid-request
+                self._discard(sftp)
+                raise
+            self._give_back(sftp)  # an answer (no such file, permission denied): still sound
+            raise
+        except BaseException:
+            self._discard(sftp)  # it may hold replies nobody will read
+            raise
+        self._give_back(sftp)
+
+    def _give_back(self, sftp: Any) -> None:
+        with self._lock:
+            self._idle.append(sftp)
+            self._returned.notify()
+
+    def _discard(self, sftp: Any) -> None:
+        with self._lock:
+            self._sessions -= 1
+            self._returned.notify()
+        if sftp is not None:
+            sftp.close()
 
     def _denied(self, exc: OSError, path: str) -> OSError:
         """A permission error that says why root-only files could not be read."""
@@ -131,8 +179,7 @@ class SSHTarget(_PosixTarget):
     # ------------------------------------------------------------------ reading
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
-        with self._lock:
-            sftp = self._session()
+        with self._session() as sftp:
             try:
                 st = sftp.stat(path)
                 kind = file_type(st.st_mode or 0)
@@ -142,8 +189,7 @@ class SSHTarget(_PosixTarget):
                     raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
                 if (st.st_size or 0) > limit:
                     raise FileTooLarge(path, limit)
-                with sftp.open(path, "rb") as fh:
-                    data = bytes(fh.read(limit + 1))
+                data = read_file(sftp, path, st.st_size or 0, limit + 1)
             except PermissionError as exc:
                 raise self._denied(exc, path) from None
             if len(data) > limit:
@@ -151,8 +197,7 @@ class SSHTarget(_PosixTarget):
             return data
 
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
-        with self._lock:
-            sftp = self._session()
+        with self._session() as sftp:
             try:
                 st = sftp.stat(path) if follow else sftp.lstat(path)
             except FileNotFoundError:
@@ -165,32 +210,37 @@ class SSHTarget(_PosixTarget):
         return self._to_stat(path, st, link)
 
     def list_dir(self, path: str) -> list[str]:
-        with self._lock:
-            sftp = self._session()
+        with self._session() as sftp:
             st = sftp.stat(path)
             if file_type(st.st_mode or 0) != "dir":
                 raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
             return sorted(sftp.listdir(path))
 
     def dir_modes(self, path: str) -> list[tuple[str, int]]:
-        with self._lock:
+        with self._session() as sftp:
             try:
-                return [(e.filename, e.st_mode or 0) for e in self._session().listdir_attr(path)]
+                return [(e.filename, e.st_mode or 0) for e in sftp.listdir_attr(path)]
             except PermissionError as exc:
                 raise self._denied(exc, path) from None
 
-    def dir_modes_many(self, paths: list[str]) -> dict[str, list[tuple[str, int]] | OSError]:
-        """Many listings with their requests in flight at once (see sftp_pipeline)."""
-        with self._lock:
-            sftp = self._session()
-            out = list_dirs(sftp, paths)
-        return {p: self._denied(r, p) if isinstance(r, OSError) else r for p, r in out.items()}
+    def walk_modes(self, roots: list[str], descend: Callable[[str], bool], max_depth: int
+                   ) -> Iterator[tuple[str, list[tuple[str, int]] | OSError, int]]:
+        """Pipelined over SFTP (see sftp_pipeline): round trips stop multiplying with the
+        number of directories. The target's lock is held for the whole walk."""
+        with self._session() as sftp:
+            for path, entries, depth in walk(sftp, roots, descend, max_depth):
+                yield path, self._denied(entries, path) if isinstance(entries, OSError) else entries, depth
+
+    def read_links(self, paths: list[str]) -> dict[str, str | None]:
+        with self._session() as sftp:
+            got = read_links(sftp, paths)
+        return {p: None if isinstance(v, OSError) else v for p, v in got.items()}
 
     def scan_dir(self, path: str) -> list[FileStat]:
         """One SFTP READDIR per directory: the server sends each entry's own metadata
         (link targets are not read here; `stat(path, follow=False)` gives one)."""
-        with self._lock:
-            entries = self._session().listdir_attr(path)  # fails on a non-directory
+        with self._session() as sftp:
+            entries = sftp.listdir_attr(path)  # fails on a non-directory
         base = path.rstrip("/")
         return sorted((self._to_stat(f"{base}/{e.filename}", e, None) for e in entries),
                       key=lambda f: f.path)

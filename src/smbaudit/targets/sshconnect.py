@@ -7,6 +7,7 @@ Nothing here runs a remote shell with input from anywhere: the only command ever
 
 from __future__ import annotations
 
+import errno
 import getpass
 import os
 import re
@@ -60,6 +61,7 @@ class Connection:
     host_key: str
     become_error: str = ""  # why `become` was not obtained (reads then run unprivileged)
     privileged: bool = False
+    sftp_server: str = ""  # the program sudo starts, when privileged
 
     def close(self) -> None:
         for c in [self.client, *reversed(self.jumps)]:
@@ -217,17 +219,27 @@ def _channel_to(client: Any, address: tuple[str, int], timeout: float, name: str
 
 def _become(conn: Connection, timeout: float) -> None:
     """Swap the SFTP session for one run by `sudo -n` (no password prompt, no shell input)."""
-    import paramiko
-
     server = next((p for p in SFTP_SERVERS if _exists(conn.sftp, p)), None)
     if server is None:
         conn.become_error = "no sftp-server program found on the host for sudo to start"
         return
+    privileged = _sudo_sftp(conn, server, timeout)
+    if isinstance(privileged, str):
+        conn.become_error = privileged
+        return
+    conn.sftp.close()
+    conn.sftp, conn.privileged, conn.sftp_server = privileged, True, server
+
+
+def _sudo_sftp(conn: Connection, server: str, timeout: float) -> Any:
+    """An SFTP client on `sudo -n -- SERVER` (a fixed path from SFTP_SERVERS), or why not."""
+    import paramiko
+
     chan = conn.client.get_transport().open_session(timeout=timeout)
     chan.settimeout(timeout)
-    chan.exec_command(f"sudo -n -- {server}")  # a fixed program path from SFTP_SERVERS
+    chan.exec_command(f"sudo -n -- {server}")
     try:
-        privileged = paramiko.SFTPClient(chan)
+        sftp = paramiko.SFTPClient(chan)
     except Exception:  # noqa: BLE001 - sudo refused: the channel closed before SFTP began
         err = b""
         try:
@@ -236,11 +248,23 @@ def _become(conn: Connection, timeout: float) -> None:
             pass
         chan.close()
         text = err.decode("utf-8", "replace").strip().splitlines()
-        conn.become_error = f"sudo -n was refused ({text[0][:160] if text else 'no reason given'})"
-        return
-    chan.settimeout(timeout)
-    conn.sftp.close()
-    conn.sftp, conn.privileged = privileged, True
+        return f"sudo -n was refused ({text[0][:160] if text else 'no reason given'})"
+    return sftp
+
+
+def open_session(conn: Connection, timeout: float) -> Any:
+    """Another SFTP session on the same connection, privileged like the first one."""
+    if conn.privileged:
+        sftp = _sudo_sftp(conn, conn.sftp_server, timeout)
+        if isinstance(sftp, str):
+            raise OSError(errno.EACCES, sftp, conn.sftp_server)
+    else:
+        try:
+            sftp = conn.client.open_sftp()
+        except Exception as exc:  # noqa: BLE001 - paramiko raises several kinds here
+            raise OSError(errno.EIO, f"cannot open another SFTP session: {exc}") from None
+    sftp.get_channel().settimeout(timeout)
+    return sftp
 
 
 def _exists(sftp: Any, path: str) -> bool:
