@@ -151,10 +151,22 @@ class SSHTarget(_PosixTarget):
                 raise
             self._give_back(sftp)  # an answer (no such file, permission denied): still sound
             raise
-        except BaseException:
+        except (EOFError, ConnectionError) as exc:
+            self._discard(sftp)
+            raise self._lost(exc) from None
+        except Exception as exc:
             self._discard(sftp)  # it may hold replies nobody will read
+            if type(exc).__module__.startswith("paramiko"):  # SSHException: the link broke
+                raise self._lost(exc) from None
+            raise
+        except BaseException:
+            self._discard(sftp)
             raise
         self._give_back(sftp)
+
+    def _lost(self, exc: BaseException) -> OSError:
+        self.lost = self.lost or f"the connection was lost during the scan ({exc or type(exc).__name__})"
+        return OSError(errno.ECONNRESET, self.lost, self.name)
 
     def _give_back(self, sftp: Any) -> None:
         with self._lock:
