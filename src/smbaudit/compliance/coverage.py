@@ -17,6 +17,7 @@ from pathlib import Path
 
 from smbaudit.compliance import attestations as attest
 from smbaudit.compliance import documents, matcher
+from smbaudit.compliance import reviews as review_file
 from smbaudit.compliance.model import (
     Catalog,
     CoverageSummary,
@@ -39,8 +40,11 @@ QUOTE_MAX = 400
 
 def assess(catalogs: dict[str, Catalog], frameworks: Sequence[str], findings: Sequence[Finding],
            evidence_dirs: Sequence[Path], attestations: Path | None,
-           today: dt.date) -> list[FrameworkCoverage]:
-    """Coverage of each chosen framework (all shipped ones when `frameworks` is empty)."""
+           today: dt.date, reviews: Path | None = None) -> list[FrameworkCoverage]:
+    """Coverage of each chosen framework (all shipped ones when `frameworks` is empty).
+
+    `reviews` is an auditor's review file (compliance/reviews.py) applied to document decisions.
+    """
     chosen = list(dict.fromkeys(f.lower() for f in frameworks)) or sorted(catalogs)
     unknown = [f for f in chosen if f not in catalogs]
     if unknown:
@@ -59,10 +63,12 @@ def assess(catalogs: dict[str, Catalog], frameworks: Sequence[str], findings: Se
         files = [str(p.relative_to(root)) if root else str(p) for p in paths]
     answers = (attest.load(attestations, catalogs, today) if attestations
                else attest.Attestations.empty())
+    reviewed = review_file.load(reviews) if reviews else review_file.Reviews.empty()
     results = []
     for fw in chosen:
         catalog = catalogs[fw]
-        reqs = [assess_requirement(fw, r, findings, passages if files else None, answers, today)
+        reqs = [assess_requirement(fw, r, findings, passages if files else None, answers, today,
+                                   reviewed)
                 for r in catalog.requirements]
         readable = [f for f in files if not any(pr.startswith(f"{f}:") or f in pr
                                                 for pr in problems)]
@@ -74,7 +80,8 @@ def assess(catalogs: dict[str, Catalog], frameworks: Sequence[str], findings: Se
 
 def assess_requirement(fw: str, req: Requirement, findings: Sequence[Finding],
                        passages: list[Passage] | None, answers: attest.Attestations,
-                       today: dt.date) -> RequirementResult:
+                       today: dt.date,
+                       reviewed: review_file.Reviews | None = None) -> RequirementResult:
     res = RequirementResult(req, Status.NOT_ASSESSED)
     scope = answers.scope.get((fw, req.id))
     if scope:
@@ -92,7 +99,8 @@ def assess_requirement(fw: str, req: Requirement, findings: Sequence[Finding],
         del outcomes[EvidenceKind.CHECK]
     policy = req.spec(EvidenceKind.POLICY)
     if policy:
-        outcomes[EvidenceKind.POLICY] = _policy(fw, req, passages, answers, res)
+        outcomes[EvidenceKind.POLICY] = _policy(fw, req, passages, answers, res,
+                                                reviewed or review_file.Reviews.empty())
         if not policy.required and outcomes[EvidenceKind.POLICY] == "fail":
             outcomes[EvidenceKind.POLICY] = "absent"  # optional documents: silence is no gap
     if req.spec(EvidenceKind.ATTESTATION):
@@ -150,7 +158,8 @@ def _checks(fw: str, req: Requirement, findings: Sequence[Finding], res: Require
 
 
 def _policy(fw: str, req: Requirement, passages: list[Passage] | None,
-            answers: attest.Attestations, res: RequirementResult) -> str:
+            answers: attest.Attestations, res: RequirementResult,
+            reviewed: review_file.Reviews) -> str:
     spec = req.spec(EvidenceKind.POLICY)
     assert spec is not None
     overrides = [answers.overrides.get((fw, req.id, e.id)) for e in spec.elements]
@@ -164,22 +173,36 @@ def _policy(fw: str, req: Requirement, passages: list[Passage] | None,
             res.evidence.append(EvidenceItem(EvidenceKind.POLICY, f"{answers.path}:{ov.line}",
                                              f"auditor override: {ov.reason}", ov.covered, el.id))
         else:
-            m = matcher.decide(el, passages or [])
+            m = matcher.decide(el, passages or [], reviewed.for_element(fw, req.id, el.id))
             if m.covered and m.passage:
+                detail = el.id + (f" (reviewed: {m.reviewed})" if m.reviewed else
+                                  f" (needs review, confidence {m.confidence:.2f})"
+                                  if m.needs_review else "")
                 res.evidence.append(EvidenceItem(EvidenceKind.POLICY, m.passage.source,
-                                                 _short(m.passage.text), True, el.id))
+                                                 _short(m.passage.text), m.counts, detail))
         matches.append(m)
     res.elements = matches
-    covered = [m for m in matches if m.covered]
-    res.missing.extend(f"policy: {m.element.label}" for m in matches if not m.covered)
+    covered = [m for m in matches if m.counts]
+    review = [m for m in matches if m.needs_review]
+    res.missing.extend(f"policy: {_cited(m)}" for m in matches if not m.covered)
+    res.missing.extend(f"policy (needs review): {_cited(m)}" for m in review)
+    if review:
+        res.reasons.append(f"{len(review)} element(s) need an auditor's review (not assessed "
+                           "until confirmed): " + ", ".join(m.element.id for m in review))
     if len(covered) == len(matches):
         res.reasons.append(f"documents state all {len(matches)} required element(s)")
         return "pass"
     if covered:
         res.reasons.append(f"documents state {len(covered)} of {len(matches)} required elements")
         return "partial"
+    if review:
+        return "absent"  # only doubtful passages: not assessed, never met
     res.reasons.append("no document states the required element(s)")
     return "fail" if passages else "absent"
+
+
+def _cited(m: ElementMatch) -> str:
+    return f"{m.element.label} ({m.element.citation})" if m.element.citation else m.element.label
 
 
 def _attestations(fw: str, req: Requirement, answers: attest.Attestations, today: dt.date,

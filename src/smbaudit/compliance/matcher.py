@@ -16,10 +16,12 @@ A passage states an element when (see docs/compliance.md for the full rules):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from smbaudit.compliance.model import ElementMatch, Passage, Period, PolicyElement
+from smbaudit.compliance.model import ElementMatch, Passage, Period, PolicyElement, passage_hash
+from smbaudit.compliance.reviews import Decision, Review
 
 _WORD = re.compile(r"[a-z0-9$§]+(?:[-'’./][a-z0-9]+)*")
 
@@ -398,12 +400,47 @@ def look_alike(element: PolicyElement, p: Passage) -> str | None:
     return None
 
 
-def decide(element: PolicyElement, items: list[Passage]) -> ElementMatch:
-    """The decision for one element over all passages, with up to three rejected candidates."""
+REVIEW_BELOW = 0.6  # a "covered" decision less sure than this needs an auditor's review
+_STRONG = re.compile(
+    r"\b(must|shall|will|required to|is required|are required|responsible for|ensures?|"
+    r"we(?: \w+ly)? (?!may\b|might\b|could\b)\w+|you (can|may|have|will)|right to|rights? of|"
+    r"has the right|have the right|at least|within|every|each|always)\b")
+
+
+def confidence(element: PolicyElement, p: Passage, score: int) -> tuple[float, tuple[str, ...]]:
+    """How sure a "covered" decision is (0-1), and on what it rests, in words."""
+    basis: list[str] = []
+    value = 0.45
+    if score == len(element.groups):
+        value += 0.25
+        basis.append("the passage itself holds every part of the element")
+    else:
+        basis.append("one part of the element comes only from the heading or previous sentence")
+    scope = f"{p.lead_in} {p.text}" if p.block == "list_item" else p.text
+    if p.block == "table_row" or element.presence_only or _STRONG.search(scope.lower()):
+        value += 0.15
+        basis.append("a statement of obligation, practice or right")
+    else:
+        basis.append("a weak statement (no obligation, first-person practice or right)")
+    heading_words = _Tokens.of(" ".join(p.headings)).words
+    if p.headings and any(_find_group(g, heading_words) for g in element.groups):
+        value += 0.15
+        basis.append(f"under a heading on the same subject (\"{p.headings[-1]}\")")
+    return min(1.0, round(value, 2)), tuple(basis)
+
+
+def decide(element: PolicyElement, items: list[Passage],
+           reviews: Mapping[str, Review] | None = None) -> ElementMatch:
+    """The decision for one element over all passages, with up to three rejected candidates.
+
+    `reviews` (passage hash -> auditor review for this element) confirms or rejects passages:
+    a confirmed one counts with full confidence, a rejected one never counts.
+    """
     rejected: list[tuple[Passage, str]] = []
-    best: tuple[int, Passage] | None = None
+    best: tuple[float, int, Passage, tuple[str, ...], str] | None = None
     prev_text = ""
     prev_key: tuple[str, str] = ("", "")
+    reviews = reviews or {}
     for p in items:
         previous = prev_text if (p.file, p.location) == prev_key else ""
         prev_text, prev_key = p.text, (p.file, p.location)
@@ -411,8 +448,18 @@ def decide(element: PolicyElement, items: list[Passage]) -> ElementMatch:
         if not score:
             continue
         scope = f"{p.lead_in}: {p.text}" if p.block == "list_item" and p.lead_in else p.text
-        why = look_alike(element, p) or out_of_bounds(element, p.text) or passing_mention(p, element) or (
-            None if element.presence_only else is_statement(p)) or negated(p.text, element)
+        review = reviews.get(passage_hash(p.text))
+        if review is not None and review.decision is Decision.REJECTED:
+            if len(rejected) < 3:
+                rejected.append((p, f"rejected by an auditor: {review.note}"))
+            continue
+        quoted = Passage(p.file, p.location, scope, p.block, p.headings)
+        if review is not None:
+            best = (1.0, score, quoted, ("confirmed by an auditor",), review.note)
+            break
+        why = look_alike(element, p) or out_of_bounds(element, p.text) or passing_mention(
+            p, element) or (None if element.presence_only else is_statement(p)) or negated(
+            p.text, element)
         if why is None and p.block == "list_item" and p.lead_in:
             lead_neg = negated(p.lead_in, element)
             why = lead_neg if lead_neg and "n't" not in lead_neg else None
@@ -420,10 +467,17 @@ def decide(element: PolicyElement, items: list[Passage]) -> ElementMatch:
             if len(rejected) < 3:
                 rejected.append((p, why))
             continue
-        if best is None or score > best[0]:
-            best = (score, Passage(p.file, p.location, scope, p.block, p.headings))
-            if score == len(element.groups):
+        conf, basis = confidence(element, p, score)
+        if best is None or (conf, score) > (best[0], best[1]):
+            best = (conf, score, quoted, basis, "")
+            if conf >= 1.0:
                 break
     if best:
-        return ElementMatch(element, True, best[1], tuple(rejected))
-    return ElementMatch(element, False, None, tuple(rejected))
+        conf, _, passage, basis, note = best
+        return ElementMatch(element, True, passage, tuple(rejected), confidence=conf,
+                            needs_review=conf < REVIEW_BELOW and not note, reviewed=note,
+                            basis=basis)
+    return ElementMatch(element, False, None, tuple(rejected),
+                        confidence=0.75 if rejected else 0.9,
+                        basis=("candidate passages were found but none counts",) if rejected
+                        else ("no passage names the element",))

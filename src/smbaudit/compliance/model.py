@@ -6,6 +6,7 @@ reports carry under `compliance` (see docs/compliance.md).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -162,6 +163,11 @@ class Passage:
         return f"{self.file}:{self.location}"
 
 
+def passage_hash(text: str) -> str:
+    """The key of a passage in review files: SHA-256 of its whitespace-collapsed text, 12 hex."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class ElementMatch:
     """The decision for one policy element, with the passage that supports it (or why not)."""
@@ -171,6 +177,15 @@ class ElementMatch:
     passage: Passage | None = None
     rejected: tuple[tuple[Passage, str], ...] = ()  # passages that matched but did not count
     overridden: str = ""  # reason, when an auditor override decided it
+    confidence: float = 1.0  # 0-1: how sure the judge is of this decision
+    needs_review: bool = False  # covered, but below the threshold: counted as not assessed
+    reviewed: str = ""  # "confirmed by X on D: why" when an auditor reviewed this passage
+    basis: tuple[str, ...] = ()  # what the confidence rests on, in words
+
+    @property
+    def counts(self) -> bool:
+        """Covered and trusted: a decision that needs review never counts as stated."""
+        return self.covered and not self.needs_review
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -181,6 +196,11 @@ class ElementMatch:
             "source": self.passage.source if self.passage else None,
             "quote": self.passage.text if self.passage else None,
             "overridden": self.overridden or None,
+            "confidence": round(self.confidence, 2),
+            "needs_review": self.needs_review,
+            "reviewed": self.reviewed or None,
+            "basis": list(self.basis),
+            "passage_hash": passage_hash(self.passage.text) if self.passage else None,
             "rejected": [{"source": p.source, "quote": p.text, "why": why}
                          for p, why in self.rejected],
         }
