@@ -57,12 +57,12 @@ def evaluate(evidence: Path, key_path: Path, verbose: bool = False) -> dict[str,
             if not res.elements:
                 continue
             expected = expected_fw.get(res.requirement.id, set())
-            got = {m.element.id for m in res.elements if m.covered}
+            got = {m.element.id for m in res.elements if m.counts}
             for m in res.elements:
                 want = m.element.id in expected
-                if m.covered and want:
+                if m.counts and want:
                     tp += 1
-                elif m.covered:
+                elif m.counts:
                     fp += 1
                     lines.append(f"FP {fw} {res.requirement.id} {m.element.id}: "
                                  f"{m.passage.source if m.passage else ''} \"{m.passage.text if m.passage else ''}\"")

@@ -99,7 +99,7 @@ def markdown_blocks(text: str) -> list[Block]:
     from markdown_it import MarkdownIt
 
     offset = 0
-    front = re.match(r"\A---\r?\n.*?\r?\n(---|\.\.\.)\r?\n", text, re.S)
+    front = re.match(r"\A---\r?\n.*?\r?\n(---|\.\.\.)\r?\n", text, re.S) or _BARE_FRONT.match(text)
     if front:  # YAML front matter is metadata, not policy text
         offset = front.group(0).count("\n")
         text = text[front.end():]
@@ -130,11 +130,61 @@ def markdown_blocks(text: str) -> list[Block]:
                 row.append(content)
             elif list_depth:
                 blocks.append(Block("list_item", content, f"line {line}"))
+            elif _emphasis_only(tok) and len(content) <= 80 and not re.search(
+                    r":\s*\S|\d|\.$", content):
+                # "***Right to Opt Out***", "a. *During onboarding:*": a run-in sub-heading
+                blocks.append(Block("heading", _ENUMERATOR.sub("", content).rstrip(":"),
+                                    f"line {line}", 7))
             else:
                 blocks.append(Block("paragraph", content, f"line {line}"))
-        elif tok.type in ("fence", "code_block"):
+        elif tok.type == "code_block" and tok.map:
+            # Policies written for pandoc indent their sub-items by four spaces ("    i. Backups
+            # are ..."): CommonMark reads that as code, but it is the policy's own text.
+            blocks.extend(_indented_items(tok.content, tok.map[0] + 1 + offset))
+        elif tok.type == "fence":
             continue
-    return [b for b in blocks if b.text.strip()]
+    return [b for b in (_unnumbered(b) for b in blocks) if b.text.strip()]
+
+
+# Front matter without its opening "---" (key: value lines, then "---").
+_BARE_FRONT = re.compile(r"\A(?:[A-Za-z_][\w-]*:.*\r?\n)(?:(?:[ \t]+.*|[A-Za-z_][\w-]*:.*|\s*)\r?\n){0,40}"
+                         r"---\r?\n")
+# Outline numbering before a sentence: "a. ", "ii. ", "1. ", "(b) ".
+_ENUMERATOR = re.compile(r"^\s*(?:\(?(?:[a-z]|[ivxl]{1,5}|\d{1,3})[.)])\s+(?=\S)")
+
+
+def _unnumbered(b: Block) -> Block:
+    if b.kind in ("paragraph", "list_item"):
+        text = _ENUMERATOR.sub("", b.text)
+        if text != b.text:
+            return Block(b.kind, text, b.location, b.level)
+    return b
+
+
+def _indented_items(content: str, first_line: int) -> list[Block]:
+    """The items of an indented block: a line starting with an enumerator opens an item, other
+    lines continue the one before."""
+    items: list[tuple[int, list[str]]] = []
+    for n, raw in enumerate(content.splitlines()):
+        line = raw.strip()
+        if not line:
+            continue
+        if _ENUMERATOR.match(line) or not items:
+            items.append((first_line + n, [line]))
+        else:
+            items[-1][1].append(line)
+    return [Block("list_item", " ".join(" ".join(parts).split()), f"line {n}")
+            for n, parts in items]
+
+
+def _emphasis_only(tok: object) -> bool:
+    """The inline is one emphasised run (after an optional enumerator), nothing else."""
+    kinds = [c.type for c in getattr(tok, "children", None) or []
+             if not (c.type == "text" and (not c.content.strip() or _ENUMERATOR.fullmatch(
+                 c.content + " x")))]
+    return len(kinds) >= 3 and kinds[0] in ("em_open", "strong_open") and \
+        kinds[-1] in ("em_close", "strong_close") and all(
+            k in ("text", "em_open", "em_close", "strong_open", "strong_close") for k in kinds)
 
 
 def _inline_text(tok: object) -> str:

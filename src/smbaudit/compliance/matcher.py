@@ -38,7 +38,7 @@ _NOT_NEGATION = [
     "not be disclosed", "not be used", "cannot be read", "cannot be accessed", "not readable",
     "not accessible to unauthori", "no one other than", "nothing in this", "without activity",
     "without any activity", "without user activity", "without use", "without input",
-    "without interaction",
+    "without interaction", "when not in use", "while not in use", "not in use",
 ]
 # Quoted text (link labels, button names: "Do Not Sell or Share My Personal Information") names
 # something; its words are not the author's statement, so negation inside quotes is ignored.
@@ -89,7 +89,7 @@ _PRACTICE = re.compile(
     r"\bmay (lead|result) (to|in)\b|\bmay be subject to\b|"
     r"\b(" + "|".join(_PRACTICE_VERBS) + r")(s|es)?\b")
 _NOT_PRACTICE = re.compile(
-    r"\b(plan(s|ned|ning)? to|intends? to|intend(ed|ing) to|aim(s|ing)? to|hope(s)? to|"
+    r"\b((?<!\bthis )(?<!\bthe )(?<!\ba )(?<!\bour )(?<!\beach )(?<!\bthat )plan(s|ned|ning)? to|intends? to|intend(ed|ing) to|aim(s|ing)? to|hope(s)? to|"
     r"would like to|will consider|may consider|should consider|considering|to be (determined|"
     r"defined|developed|decided|written|drafted|confirmed)|tbd|tba|not yet|in the future|"
     r"eventually|someday|next year|is optional|are optional|optionally|at (its|their|our) "
@@ -104,12 +104,16 @@ _META = re.compile(
     r"contains?|includes?|introduces?|touches on|mentions?|is about|deals with|refers to)\b|"
     r"\btopics?\b|\bagenda\b|\bsyllabus\b|\bcurriculum\b|\bsuch as\b.*\bcovered\b|"
     r"^\W*(see|refer to|please refer to|for (more|further) (details|information)|details are)\b|"
+    r"\bplease (review|see|read|visit|refer to|consult) (our|the)\b|"
     r"\b(is|are) (described|documented|covered|addressed|set out|detailed|defined|found|specified|"
     r"explained) in (the|our|a|an|section|appendix)\b|\bglossary\b|\bdefinitions?\b|\bmeans\b")
 _TOPIC_VERBS = re.compile(r"\b(include|includes|including|cover|covers|covering|address|"
                           r"addresses|discuss|discusses|such as|like|e\.g)\b")
 _DEFINITION = re.compile(r"^[\"“']?[A-Z][\w /()-]{1,40}[\"”']?\s*(:|–|—| - | means | refers to |"
                          r"is defined as )")
+# Template text left for the adopter to fill in: "[person responsible, including title] is ...".
+_PLACEHOLDER = re.compile(r"^\W*\[[^\]]{3,}\]|\[(list|insert|add|name|set|specify|describe|"
+                          r"enter|fill|replace|person|job title)\b[^\]]*\]", re.I)
 _TABLE_NEGATIVE = re.compile(r"(^|[|;:]\s*)(no|none|n/a|na|not applicable|not implemented|"
                              r"not in place|tbd|planned|pending|missing|-|—|✗|x)\s*($|[|;])", re.I)
 
@@ -261,6 +265,8 @@ def is_statement(p: Passage) -> str | None:
         return None
     if text.endswith("?"):
         return "a question, not a statement"
+    if _PLACEHOLDER.search(text):
+        return "a template placeholder, not a statement"
     scope = f"{p.lead_in} {text}" if p.block == "list_item" else text
     plan = _NOT_PRACTICE.search(scope.lower())
     if plan:
