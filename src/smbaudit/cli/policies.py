@@ -1,4 +1,4 @@
-"""`smbaudit policies list|show|coverage|questionnaire`: regulation catalogs and coverage.
+"""`smbaudit policies list|show|coverage|questionnaire|review`: regulation catalogs and coverage.
 
 `coverage` works from documents and attestations alone (no host needed), for reviews that
 happen before any server exists.
@@ -15,6 +15,7 @@ import click
 from smbaudit import __version__
 from smbaudit.cli import handle_errors
 from smbaudit.compliance import attestations as attest
+from smbaudit.compliance import reviews as review_file
 from smbaudit.compliance.catalog import load_catalogs
 from smbaudit.compliance.coverage import assess
 from smbaudit.compliance.model import Catalog, EvidenceKind, FrameworkCoverage, Status
@@ -36,6 +37,9 @@ def _framework(catalogs: dict[str, Catalog], name: str) -> Catalog:
     return catalog
 
 
+_reviews_opt = click.option(
+    "--reviews", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Auditor review file (smbaudit policies review) applied to document decisions.")
 _policies_opt = click.option("--policies", "policy_dirs", multiple=True,
                              type=click.Path(exists=True),
                              help="Load regulation catalogs from this folder instead of the shipped ones.")
@@ -122,6 +126,7 @@ def questionnaire(frameworks: tuple[str, ...], output: Path | None,
               help="Folder (or file) of policy documents: .md .txt .html .pdf .docx (repeatable).")
 @click.option("--attestations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="An answered questionnaire (smbaudit policies questionnaire).")
+@_reviews_opt
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
               show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -130,11 +135,11 @@ def questionnaire(frameworks: tuple[str, ...], output: Path | None,
 @_policies_opt
 @handle_errors
 def coverage(frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
-             attestations: Path | None, fmt: str, output: Path | None, verbose: bool,
-             policy_dirs: tuple[str, ...]) -> None:
+             attestations: Path | None, reviews: Path | None, fmt: str, output: Path | None,
+             verbose: bool, policy_dirs: tuple[str, ...]) -> None:
     """Coverage from documents and attestations alone (no host needed)."""
     results = assess(_catalogs(policy_dirs), list(frameworks), [], list(evidence_dirs),
-                     attestations, dt.date.today())
+                     attestations, dt.date.today(), reviews)
     if fmt == "json":
         data = {"smbaudit_version": __version__, "generated": dt.date.today().isoformat(),
                 "compliance": [r.to_dict() for r in results]}
@@ -156,6 +161,62 @@ def coverage(frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
         click.echo(f"smbaudit: warning: {problem}", err=True)
 
 
+@policies.command("review")
+@click.option("--evidence", "evidence_dirs", multiple=True, required=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="Folder (or file) of policy documents (repeatable).")
+@click.option("--framework", "frameworks", multiple=True,
+              help="Framework to review (repeatable; default: all).")
+@click.option("--reviews", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Review file to read and extend (created if missing).")
+@click.option("--all", "include_all", is_flag=True,
+              help="List every decision resting on a passage, not only those needing review.")
+@click.option("--confirm", "confirm_ids", multiple=True, metavar="ID",
+              help="Confirm the decision with this id (repeatable).")
+@click.option("--reject", "reject_ids", multiple=True, metavar="ID",
+              help="Reject the passage behind this decision (repeatable).")
+@click.option("--by", "reviewed_by", default="", help="Who reviews (required to decide).")
+@click.option("--reason", default="", help="Why (required to decide).")
+@_policies_opt
+@handle_errors
+def review(evidence_dirs: tuple[Path, ...], frameworks: tuple[str, ...], reviews: Path,
+           include_all: bool, confirm_ids: tuple[str, ...], reject_ids: tuple[str, ...],
+           reviewed_by: str, reason: str, policy_dirs: tuple[str, ...]) -> None:
+    """List document decisions that need an auditor, or confirm / reject them by id."""
+    results = assess(_catalogs(policy_dirs), list(frameworks), [], list(evidence_dirs), None,
+                     dt.date.today(), reviews)
+    items = {p.id: p for p in review_file.queue(results, include_all=True)}
+    wanted = [(i, review_file.Decision.CONFIRMED) for i in confirm_ids] + [
+        (i, review_file.Decision.REJECTED) for i in reject_ids]
+    unknown = [i for i, _ in wanted if i not in items]
+    if unknown:
+        raise UsageError(f"no decision with id {unknown[0]!r} (list them with "
+                         "smbaudit policies review --all)")
+    for i, decision in wanted:
+        entry = review_file.review(reviews, items[i], decision, reviewed_by, reason)
+        click.echo(f"{i}: {entry.note} ({items[i].framework.upper()} {items[i].requirement} "
+                   f"{items[i].element}) -> {reviews}")
+    if wanted:
+        return
+    shown = review_file.queue(results, include_all)
+    for p in shown:
+        state = (f"reviewed: {p.reviewed}" if p.reviewed else
+                 f"needs review (confidence {p.confidence:.2f})" if p.needs_review else
+                 f"covered (confidence {p.confidence:.2f})")
+        cite = f" ({p.citation})" if p.citation else ""
+        click.echo(f"{p.id}  {p.framework.upper()} {p.requirement} {p.element}{cite}: {state}\n"
+                   f"            {p.source}: \"{_clip(p.quote)}\"")
+    click.echo(f"{len(shown)} decision(s)" + ("" if include_all else " need review") +
+               "; confirm or reject with --confirm/--reject ID --by NAME --reason TEXT", err=True)
+    for problem in results[0].problems if results else []:
+        click.echo(f"smbaudit: warning: {problem}", err=True)
+
+
+def _clip(text: str, width: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def summary_lines(cov: FrameworkCoverage) -> list[str]:
     """The framework summary as the terminal shows it (also used by `scan`)."""
     s = cov.summary
@@ -173,11 +234,15 @@ def text_report(cov: FrameworkCoverage, verbose: bool = False) -> str:
         if verbose and r.status is not Status.NOT_ASSESSED:
             for e in r.evidence:
                 mark = "+" if e.ok else "-"
-                lines.append(f"      {mark} [{e.kind.value}] {e.source}: {e.quote}")
+                note = (f" ({e.detail.split(' ', 1)[1].strip('()')})"
+                        if e.kind is EvidenceKind.POLICY and " (" in e.detail else "")
+                lines.append(f"      {mark} [{e.kind.value}] {e.source}: {e.quote}{note}")
             for m in r.missing:
                 lines.append(f"      missing: {m}")
     if cov.documents:
         lines.append(f"  documents read: {', '.join(cov.documents)}")
+    for problem in cov.problems:
+        lines.append(f"  not read: {problem}")
     return "\n".join(lines) + "\n"
 
 
@@ -186,6 +251,7 @@ def text_report(cov: FrameworkCoverage, verbose: bool = False) -> str:
 
 def scan_options(func):  # type: ignore[no-untyped-def]
     """The --framework / --evidence / --attestations options `scan` shares with `coverage`."""
+    func = _reviews_opt(func)
     func = click.option("--attestations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                         help="Answered compliance questionnaire (smbaudit policies questionnaire).")(func)
     func = click.option("--evidence", "evidence_dirs", multiple=True,
@@ -199,22 +265,25 @@ class ScanCoverage:
     """Validates the compliance inputs before a scan, then assesses its findings after it."""
 
     def __init__(self, frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
-                 attestations: Path | None):
+                 attestations: Path | None, reviews: Path | None = None):
         self.wanted = bool(frameworks or evidence_dirs or attestations)
         self.args = (list(frameworks), list(evidence_dirs), attestations)
+        self.reviews = reviews
         self.catalogs = load_catalogs() if self.wanted else {}
         if self.wanted:  # bad input must stop the run before anything is scanned
             for f in frameworks:
                 _framework(self.catalogs, f)
             if attestations:
                 attest.load(attestations, self.catalogs, dt.date.today())
+            if reviews:
+                review_file.load(reviews)
 
     def assess(self, findings: list) -> list[dict] | None:  # type: ignore[type-arg]
         if not self.wanted:
             return None
         frameworks, evidence_dirs, attestations = self.args
         return [r.to_dict() for r in assess(self.catalogs, frameworks, findings, evidence_dirs,
-                                            attestations, dt.date.today())]
+                                            attestations, dt.date.today(), self.reviews)]
 
 
 def echo_summaries(compliance: list[dict] | None, err: bool = False) -> None:  # type: ignore[type-arg]

@@ -238,7 +238,8 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
          no_history: bool, lock: str | None, no_lock: bool, log_file: str | None,
          notify_webhook: str | None, notify_email: tuple[str, ...], quiet: bool,
          verbose: bool, frameworks: tuple[str, ...] = (),
-         evidence_dirs: tuple[Path, ...] = (), attestations: Path | None = None) -> None:
+         evidence_dirs: tuple[Path, ...] = (), attestations: Path | None = None,
+         reviews: Path | None = None) -> None:
     """Audit TARGETS and write the reports.
 
     \b
@@ -258,7 +259,7 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
     catalog = load_catalog(check_paths, default_checks=not no_default_checks, plugins=plugins)
     selected = cis.select_level(registry.select(catalog.checks, select, skip), level)
     waiver_set = periodic.load_waivers(waiver_files)
-    coverage = policies.ScanCoverage(frameworks, evidence_dirs, attestations)
+    coverage = policies.ScanCoverage(frameworks, evidence_dirs, attestations, reviews)
     if fail_on_new and no_history:
         raise UsageError("--fail-on-new needs the history store (drop --no-history)")
     store = periodic.open_history(db, enabled=not no_history)

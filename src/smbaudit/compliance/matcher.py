@@ -138,6 +138,8 @@ class _Tokens:
             w = w.rstrip(".")
             if w.endswith("n't"):
                 words.extend([w[:-3] or w, "n't"])
+            elif w.endswith("'s") and len(w) > 3:  # possessive: "the officer's address"
+                words.append(w[:-2])
             else:
                 words.append(w)
         return _Tokens(tuple(words))
@@ -253,6 +255,11 @@ def negated(text: str, element: PolicyElement) -> str | None:
     return None
 
 
+# A clause stating a practice firmly, beside a "may" elsewhere in the sentence ("We respond
+# within 30 days; complex requests may be extended").
+_FIRM_CLAUSE = re.compile(r"(^|[;,.]\s*)we (?!may\b|might\b|could\b|can\b|would\b)\w+\b")
+
+
 def is_statement(p: Passage) -> str | None:
     """None when the passage states an obligation or practice; else why it does not."""
     text = p.text.strip()
@@ -274,7 +281,7 @@ def is_statement(p: Passage) -> str | None:
     if re.search(r"\bmay\b", lowered) and not re.search(
             r"\b(must|shall|will|required|only|may not|may only|(you|consumers|customers|"
             r"patients|individuals|users|data subjects|residents|they) may|may (lead|result) "
-            r"(to|in)|may be subject to|may include)\b", lowered):
+            r"(to|in)|may be subject to|may include)\b", lowered) and not _FIRM_CLAUSE.search(lowered):
         return "permissive (\"may\"), not an obligation"
     if _DEFINITION.match(text) and not re.search(r"\b(must|shall|will|required)\b", lowered):
         return "a definition or label, not a statement of practice"
@@ -407,6 +414,12 @@ def look_alike(element: PolicyElement, p: Passage) -> str | None:
 
 
 REVIEW_BELOW = 0.6  # a "covered" decision less sure than this needs an auditor's review
+# "... in accordance with the Security Incident Management Policy": the practice lives elsewhere
+_REFERENCE = re.compile(
+    r"\b(in accordance with|according to|pursuant to|as required by|as (?:defined|described|set out|specified|"
+    r"outlined) in|(?:defined|described|set out|specified|outlined) in) (?:the|our|its|their|this|"
+    r"a|an)\b[^.;]{0,80}?\b(policy|policies|procedure|procedures|plan|standard|handbook|manual|"
+    r"guide)\b", re.I)
 _STRONG = re.compile(
     r"\b(must|shall|will|required to|is required|are required|responsible for|ensures?|"
     r"we(?: \w+ly)? (?!may\b|might\b|could\b)\w+|you (can|may|have|will)|right to|rights? of|"
@@ -428,6 +441,9 @@ def confidence(element: PolicyElement, p: Passage, score: int) -> tuple[float, t
         basis.append("a statement of obligation, practice or right")
     else:
         basis.append("a weak statement (no obligation, first-person practice or right)")
+    if _REFERENCE.search(scope):
+        value -= 0.3
+        basis.append("refers to another document for the practice")
     heading_words = _Tokens.of(" ".join(p.headings)).words
     if p.headings and any(_find_group(g, heading_words) for g in element.groups):
         value += 0.15

@@ -24,13 +24,19 @@ document moves lines, and voids it when the passage's wording changes.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smbaudit import fsutil, yamlload
-from smbaudit.errors import FieldError, InputFileError
+from smbaudit.compliance.model import passage_hash
+from smbaudit.errors import FieldError, InputFileError, UsageError
+
+if TYPE_CHECKING:
+    from smbaudit.compliance.model import FrameworkCoverage
 
 
 class Decision(str, Enum):
@@ -134,3 +140,57 @@ def record(path: Path, review: Review) -> None:
 
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+# --------------------------------------------------------------------------- the review queue
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One document decision an auditor can confirm or reject."""
+
+    id: str  # short handle for the command line
+    framework: str
+    requirement: str
+    element: str
+    label: str
+    citation: str
+    passage: str  # passage hash
+    source: str
+    quote: str
+    confidence: float
+    needs_review: bool
+    reviewed: str  # the earlier review, if any
+
+
+def decision_id(framework: str, requirement: str, element: str, passage: str) -> str:
+    key = "|".join((framework, requirement, element, passage)).encode("utf-8")
+    return hashlib.sha256(key).hexdigest()[:10]
+
+
+def queue(results: Iterable[FrameworkCoverage], include_all: bool = False) -> list[Pending]:
+    """Decisions resting on a passage: those needing review (all covered ones with
+    `include_all`), in catalog order."""
+    out: list[Pending] = []
+    for cov in results:
+        fw = cov.catalog.framework
+        for res in cov.requirements:
+            for m in res.elements:
+                if m.passage is None or not (m.needs_review or include_all or m.reviewed):
+                    continue
+                h = passage_hash(m.passage.text)
+                out.append(Pending(decision_id(fw, res.requirement.id, m.element.id, h), fw,
+                                   res.requirement.id, m.element.id, m.element.label,
+                                   m.element.citation, h, m.passage.source, m.passage.text,
+                                   m.confidence, m.needs_review, m.reviewed))
+    return out
+
+
+def review(path: Path, item: Pending, decision: Decision, reviewed_by: str, reason: str) -> Review:
+    """Record an auditor's decision on one queued item; later runs apply it."""
+    if not reviewed_by.strip() or not reason.strip():
+        raise UsageError("a review needs who (--by) and why (--reason)")
+    entry = Review(item.framework, item.requirement, item.element, item.passage, decision,
+                   reviewed_by.strip(), now(), reason.strip(), item.source)
+    record(path, entry)
+    return entry

@@ -1,0 +1,235 @@
+"""The redesigned document judge: distinguishing concepts, numbers against the rule, section
+context, confidence and review, requirement status from all its elements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from smbaudit.cli import cli
+from smbaudit.compliance import reviews as review_file
+from smbaudit.compliance.catalog import load_catalogs
+from smbaudit.compliance.coverage import assess
+from smbaudit.compliance.documents import markdown_blocks, passages
+from smbaudit.compliance.matcher import REVIEW_BELOW, decide, periods
+from smbaudit.compliance.model import EvidenceKind, Period, PolicyElement, Status
+from smbaudit.errors import InputFileError
+
+
+@pytest.fixture(scope="module")
+def catalogs():
+    return load_catalogs()
+
+
+def element(catalogs, fw: str, req: str, el: str):
+    spec = catalogs[fw].get(req).spec(EvidenceKind.POLICY)
+    return next(e for e in spec.elements if e.id == el)
+
+
+def judge(catalogs, fw: str, req: str, el: str, markdown: str):
+    return decide(element(catalogs, fw, req, el), list(passages("doc.md", markdown_blocks(markdown))))
+
+
+# --------------------------------------------------------------------------- look-alikes
+
+
+@pytest.mark.parametrize("req, el, text", [
+    # a HIPAA role is not the GDPR data protection officer
+    ("Art. 37(1)", "dpo-designation", "The Privacy Officer must approve every disclosure of PHI."),
+    ("Art. 37(7)", "dpo-contact", "The Privacy Officer keeps the vendor list and its contact details."),
+    # an export feature after termination is not the right to data portability
+    ("Art. 20", "portability",
+     "Customers have 30 days after termination to export their data in a structured format."),
+    # unsubscribing from a newsletter is not withdrawing consent
+    ("Art. 7(3)", "consent-withdrawal", "You can unsubscribe from marketing e-mails at any time."),
+    # the right to have data corrected is Art. 16, not the accuracy principle
+    ("Art. 5(1)(d)", "accuracy", "You have the right to request correction of your personal data."),
+    # "transfers" over SFTP are not international transfers
+    ("Art. 13", "notice-transfers", "Client data transfers use SFTP only and are encrypted."),
+])
+def test_look_alikes_are_not_counted(catalogs, req: str, el: str, text: str) -> None:
+    m = judge(catalogs, "gdpr", req, el, text)
+    assert not m.counts, (m.passage, m.rejected)
+
+
+@pytest.mark.parametrize("req, el, text", [
+    ("Art. 37(1)", "dpo-designation", "We have appointed a Data Protection Officer (DPO)."),
+    ("Art. 20", "portability", "You have the right to receive your personal data in a structured, "
+                               "machine-readable format and to transmit it to another controller."),
+    ("Art. 7(3)", "consent-withdrawal", "You may withdraw your consent at any time."),
+    ("Art. 21", "objection", "You have the right to object to how or why your personal data is processed."),
+    ("Art. 13", "notice-transfers", "Personal data transferred out of the EU is protected by "
+                                    "Standard Contractual Clauses."),
+])
+def test_the_statutory_duty_itself_is_counted(catalogs, req: str, el: str, text: str) -> None:
+    m = judge(catalogs, "gdpr", req, el, text)
+    assert m.counts, m.rejected
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def test_periods_are_read_in_words_and_digits() -> None:
+    assert periods("within sixty (60) days, 72 hours, 15 business days, two weeks") == [
+        Period(60, "days"), Period(72, "hours"), Period(15, "business days"), Period(14, "days")]
+
+
+def test_a_60_day_notice_is_not_within_72_hours(catalogs) -> None:
+    late = judge(catalogs, "gdpr", "Art. 33(1)", "notify-authority-72h",
+                 "We notify the supervisory authority of a breach within 60 days, and in any "
+                 "case never later than 72 hours after the investigation closes... ")
+    on_time = judge(catalogs, "gdpr", "Art. 33(1)", "notify-authority-72h",
+                    "We notify the supervisory authority within 72 hours of becoming aware of a breach.")
+    assert on_time.counts
+    assert not judge(catalogs, "hipaa", "164.404", "notify-individuals-60-days",
+                     "Affected patients are notified within 90 days of discovery.").counts
+    assert judge(catalogs, "hipaa", "164.404", "notify-individuals-60-days",
+                 "Affected patients are notified without unreasonable delay and within 60 days.").counts
+    assert late.counts is False or late.passage is not None  # the late period alone never counts
+    assert not judge(catalogs, "hipaa", "164.316(b)(2)(i)", "six-year-retention",
+                     "Policies are retained for six months, not six years... for 2 years.").counts
+
+
+def test_one_month_with_a_two_month_extension_is_within_the_rule(catalogs) -> None:
+    m = judge(catalogs, "gdpr", "Art. 12(3)", "dsar-one-month",
+              "We respond to every data subject request within 30 days; complex requests may be "
+              "extended by two months.")
+    assert m.counts, m.rejected
+
+
+# --------------------------------------------------------------------------- confidence
+
+
+def test_confidence_names_its_basis_and_weak_context_needs_review(catalogs) -> None:
+    strong = judge(catalogs, "gdpr", "Art. 21", "objection",
+                   "## Right to object\n\nYou have the right to object to the processing of your data.")
+    assert strong.confidence == 1.0 and not strong.needs_review
+    assert "under a heading on the same subject" in " ".join(strong.basis)
+    officer = PolicyElement("officer-contact", "officer contact published",
+                            (("officer",), ("address", "publish*")))
+    # one part only from the previous sentence, and no statement of duty: an auditor decides
+    weak = decide(officer, list(passages("d.md", markdown_blocks(
+        "Officer details. The address is published on the website."))))
+    assert weak.covered and weak.needs_review and not weak.counts
+    assert weak.confidence < REVIEW_BELOW
+    firm = decide(officer, list(passages("d.md", markdown_blocks(
+        "The officer's address must be published on the website."))))
+    assert firm.counts and firm.confidence >= REVIEW_BELOW
+
+
+def test_needs_review_is_not_assessed_never_met(catalogs, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    # the only passage naming the DPO's contact details rests on the previous sentence
+    (docs / "notice.md").write_text("# Notice\n\nData protection officer. The address is "
+                                    "published on the website.\n")
+    cov = assess(catalogs, ["gdpr"], [], [docs], None, dt.date.today())[0]
+    res = next(r for r in cov.requirements if r.requirement.id == "Art. 37(7)")
+    m = res.elements[0]
+    assert m.covered and m.needs_review and not m.counts
+    assert res.status is Status.NOT_ASSESSED and not res.evidence_kinds
+    assert any("needs review" in x for x in res.missing)
+
+
+# --------------------------------------------------------------------------- requirement status
+
+
+def test_a_requirement_is_met_only_when_every_element_is(catalogs, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "privacy.md").write_text(
+        "# Privacy notice\n\n## What we collect\n\n"
+        "We collect the following categories of personal information: identifiers and usage data.\n\n"
+        "We use your personal information to provide and bill the service.\n")
+    cov = assess(catalogs, ["ccpa"], [], [docs], None, dt.date.today())[0]
+    res = next(r for r in cov.requirements if r.requirement.id == "1798.100(a)")
+    assert res.status is Status.PARTIAL
+    missing = " ".join(res.missing)
+    assert "sold or shared" in missing and "sensitive" in missing and "1798.100(a)(2)" in missing
+
+
+# --------------------------------------------------------------------------- reviews
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["policies", *args], catch_exceptions=False)
+
+
+def _docs(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notice.md").write_text(
+        "# Privacy notice\n\n## International transfers\n\n"
+        "Personal data transferred out of the EU is protected by Standard Contractual Clauses.\n\n"
+        "## Your rights\n\nYou have the right to object to the processing of your data.\n")
+    return docs
+
+
+def test_review_confirm_and_reject_are_applied_by_later_runs(tmp_path: Path) -> None:
+    docs, rv = _docs(tmp_path), tmp_path / "reviews.yaml"
+    listed = run("review", "--evidence", str(docs), "--framework", "gdpr", "--reviews", str(rv),
+                 "--all")
+    assert listed.exit_code == 0, listed.output
+    rows = [re.match(r"^(\w{10})  GDPR (.+?) ([a-z0-9-]+)(?: \(.*?\))?: ", line)
+            for line in listed.output.splitlines()]
+    ids = {m.group(3): m.group(1) for m in rows if m}
+    assert {"notice-transfers", "objection"} <= set(ids)
+    # who and why are required
+    assert run("review", "--evidence", str(docs), "--reviews", str(rv),
+               "--confirm", ids["objection"]).exit_code == 2
+    assert run("review", "--evidence", str(docs), "--reviews", str(rv), "--confirm", "nope",
+               "--by", "A", "--reason", "b").exit_code == 2
+    ok = run("review", "--evidence", str(docs), "--framework", "gdpr", "--reviews", str(rv),
+             "--confirm", ids["objection"], "--reject", ids["notice-transfers"],
+             "--by", "A. Auditor", "--reason", "Read against the notice")
+    assert ok.exit_code == 0, ok.output
+    saved = review_file.load(rv)
+    assert {(r.element, r.decision.value, r.reviewed_by) for r in saved.entries} == {
+        ("objection", "confirmed", "A. Auditor"), ("notice-transfers", "rejected", "A. Auditor")}
+    assert all(r.date and r.reason and len(r.passage) == 12 for r in saved.entries)
+    report = json.loads(run("coverage", "--evidence", str(docs), "--framework", "gdpr",
+                            "--reviews", str(rv), "--format", "json").output)
+    reqs = {r["id"]: r for r in report["compliance"][0]["requirements"]}
+    objection = reqs["Art. 21"]["elements"][0]
+    assert objection["covered"] and objection["reviewed"].startswith("confirmed by A. Auditor")
+    transfers = next(e for e in reqs["Art. 13"]["elements"] if e["id"] == "notice-transfers")
+    assert not transfers["covered"]
+    assert any("rejected by an auditor" in r["why"] for r in transfers["rejected"])
+    # the text report says it too
+    text = run("coverage", "--evidence", str(docs), "--framework", "gdpr", "--reviews", str(rv),
+               "-v").output
+    assert "reviewed: confirmed by A. Auditor" in text
+
+
+def test_bad_review_file_names_file_line_and_field(tmp_path: Path) -> None:
+    rv = tmp_path / "reviews.yaml"
+    rv.write_text("schema: 1\nreviews:\n  - framework: gdpr\n    requirement: Art. 21\n"
+                  "    element: objection\n    passage: abc\n    decision: maybe\n"
+                  "    reviewed_by: A\n    date: '2026-01-01'\n    reason: x\n")
+    with pytest.raises(InputFileError) as exc:
+        review_file.load(rv)
+    assert "reviews.yaml:3" in str(exc.value) and "decision" in str(exc.value)
+    r = run("coverage", "--evidence", str(_docs(tmp_path)), "--reviews", str(rv))
+    assert r.exit_code == 2 and "reviews.yaml:3" in r.output
+
+
+# --------------------------------------------------------------------------- unreadable documents
+
+
+def test_unreadable_document_is_listed_in_every_output_without_library_noise(tmp_path: Path) -> None:
+    docs = _docs(tmp_path)
+    (docs / "scan.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF")
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames \
+        else CliRunner()
+    for fmt in ("text", "json", "html"):
+        r = runner.invoke(cli, ["policies", "coverage", "--evidence", str(docs), "--framework",
+                                "gdpr", "--format", fmt], catch_exceptions=False)
+        assert r.exit_code == 0
+        assert "scan.pdf" in r.stdout, fmt
+        noise = [line for line in r.stderr.splitlines() if not line.startswith("smbaudit: ")]
+        assert noise == [] and "scan.pdf" in r.stderr, r.stderr
