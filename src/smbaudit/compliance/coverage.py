@@ -173,7 +173,8 @@ def _policy(fw: str, req: Requirement, passages: list[Passage] | None,
             res.evidence.append(EvidenceItem(EvidenceKind.POLICY, f"{answers.path}:{ov.line}",
                                              f"auditor override: {ov.reason}", ov.covered, el.id))
         else:
-            m = matcher.decide(el, passages or [], reviewed.for_element(fw, req.id, el.id))
+            m = matcher.decide(el, passages or [], reviewed.for_element(fw, req.id, el.id),
+                               _index(passages or []))
             if m.covered and m.passage:
                 detail = el.id + (f" (reviewed: {m.reviewed})" if m.reviewed else
                                   f" (needs review, confidence {m.confidence:.2f})"
@@ -199,6 +200,18 @@ def _policy(fw: str, req: Requirement, passages: list[Passage] | None,
         return "absent"  # only doubtful passages: not assessed, never met
     res.reasons.append("no document states the required element(s)")
     return "fail" if passages else "absent"
+
+
+_INDEXES: dict[int, matcher.PassageIndex] = {}
+
+
+def _index(passages: list[Passage]) -> matcher.PassageIndex:
+    """One word index per passage list (built on first use, kept while that list lives)."""
+    found = _INDEXES.get(id(passages))
+    if found is None or found.items is not passages:
+        _INDEXES.clear()
+        found = _INDEXES[id(passages)] = matcher.PassageIndex(passages)
+    return found
 
 
 def _cited(m: ElementMatch) -> str:

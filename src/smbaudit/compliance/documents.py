@@ -352,6 +352,10 @@ def docx_blocks(path: Path) -> list[Block]:
     blocks: list[Block] = []
     para_no = table_no = 0
     body = document.element.body
+    # style id -> name, read once: python-docx resolves a paragraph's style by walking every
+    # style of the document, which dominates the time on long documents
+    names = {st.style_id: st.name or "" for st in document.styles}
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
@@ -360,7 +364,8 @@ def docx_blocks(path: Path) -> list[Block]:
             text = _squash(p.text)
             if not text:
                 continue
-            style = (p.style.name if p.style is not None else "") or ""
+            style_el = child.find(f"{w}pPr/{w}pStyle")
+            style = names.get(style_el.get(f"{w}val"), "") if style_el is not None else ""
             where = f"paragraph {para_no}"
             heading = re.match(r"(?i)heading\s*(\d)", style)
             if heading or style.lower() == "title":

@@ -15,6 +15,7 @@ A passage states an element when (see docs/compliance.md for the full rules):
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -346,12 +347,18 @@ def _group_hits(element: PolicyElement, words: tuple[str, ...]) -> list[bool]:
 def candidate(element: PolicyElement, p: Passage, previous: str = "") -> int:
     """How many groups the passage matches by itself (0 = not a candidate)."""
     scope = f"{p.lead_in} {p.text}" if p.block == "list_item" else p.text
-    own = _group_hits(element, _Tokens.of(scope).words)
+    words = _Tokens.of(scope).words
+    own: list[bool] = []
+    misses = 0
+    for g in element.groups:  # stop at the second miss: at most one group may come from context
+        hit = _find_group(g, words) is not None
+        own.append(hit)
+        misses += not hit
+        if misses > 1 or (misses and len(element.groups) == 1):
+            return 0
     n_own = sum(own)
     if n_own == len(own):
         return n_own
-    if n_own == 0 or n_own < len(own) - 1:
-        return 0
     context = _Tokens.of(" ".join((*p.headings, previous))).words
     missing = [g for g, hit in zip(element.groups, own) if not hit]
     if all(_find_group(g, context) for g in missing):
@@ -451,8 +458,49 @@ def confidence(element: PolicyElement, p: Passage, score: int) -> tuple[float, t
     return min(1.0, round(value, 2)), tuple(basis)
 
 
+class PassageIndex:
+    """Which passages hold which words, so that an element is only tried on passages that can
+    match it (a passage must hold one of its first two phrasing groups itself)."""
+
+    def __init__(self, items: list[Passage]):
+        self.items = items
+        where: dict[str, set[int]] = {}
+        for i, p in enumerate(items):
+            scope = f"{p.lead_in} {p.text}" if p.block == "list_item" else p.text
+            for w in set(_Tokens.of(scope).words):
+                where.setdefault(w, set()).add(i)
+        self._where = where
+        self._vocabulary = sorted(where)
+
+    def _with_word(self, pattern: str) -> set[int]:
+        if pattern.endswith("*"):
+            stem = pattern[:-1]
+            lo = bisect.bisect_left(self._vocabulary, stem)
+            out: set[int] = set()
+            for w in self._vocabulary[lo:]:
+                if not w.startswith(stem):
+                    break
+                out |= self._where[w]
+            return out
+        forms = {pattern, pattern + "s", pattern + "es"}
+        if pattern.endswith("y"):
+            forms.add(pattern[:-1] + "ies")
+        return set().union(*(self._where.get(f, set()) for f in forms))
+
+    def _with_group(self, group: tuple[str, ...]) -> set[int]:
+        return set().union(*(self._with_word(_term_words(t)[0]) for t in group))
+
+    def candidates(self, element: PolicyElement) -> list[int]:
+        """Passage positions, in document order, that hold its first or second group."""
+        found = self._with_group(element.groups[0])
+        if len(element.groups) > 1:
+            found |= self._with_group(element.groups[1])
+        return sorted(found)
+
+
 def decide(element: PolicyElement, items: list[Passage],
-           reviews: Mapping[str, Review] | None = None) -> ElementMatch:
+           reviews: Mapping[str, Review] | None = None,
+           index: PassageIndex | None = None) -> ElementMatch:
     """The decision for one element over all passages, with up to three rejected candidates.
 
     `reviews` (passage hash -> auditor review for this element) confirms or rejects passages:
@@ -460,12 +508,13 @@ def decide(element: PolicyElement, items: list[Passage],
     """
     rejected: list[tuple[Passage, str]] = []
     best: tuple[float, int, Passage, tuple[str, ...], str] | None = None
-    prev_text = ""
-    prev_key: tuple[str, str] = ("", "")
     reviews = reviews or {}
-    for p in items:
-        previous = prev_text if (p.file, p.location) == prev_key else ""
-        prev_text, prev_key = p.text, (p.file, p.location)
+    index = index if index is not None and index.items is items else PassageIndex(items)
+    for i in index.candidates(element):
+        p = items[i]
+        before = items[i - 1] if i else None
+        previous = before.text if before is not None and (before.file, before.location) == (
+            p.file, p.location) else ""
         score = candidate(element, p, previous)
         if not score:
             continue
