@@ -233,3 +233,27 @@ def test_unreadable_document_is_listed_in_every_output_without_library_noise(tmp
         assert "scan.pdf" in r.stdout, fmt
         noise = [line for line in r.stderr.splitlines() if not line.startswith("smbaudit: ")]
         assert noise == [] and "scan.pdf" in r.stderr, r.stderr
+
+
+def test_scan_lists_an_unreadable_document_on_the_terminal_and_applies_reviews(
+        tmp_path: Path) -> None:
+    docs, rv = _docs(tmp_path), tmp_path / "reviews.yaml"
+    (docs / "scan.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer\n%%EOF")
+    listed = run("review", "--evidence", str(docs), "--framework", "gdpr", "--reviews", str(rv),
+                 "--all")
+    first = listed.output.split()[0]
+    assert run("review", "--evidence", str(docs), "--framework", "gdpr", "--reviews", str(rv),
+               "--confirm", first, "--by", "A. Auditor", "--reason", "ok").exit_code == 0
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames \
+        else CliRunner()
+    r = runner.invoke(cli, ["scan", f"dir:{tree}", "--framework", "gdpr", "--evidence", str(docs),
+                            "--reviews", str(rv), "--no-history", "-o", str(tmp_path / "out"),
+                            "--fail-on", "none"], catch_exceptions=False)
+    assert r.exit_code in (0, 3), r.output
+    assert "scan.pdf" in r.stderr
+    data = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    (gdpr,) = data["compliance"]
+    assert any("scan.pdf" in p for p in gdpr["problems"])
+    assert any(e.get("reviewed") for r_ in gdpr["requirements"] for e in r_["elements"])

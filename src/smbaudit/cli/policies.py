@@ -289,3 +289,5 @@ class ScanCoverage:
 def echo_summaries(compliance: list[dict] | None, err: bool = False) -> None:  # type: ignore[type-arg]
     for fw in compliance or []:
         click.echo(f"{fw['framework'].upper()}: {fw['summary']['line']}", err=err)
+    for problem in (compliance or [{}])[0].get("problems", []):
+        click.echo(f"smbaudit: warning: {problem}", err=True)
