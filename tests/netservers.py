@@ -33,13 +33,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 10.0) -> None:
+def wait_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 10.0,
+              host: str = LOOPBACK) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            with socket.create_connection((LOOPBACK, port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.02)
@@ -117,15 +118,17 @@ class Nginx:
 
 
 @contextmanager
-def nginx(tmp: Path, *, strong: bool, redirect: bool | None = None) -> Iterator[Nginx]:
+def nginx(tmp: Path, *, strong: bool, redirect: bool | None = None, host: str = LOOPBACK,
+          ports: tuple[int, int] | None = None, tls_config: str | None = None) -> Iterator[Nginx]:
     """One nginx with a TLS server and a plain HTTP server (redirecting to HTTPS or not).
 
-    redirect defaults to `strong`."""
+    redirect defaults to `strong`; `ports` (TLS, HTTP) default to free ones; `tls_config`
+    replaces the weak or strong TLS directives."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     redirect = strong if redirect is None else redirect
     tmp.mkdir(parents=True, exist_ok=True)
     certs = make_cert(tmp / "tls", weak=not strong)
-    tls_port, http_port = free_port(), free_port()
+    tls_port, http_port = ports or (free_port(), free_port())
     body = STRONG_TLS if strong else "        server_tokens on;\n"
     plain = (f"return 301 https://localhost:{tls_port}$request_uri;" if redirect
              else "return 200 'plain\\n';")
@@ -141,14 +144,14 @@ http {{
     client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fcgi;
     uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
     server {{
-        listen {LOOPBACK}:{tls_port} ssl;
+        listen {host}:{tls_port} ssl;
         ssl_certificate {certs.cert};
         ssl_certificate_key {certs.key};
-{WEAK_TLS if not strong else ""}{body}
+{tls_config if tls_config is not None else WEAK_TLS if not strong else ""}{body}
         location / {{ return 200 'ok\\n'; }}
     }}
     server {{
-        listen {LOOPBACK}:{http_port};
+        listen {host}:{http_port};
 {"        server_tokens off;" if strong else ""}
         location / {{ {plain} }}
     }}
@@ -159,8 +162,8 @@ http {{
                              str(tmp / "error.log")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:
-        wait_port(tls_port, proc)
-        wait_port(http_port, proc)
+        wait_port(tls_port, proc, host=host)
+        wait_port(http_port, proc, host=host)
         yield Nginx(tls_port, http_port, certs)
     except RuntimeError as exc:
         log = (tmp / "error.log").read_text() if (tmp / "error.log").exists() else ""
@@ -189,7 +192,7 @@ KbdInteractiveAuthentication no
 
 
 @contextmanager
-def sshd(tmp: Path, *, hardened: bool) -> Iterator[int]:
+def sshd(tmp: Path, *, hardened: bool, host: str = LOOPBACK, port: int | None = None) -> Iterator[int]:
     """OpenSSH sshd on a free loopback port; weak: 1024-bit RSA host key and legacy algorithms."""
     binary = shutil.which("sshd") or "/usr/sbin/sshd"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -202,16 +205,16 @@ def sshd(tmp: Path, *, hardened: bool) -> Iterator[int]:
         subprocess.run(argv, check=True, timeout=60, stdout=subprocess.DEVNULL)
         keys.append(path)
     Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
-    port = free_port()
+    port = port or free_port()
     cfg = tmp / "sshd_config"
-    cfg.write_text(f"Port {port}\nListenAddress {LOOPBACK}\n"
+    cfg.write_text(f"Port {port}\nListenAddress {host}\n"
                    + "".join(f"HostKey {k}\n" for k in keys)
                    + f"PidFile {tmp}/sshd.pid\nUsePAM no\nPermitRootLogin no\nStrictModes no\n"
                    + (HARDENED_SSHD if hardened else WEAK_SSHD))
     proc = subprocess.Popen([binary, "-D", "-e", "-f", str(cfg)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:
-        wait_port(port, proc)
+        wait_port(port, proc, host=host)
         yield port
     except RuntimeError as exc:
         err = proc.stderr.read().decode() if proc.poll() is not None and proc.stderr else ""

@@ -8,7 +8,10 @@ authentication methods offered come from paramiko: a key exchange per host key t
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import os
 import re
 import socket
 import struct
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from smbaudit.errors import ProbeError, ProbeTimeout
 from smbaudit.models import TargetKind
+from smbaudit.probes import _wire
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import ServiceTarget, Target
 
@@ -112,16 +116,25 @@ def _take(sock: socket.socket, buf: bytes, n: int, deadline: float) -> tuple[byt
     return buf[:n], buf[n:]
 
 
-def read_kexinit(sock: socket.socket, rest: bytes, deadline: float) -> dict[str, list[str]]:
-    """The server's SSH_MSG_KEXINIT name-lists (the packet is sent unencrypted)."""
-    timeout = sock.gettimeout()
-    deadline = deadline if timeout is None else min(deadline, time.monotonic() + timeout)
+def read_packet(sock: socket.socket, rest: bytes, deadline: float) -> tuple[bytes, bytes]:
+    """One unencrypted SSH packet's payload, and the bytes read after it."""
     head, rest = _take(sock, rest, 5, deadline)
     length, padding = struct.unpack("!IB", head)
     if not 12 <= length <= MAX_PACKET or padding >= length:
         raise ProbeError(f"malformed SSH packet (length {length})")
     body, rest = _take(sock, rest, length - 1, deadline)
-    payload = body[:length - 1 - padding]
+    return body[:length - 1 - padding], rest
+
+
+def read_kexinit(sock: socket.socket, rest: bytes, deadline: float) -> dict[str, list[str]]:
+    """The server's SSH_MSG_KEXINIT name-lists (the packet is sent unencrypted)."""
+    return _read_kexinit(sock, rest, deadline)[0]
+
+
+def _read_kexinit(sock: socket.socket, rest: bytes, deadline: float) -> tuple[dict[str, list[str]], bytes]:
+    timeout = sock.gettimeout()
+    deadline = deadline if timeout is None else min(deadline, time.monotonic() + timeout)
+    payload, rest = read_packet(sock, rest, deadline)
     if not payload or payload[0] != 20:
         raise ProbeError(f"expected KEXINIT, got SSH message {payload[0] if payload else 'none'}")
     pos = 17  # message type + 16-byte cookie
@@ -136,7 +149,85 @@ def read_kexinit(sock: socket.socket, rest: bytes, deadline: float) -> dict[str,
             pos += 4 + n
     except struct.error:
         raise ProbeError("truncated KEXINIT") from None
-    return lists
+    return lists, rest
+
+
+# Key exchanges this probe can start itself to read a host key (no paramiko, no full handshake).
+_OWN_KEX = ("curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256")
+_CURVE_BITS = {"nistp256": 256, "nistp384": 384, "nistp521": 521}
+
+
+def _packet(payload: bytes) -> bytes:
+    padding = 8 - (len(payload) + 5) % 8
+    padding += 8 if padding < 4 else 0
+    return struct.pack("!IB", len(payload) + padding + 1, padding) + payload + os.urandom(padding)
+
+
+def _string(data: bytes) -> bytes:
+    return struct.pack("!I", len(data)) + data
+
+
+def _namelist(names: list[str]) -> bytes:
+    return _string(",".join(names).encode("ascii"))
+
+
+def _read_string(data: bytes, pos: int) -> tuple[bytes, int]:
+    (n,) = struct.unpack("!I", data[pos:pos + 4])
+    if pos + 4 + n > len(data):
+        raise ProbeError("truncated SSH string")
+    return data[pos + 4:pos + 4 + n], pos + 4 + n
+
+
+def describe_host_key(blob: bytes) -> dict[str, Any]:
+    """Type, size and SHA-256 fingerprint of an SSH public key blob (RFC 4253 6.6)."""
+    try:
+        kind_raw, pos = _read_string(blob, 0)
+        kind = kind_raw.decode("ascii", "replace")
+        bits: int | None = None
+        if kind == "ssh-rsa":
+            _e, pos = _read_string(blob, pos)
+            n, pos = _read_string(blob, pos)
+            bits = int.from_bytes(n, "big").bit_length()
+        elif kind == "ssh-dss":
+            p, pos = _read_string(blob, pos)
+            bits = int.from_bytes(p, "big").bit_length()
+        elif kind.startswith("ecdsa-sha2-"):
+            bits = _CURVE_BITS.get(kind.removeprefix("ecdsa-sha2-"))
+        elif kind in ("ssh-ed25519", "ssh-ed448"):
+            bits = 256 if kind == "ssh-ed25519" else 456
+    except struct.error:
+        raise ProbeError("malformed SSH host key") from None
+    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    return {"algorithm": kind, "bits": bits, "fingerprint": f"SHA256:{digest}"}
+
+
+def fetch_host_key(sock: socket.socket, server_lists: dict[str, list[str]], rest: bytes,
+                   host_key_algorithms: list[str], deadline: float) -> dict[str, Any]:
+    """Start a key exchange offering only `host_key_algorithms` and read the host key from the
+    server's ECDH reply; the exchange is never finished (nothing is signed or verified)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, x25519
+
+    kex = next(k for k in _OWN_KEX if k in server_lists["kex"])
+    if kex.startswith("curve25519"):
+        public = x25519.X25519PrivateKey.generate().public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    else:
+        public = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    kexinit = (b"\x14" + os.urandom(16) + _namelist([kex]) + _namelist(host_key_algorithms)
+               + b"".join(_namelist(server_lists[n] or ["none"]) for n in _NAMES[2:])
+               + _namelist([]) * 2 + b"\x00" + b"\x00" * 4)
+    sock.sendall(_packet(kexinit) + _packet(b"\x1e" + _string(public)))
+    step = _wire.step_deadline(sock, deadline)
+    for _ in range(8):  # messages before the reply (e.g. ignore/debug) are skipped
+        payload, rest = read_packet(sock, rest, step)
+        if payload[:1] == b"\x01":
+            raise ProbeError("SSH server disconnected during key exchange")
+        if payload[:1] == b"\x1f":  # SSH_MSG_KEX_ECDH_REPLY: string K_S first
+            blob, _ = _read_string(payload, 1)
+            return describe_host_key(blob)
+    raise ProbeError("no key exchange reply from the SSH server")
 
 
 class SshServiceProbe(Probe):
@@ -189,7 +280,7 @@ class SshServiceProbe(Probe):
         facts["weak_host_key_algorithms"] = [{"name": n, "why": WEAK_HOSTKEY[n]}
                                              for n in facts["host_key_algorithms"] if n in WEAK_HOSTKEY]
         if params.get("host_keys", True):
-            facts["host_keys"] = self._host_keys(target, ctx, facts["host_key_algorithms"])
+            facts["host_keys"] = self._host_keys(target, ctx, facts["host_key_algorithms"], facts["kex"])
             rsa = [k["bits"] for k in facts["host_keys"] if k["type"] == "rsa" and k["bits"]]
             if rsa:
                 facts["rsa_key_bits"] = min(rsa)
@@ -223,31 +314,48 @@ class SshServiceProbe(Probe):
             raise
         return transport
 
-    def _host_keys(self, target: ServiceTarget, ctx: ProbeContext, offered: list[str]) -> list[dict[str, Any]]:
+    def _host_keys(self, target: ServiceTarget, ctx: ProbeContext, offered: list[str],
+                   server_kex: list[str]) -> list[dict[str, Any]]:
+        """One key exchange per host key family the server offers: our own ECDH start where the
+        server has curve25519 or P-256 (one round trip), else paramiko's full handshake."""
+        keys: list[dict[str, Any]] = []
+        own = any(k in server_kex for k in _OWN_KEX)
+        for family in ("ssh-ed25519", "ecdsa", "rsa", "ssh-dss"):
+            algs = [a for a in offered if _family(a) == family]
+            if not algs:
+                continue
+            ctx.check_deadline()
+            try:
+                if own:
+                    with target.connect(ctx.io_timeout()) as sock:
+                        _banner, rest = read_banner(sock, ctx.deadline)
+                        sock.sendall(CLIENT_BANNER)
+                        lists, rest = _read_kexinit(sock, rest, ctx.deadline)
+                        key = fetch_host_key(sock, lists, rest, algs, ctx.deadline)
+                else:
+                    key = self._paramiko_host_key(target, ctx, family, algs)
+                keys.append({"type": _family_name(family), **key})
+            except (ProbeError, OSError, EOFError) as exc:
+                keys.append({"type": _family_name(family), "bits": None, "error": str(exc)[:200]})
+        return keys
+
+    def _paramiko_host_key(self, target: ServiceTarget, ctx: ProbeContext, family: str,
+                           algs: list[str]) -> dict[str, Any]:
         import paramiko
 
-        keys: list[dict[str, Any]] = []
-        families = {"ssh-ed25519": "ssh-ed25519" in offered,
-                    "ecdsa": any(a.startswith("ecdsa-sha2-") for a in offered),
-                    "rsa": any(a in ("ssh-rsa", "rsa-sha2-256", "rsa-sha2-512") for a in offered)}
-        for family, present in families.items():
-            if not present:
-                continue
-            wanted = [k for k in _KEY_TYPES[family] if k in offered] or _KEY_TYPES[family]
-            try:
-                transport = self._transport(target, ctx, wanted)
-            except (paramiko.SSHException, EOFError, OSError) as exc:
-                keys.append({"type": _family_name(family), "bits": None, "error": str(exc)[:200]})
-                continue
-            try:
-                key = transport.get_remote_server_key()
-                keys.append({"type": _family_name(family), "bits": key.get_bits(),
-                             "algorithm": key.get_name(), "fingerprint": key.fingerprint})
-            except paramiko.SSHException as exc:  # negotiation never finished
-                keys.append({"type": _family_name(family), "bits": None, "error": str(exc)[:200]})
-            finally:
-                transport.close()
-        return keys
+        wanted = [k for k in _KEY_TYPES.get(family, []) if k in algs] or _KEY_TYPES.get(family, algs)
+        try:
+            transport = self._transport(target, ctx, wanted)
+        except paramiko.SSHException as exc:
+            raise ProbeError(str(exc)) from None
+        try:
+            key = transport.get_remote_server_key()
+            return {"bits": key.get_bits(), "algorithm": key.get_name(),
+                    "fingerprint": describe_host_key(key.asbytes())["fingerprint"]}
+        except paramiko.SSHException as exc:  # negotiation never finished
+            raise ProbeError(str(exc)) from None
+        finally:
+            transport.close()
 
     def _auth_methods(self, target: ServiceTarget, ctx: ProbeContext) -> dict[str, Any]:
         import paramiko
@@ -273,5 +381,18 @@ class SshServiceProbe(Probe):
                 "auth_error": None}
 
 
+def _family(algorithm: str) -> str:
+    """Host key family of a host key algorithm name (certificates count as their key type)."""
+    if algorithm.startswith("ssh-ed25519"):
+        return "ssh-ed25519"
+    if algorithm.startswith("ecdsa-sha2-"):
+        return "ecdsa"
+    if algorithm.startswith(("ssh-rsa", "rsa-sha2-")):
+        return "rsa"
+    if algorithm.startswith("ssh-dss"):
+        return "ssh-dss"
+    return ""
+
+
 def _family_name(family: str) -> str:
-    return {"ssh-ed25519": "ed25519", "ecdsa": "ecdsa", "rsa": "rsa"}[family]
+    return {"ssh-ed25519": "ed25519", "ecdsa": "ecdsa", "rsa": "rsa", "ssh-dss": "dsa"}[family]
