@@ -26,13 +26,13 @@ def test_scan_network_endpoint_json(tmp_path: Path) -> None:
     assert proc.returncode in (1, 3), proc.stderr
     report = json.loads(proc.stdout)
     name = f"127.0.0.1:{web.tls_port}"
-    # Then the service is a target named host:port, with nmap's identification
+    # Then the service is a target named host:port, identified without nmap
     targets = {t["name"]: t for t in report["targets"]}
     assert targets[name]["details"]["tunnel"] == "ssl" and targets[name]["details"]["product"] == "nginx"
     # and the closed port is reported, not dropped
     assert targets[f"127.0.0.1:{closed}"]["reachable"] is False
     failed = {f["check_id"] for f in report["findings"] if f["status"] == "fail" and f["target"] == name}
-    assert {"tls.no-tls10-tls11", "tls.no-null-anon-export-ciphers", "tls.cert-key-strength",
+    assert {"tls.no-tls10-tls11", "tls.no-null-ciphers", "tls.cert-key-strength",
             "tls.cert-signature-hash", "tls.cert-trusted", "tls.hsts", "http.server-version-hidden",
             "service-version.supported-release"} <= failed
     exposed = [f for f in report["findings"] if f["target"] == name]

@@ -62,17 +62,43 @@ def test_weak_nginx_findings(weak) -> None:  # type: ignore[no-untyped-def]
         "tls.cert-signature-hash": "fail",
         "tls.cert-trusted": "fail",
         "tls.cert-valid-now": "pass",
-        "tls.forward-secrecy": "fail",
+        "tls.dh-group-size": "not_applicable",  # no DHE suites without ssl_dhparam
+        "tls.ecdh-curve-strength": "pass",
+        "tls.fallback-scsv": "pass",
+        "tls.forward-secrecy": "pass",  # static DH/ECDH, PSK: none (static RSA is its own check)
         "tls.hsts": "fail",
         "tls.modern-protocol": "pass",
+        "tls.no-3des": "pass",  # RC4 and 3DES are gone from OpenSSL 3
+        "tls.no-anonymous-ciphers": "fail",
         "tls.no-cbc-legacy-protocol": "fail",
-        "tls.no-null-anon-export-ciphers": "fail",
-        "tls.no-rc4-des-3des": "fail",  # NULL-MD5 suites (RC4/3DES are gone from OpenSSL 3)
+        "tls.no-compression": "pass",
+        "tls.no-export-ciphers": "pass",
+        "tls.no-legacy-ciphers": "fail",  # NULL-MD5 suites
+        "tls.no-null-ciphers": "fail",
+        "tls.no-rc4": "pass",
         "tls.no-sslv2": "pass",
         "tls.no-sslv3": "pass",
+        "tls.no-static-rsa-kex": "fail",
         "tls.no-tls10-tls11": "fail",
+        "tls.ocsp-stapling": "not_applicable",  # self-signed
+        "tls.secure-renegotiation": "pass",
+        "tls.server-cipher-preference": "fail",  # ssl_prefer_server_ciphers off
         "tls.smtp-starttls": "not_applicable",
+        "tls.tls13-supported": "fail",
     }
+
+
+def test_failing_findings_name_what_was_seen(weak) -> None:  # type: ignore[no-untyped-def]
+    findings = scan_service(_target(weak.tls_port), ["tls"])
+    problems = {k: f.problem for k, f in findings.items() if f.status.value == "fail"}
+    assert all(problems.values()), problems
+    # the protocols and suites actually accepted, and nothing that was not
+    assert problems["tls.no-tls10-tls11"].endswith("accepts TLSv1.0 and TLSv1.1")
+    assert "TLS_RSA_WITH_NULL_MD5" in problems["tls.no-legacy-ciphers"]
+    assert "RC4" not in problems["tls.no-legacy-ciphers"] and "3DES" not in problems["tls.no-legacy-ciphers"]
+    assert "SSLv3" not in problems["tls.no-cbc-legacy-protocol"]
+    assert "TLSv1.0 TLS_" in problems["tls.no-cbc-legacy-protocol"]
+    assert "TLSv1.2, TLSv1.1 and TLSv1.0" in problems["tls.server-cipher-preference"]
 
 
 def test_strong_nginx_has_no_failures(strong) -> None:  # type: ignore[no-untyped-def]
@@ -105,15 +131,52 @@ def test_tls_audit_is_fast(strong, weak) -> None:  # type: ignore[no-untyped-def
 
 
 @pytest.mark.parametrize(("name", "protocol", "classes"), [
-    ("TLS_RSA_WITH_RC4_128_SHA", "TLSv1.2", ["rc4", "no_forward_secrecy"]),
-    ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLSv1.0", ["3des", "no_forward_secrecy", "cbc_legacy_protocol"]),
-    ("TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", "SSLv3", ["export", "des", "no_forward_secrecy",
-                                                    "cbc_legacy_protocol"]),
+    ("TLS_RSA_WITH_RC4_128_SHA", "TLSv1.2", ["rc4", "no_forward_secrecy", "static_rsa"]),
+    ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLSv1.0", ["3des", "no_forward_secrecy", "static_rsa",
+                                                  "cbc_legacy_protocol"]),
+    ("TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", "SSLv3", ["export", "des", "legacy", "no_forward_secrecy",
+                                                    "static_rsa", "cbc_legacy_protocol"]),
     ("TLS_DH_anon_WITH_AES_128_GCM_SHA256", "TLSv1.2", ["anonymous", "no_forward_secrecy"]),
+    ("TLS_RSA_WITH_SEED_CBC_SHA", "TLSv1.2", ["legacy_cipher", "legacy", "no_forward_secrecy", "static_rsa"]),
+    ("TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256", "TLSv1.2", ["no_forward_secrecy", "static_dh"]),
     ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLSv1.2", []),
     ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLSv1.2", []),
     ("TLS_AES_128_GCM_SHA256", "TLSv1.3", []),
-    ("SSL_CK_RC4_128_WITH_MD5", "SSLv2", ["rc4", "md5", "no_forward_secrecy"]),
+    ("SSL_CK_RC4_128_WITH_MD5", "SSLv2", ["rc4", "md5", "legacy", "no_forward_secrecy", "static_rsa"]),
 ])
 def test_cipher_classes(name: str, protocol: str, classes: list[str]) -> None:
     assert cipher_weaknesses(name, protocol) == classes
+
+
+DHE_1024 = """
+        ssl_protocols TLSv1.2;
+        ssl_ciphers "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0";
+        ssl_prefer_server_ciphers on;
+        ssl_dhparam {dhparam};
+"""
+
+
+def test_dhe_1024_group_is_named(tmp_path: Path) -> None:
+    # Given nginx with server preference and DHE suites over a 1024-bit group
+    import subprocess
+
+    dhparam = tmp_path / "dh1024.pem"
+    subprocess.run(["openssl", "dhparam", "-dsaparam", "-out", str(dhparam), "1024"], check=True,
+                   timeout=120, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with nginx(tmp_path / "web", strong=False, tls_config=DHE_1024.format(dhparam=dhparam)) as web:
+        facts = TlsProbe().collect(_target(web.tls_port), {},
+                                   ProbeContext(deadline=time.monotonic() + 30, timeout=5))
+        findings = scan_service(_target(web.tls_port), ["tls"])
+    # Then each DHE suite is listed with its 1024-bit group, the ECDHE one with its curve
+    assert sorted(g["name"] for g in facts["dh_groups"]) == [
+        "TLSv1.2 TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLSv1.2 TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"]
+    assert {g["bits"] for g in facts["dh_groups"]} == {1024}
+    ecdhe = [c for c in facts["ciphers"] if c["kex"] == "ECDH"]
+    assert ecdhe and ecdhe[0]["kex_group"] and ecdhe[0]["kex_bits"] >= 253
+    assert facts["server_preference"]["TLSv1_2"] is True
+    # and the checks fail with what was seen, pass what holds
+    assert findings["tls.dh-group-size"].status.value == "fail"
+    assert "1024 bits" in findings["tls.dh-group-size"].problem
+    assert "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256" in findings["tls.dh-group-size"].problem
+    assert findings["tls.server-cipher-preference"].status.value == "pass"
+    assert findings["tls.fallback-scsv"].status.value == "not_applicable"  # one protocol version

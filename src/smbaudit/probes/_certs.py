@@ -160,11 +160,22 @@ def analyse(chain_der: list[bytes], hostname: str = "", now: dt.datetime | None 
         **({"ec_key_bits": key_bits} if key_type == "ec" else {}),
         "signature_hash": _sig_hash(leaf),
         "weak_signatures": weak_sigs,
+        "ocsp_responders": _ocsp_responders(leaf),
         "chain_length": len(chain),
         "chain": [{"subject": c.subject.rfc4514_string(), "issuer": c.issuer.rfc4514_string(),
                    "signature_hash": _sig_hash(c), "not_after": c.not_valid_after_utc.isoformat()}
                   for c in chain],
     }
+
+
+def _ocsp_responders(cert: x509.Certificate) -> list[str]:
+    """OCSP responder URLs from the Authority Information Access extension."""
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except (x509.ExtensionNotFound, ValueError):
+        return []
+    return [str(d.access_location.value) for d in aia
+            if d.access_method == x509.oid.AuthorityInformationAccessOID.OCSP][:4]
 
 
 def _verify_chain(chain: list[x509.Certificate], now: dt.datetime,

@@ -16,6 +16,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from smbaudit.errors import ProbeError, ProbeTimeout
 from smbaudit.probes._tls_ciphers import CIPHER_SUITES
@@ -40,6 +41,38 @@ Opener = Callable[[], socket.socket]
 class Rejected(Exception):
     """The server refused the offer (alert, close, or a different version) — an answer, not a fault."""
 
+    def __init__(self, why: str, alert: int | None = None):
+        super().__init__(why)
+        self.alert = alert
+
+
+# Named groups (RFC 8422, 7919, 8446): id -> (name, bits of security-relevant size).
+GROUPS = {0x0001: ("sect163k1", 163), 0x0002: ("sect163r1", 163), 0x0003: ("sect163r2", 163),
+          0x0004: ("sect193r1", 193), 0x0005: ("sect193r2", 193), 0x0006: ("sect233k1", 233),
+          0x0007: ("sect233r1", 233), 0x0008: ("sect239k1", 239), 0x0009: ("sect283k1", 283),
+          0x000A: ("sect283r1", 283), 0x000B: ("sect409k1", 409), 0x000C: ("sect409r1", 409),
+          0x000D: ("sect571k1", 571), 0x000E: ("sect571r1", 571), 0x000F: ("secp160k1", 160),
+          0x0010: ("secp160r1", 160), 0x0011: ("secp160r2", 160), 0x0012: ("secp192k1", 192),
+          0x0013: ("secp192r1", 192), 0x0014: ("secp224k1", 224), 0x0015: ("secp224r1", 224),
+          0x0016: ("secp256k1", 256), 0x0017: ("secp256r1", 256), 0x0018: ("secp384r1", 384),
+          0x0019: ("secp521r1", 521), 0x001A: ("brainpoolP256r1", 256), 0x001B: ("brainpoolP384r1", 384),
+          0x001C: ("brainpoolP512r1", 512), 0x001D: ("x25519", 253), 0x001E: ("x448", 448),
+          0x0100: ("ffdhe2048", 2048), 0x0101: ("ffdhe3072", 3072), 0x0102: ("ffdhe4096", 4096),
+          0x0103: ("ffdhe6144", 6144), 0x0104: ("ffdhe8192", 8192)}
+EC_GROUPS = [g for g in GROUPS if g < 0x0100]
+FALLBACK_SCSV = 0x5600
+EXT_STATUS_REQUEST, EXT_HEARTBEAT, EXT_RENEGOTIATION_INFO, EXT_KEY_SHARE = 0x0005, 0x000F, 0xFF01, 0x0033
+
+
+@dataclass
+class KeyExchange:
+    """The ephemeral key exchange a server chose: "DH" with its prime's size, or "ECDH" with
+    the named group (TLS <= 1.2 ServerKeyExchange, TLS 1.3 key_share)."""
+
+    kind: str
+    bits: int
+    group: str = ""
+
 
 @dataclass
 class ServerHello:
@@ -47,6 +80,10 @@ class ServerHello:
     cipher: int
     certificates: list[bytes] = field(default_factory=list)  # DER, leaf first (TLS <= 1.2 only)
     hello_retry: bool = False
+    compression: int = 0
+    extensions: dict[int, bytes] = field(default_factory=dict)
+    key_exchange: KeyExchange | None = None
+    ocsp_stapled: bool = False  # a CertificateStatus message followed the certificate
 
 
 def _u8(b: bytes) -> bytes:
@@ -66,15 +103,18 @@ _SIGALGS = [0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0807, 0x0808, 0x04
             0x0203, 0x0201, 0x0402, 0x0202, 0x0101, 0x0102]
 
 
-def client_hello(version: int, ciphers: list[int], server_name: str = "") -> bytes:
-    """One ClientHello record for SSLv3..TLS 1.3 offering exactly `ciphers`."""
+def client_hello(version: int, ciphers: list[int], server_name: str = "", *,
+                 groups: list[int] | None = None, extra_extensions: bytes = b"",
+                 compression: bytes = b"\x00") -> bytes:
+    """One ClientHello record for SSLv3..TLS 1.3 offering exactly `ciphers` (and `groups`,
+    default: the common ones; `compression`: the methods offered, null only by default)."""
     hello_version = min(version, TLS12)
     exts = b""
     if version >= TLS10:
         if server_name:
             name = server_name.encode("idna")
             exts += _ext(0x0000, _u16(b"\x00" + _u16(name)))
-        exts += _ext(0x000A, _u16(b"".join(struct.pack("!H", g) for g in _GROUPS)))
+        exts += _ext(0x000A, _u16(b"".join(struct.pack("!H", g) for g in (groups or _GROUPS))))
         exts += _ext(0x000B, _u8(b"\x00"))
         exts += _ext(0xFF01, b"\x00")  # renegotiation_info: some servers insist
         if version >= TLS12:
@@ -83,9 +123,10 @@ def client_hello(version: int, ciphers: list[int], server_name: str = "") -> byt
             exts += _ext(0x002B, _u8(struct.pack("!H", TLS13)))
             exts += _ext(0x0033, _u16(struct.pack("!H", 0x001D) + _u16(os.urandom(32))))
             exts += _ext(0x002D, _u8(b"\x01"))
+        exts += extra_extensions
     body = (struct.pack("!H", hello_version) + os.urandom(32)
             + _u8(os.urandom(32) if version == TLS13 else b"")
-            + _u16(b"".join(struct.pack("!H", c) for c in ciphers)) + _u8(b"\x00")
+            + _u16(b"".join(struct.pack("!H", c) for c in ciphers)) + _u8(compression)
             + (_u16(exts) if exts else b""))
     handshake = b"\x01" + struct.pack("!I", len(body))[1:] + body
     return b"\x16" + struct.pack("!H", SSL3 if version == SSL3 else TLS10) + _u16(handshake)
@@ -140,7 +181,7 @@ def _handshake_messages(reader: _Reader, want_certificate: bool):  # type: ignor
             raise ProbeError("TLS server closed the connection mid-record") from None
         seen_any = True
         if ctype == 21:
-            raise Rejected(f"alert {body[1] if len(body) > 1 else '?'}")
+            raise Rejected(f"alert {body[1] if len(body) > 1 else '?'}", body[1] if len(body) > 1 else None)
         if ctype != 22:
             return  # ChangeCipherSpec / encrypted data: the clear-text part is over
         pending += body
@@ -160,18 +201,48 @@ def _parse_server_hello(body: bytes) -> ServerHello:
         sid_len = body[34]
         pos = 35 + sid_len
         cipher = struct.unpack("!H", body[pos:pos + 2])[0]
+        compression = body[pos + 2]
         pos += 3
+        extensions: dict[int, bytes] = {}
         if len(body) > pos + 2:
             ext_len = struct.unpack("!H", body[pos:pos + 2])[0]
             exts = body[pos + 2:pos + 2 + ext_len]
             while len(exts) >= 4:
                 kind, elen = struct.unpack("!HH", exts[:4])
+                extensions[kind] = exts[4:4 + elen]
                 if kind == 0x002B and elen == 2:
                     version = struct.unpack("!H", exts[4:6])[0]
                 exts = exts[4 + elen:]
     except (struct.error, IndexError):
         raise ProbeError("malformed ServerHello") from None
-    return ServerHello(version, cipher, hello_retry=random == _HRR_RANDOM)
+    result = ServerHello(version, cipher, hello_retry=random == _HRR_RANDOM, compression=compression,
+                         extensions=extensions)
+    share = extensions.get(EXT_KEY_SHARE, b"")
+    if version == TLS13 and len(share) >= 2:
+        result.key_exchange = _named_group(struct.unpack("!H", share[:2])[0])
+    return result
+
+
+def _named_group(group: int) -> KeyExchange:
+    name, bits = GROUPS.get(group, (f"0x{group:04X}", 0))
+    return KeyExchange("DH" if 0x0100 <= group <= 0x01FF else "ECDH", bits, name)
+
+
+def _parse_key_exchange(body: bytes, cipher: int) -> KeyExchange | None:
+    """The group of an ephemeral (EC)DH ServerKeyExchange; None for other key exchanges."""
+    name = CIPHER_SUITES.get(cipher, "")
+    try:
+        if "_DHE_" in name or "_DH_anon_" in name:
+            plen = struct.unpack("!H", body[:2])[0]
+            prime = body[2:2 + plen]
+            return KeyExchange("DH", int.from_bytes(prime, "big").bit_length())
+        if "_ECDHE_" in name or "_ECDH_anon_" in name:
+            if body[0] == 3:  # named_curve
+                return _named_group(struct.unpack("!H", body[1:3])[0])
+            return KeyExchange("ECDH", 0, "explicit curve")
+    except (struct.error, IndexError):
+        raise ProbeError("malformed ServerKeyExchange") from None
+    return None
 
 
 def _parse_certificates(body: bytes) -> list[bytes]:
@@ -186,11 +257,13 @@ def _parse_certificates(body: bytes) -> list[bytes]:
 
 
 def hello(opener: Opener, version: int, ciphers: list[int], server_name: str, deadline: float,
-          want_certificate: bool = False) -> ServerHello:
-    """Offer `ciphers` at `version`; return what the server chose. Rejected if it refused."""
+          want_certificate: bool = False, **offer: Any) -> ServerHello:
+    """Offer `ciphers` at `version`; return what the server chose, with its key exchange group
+    (the flight is read to ServerHelloDone up to TLS 1.2). Rejected if it refused. `offer`
+    goes to `client_hello` (groups, extra_extensions, compression)."""
     sock = opener()
     try:
-        sock.sendall(client_hello(version, ciphers, server_name))
+        sock.sendall(client_hello(version, ciphers, server_name, **offer))
         reader = _Reader(sock, deadline)
         result: ServerHello | None = None
         for mtype, body in _handshake_messages(reader, want_certificate):
@@ -200,11 +273,17 @@ def hello(opener: Opener, version: int, ciphers: list[int], server_name: str, de
                     raise Rejected(f"server answered {PROTOCOL_NAMES.get(result.version, hex(result.version))}")
                 if result.cipher not in ciphers:
                     raise ProbeError(f"server chose cipher 0x{result.cipher:04X} that was not offered")
-                if not want_certificate or version == TLS13:
+                if version == TLS13:
                     return result
-            elif mtype == 11 and result is not None:
-                result.certificates = _parse_certificates(body)
-                return result
+            elif result is None:
+                continue
+            elif mtype == 11:
+                if want_certificate:
+                    result.certificates = _parse_certificates(body)
+            elif mtype == 12:
+                result.key_exchange = _parse_key_exchange(body, result.cipher)
+            elif mtype == 22:
+                result.ocsp_stapled = True
             elif mtype == 14:  # ServerHelloDone
                 break
         if result is None:
@@ -214,27 +293,60 @@ def hello(opener: Opener, version: int, ciphers: list[int], server_name: str, de
         sock.close()
 
 
+@dataclass
+class Enumeration:
+    """What one protocol version accepts: suites in the order the server chose them, the key
+    exchange it used with each, and the certificate chain (TLS <= 1.2)."""
+
+    accepted: list[int] = field(default_factory=list)
+    key_exchanges: dict[int, KeyExchange] = field(default_factory=dict)
+    certificates: list[bytes] = field(default_factory=list)
+
+
 def enumerate_ciphers(opener: Opener, version: int, server_name: str, deadline: float,
-                      check: Callable[[], None]) -> tuple[list[int], list[bytes]]:
+                      check: Callable[[], None]) -> Enumeration:
     """All cipher suites the server accepts at `version`, in the order it chose them.
 
     Offers every suite, removes the chosen one, and repeats until the server refuses:
-    one handshake per accepted suite, plus one. Also returns the certificate chain (TLS <= 1.2).
+    one handshake per accepted suite, plus one.
     """
     offer = list(TLS13_SUITES if version == TLS13 else LEGACY_SUITES)
-    accepted: list[int] = []
-    certs: list[bytes] = []
+    found = Enumeration()
     while offer:
         check()
         try:
-            sh = hello(opener, version, offer, server_name, deadline, want_certificate=not certs)
+            sh = hello(opener, version, offer, server_name, deadline,
+                       want_certificate=not found.certificates)
         except Rejected:
             break
-        accepted.append(sh.cipher)
-        if sh.certificates and not certs:
-            certs = sh.certificates
+        found.accepted.append(sh.cipher)
+        if sh.key_exchange is not None:
+            found.key_exchanges[sh.cipher] = sh.key_exchange
+        if sh.certificates and not found.certificates:
+            found.certificates = sh.certificates
         offer.remove(sh.cipher)
-    return accepted, certs
+    return found
+
+
+def enumerate_groups(opener: Opener, version: int, suites: list[int], server_name: str,
+                     deadline: float, check: Callable[[], None]) -> list[KeyExchange]:
+    """Elliptic curves the server accepts for ECDHE at `version` (<= TLS 1.2), offering every
+    known curve and removing the chosen one: one handshake per accepted curve, plus one."""
+    offer = list(EC_GROUPS)
+    found: list[KeyExchange] = []
+    while offer:
+        check()
+        try:
+            sh = hello(opener, version, suites, server_name, deadline, groups=offer)
+        except Rejected:
+            break
+        kx = sh.key_exchange
+        chosen = next((g for g, (name, _) in GROUPS.items() if kx and name == kx.group), None)
+        if kx is None or chosen not in offer:
+            break
+        found.append(kx)
+        offer.remove(chosen)
+    return found
 
 
 def sslv2_ciphers(opener: Opener, deadline: float) -> list[str]:

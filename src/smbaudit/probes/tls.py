@@ -6,10 +6,11 @@ local OpenSSL refuses (SSLv2, SSLv3, TLS 1.0/1.1) are still detected. STARTTLS i
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
-import ipaddress
 import ssl
+import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,8 +25,8 @@ TLS_SERVICES = frozenset({"https", "https-alt", "ssl", "smtps", "submissions", "
                           "ldaps", "ftps", "ircs", "nntps", "xmpp-server", "ms-wbt-server"})
 STARTTLS_SERVICES = frozenset({"smtp", "submission"})
 HTTP_SERVICES = frozenset({"http", "https", "http-alt", "https-alt", "http-proxy"})
-WEAK_CLASSES = ("null", "anonymous", "export", "rc4", "des", "3des", "md5", "legacy_cipher",
-                "no_forward_secrecy", "cbc_legacy_protocol")
+WEAK_CLASSES = ("null", "anonymous", "export", "rc4", "des", "3des", "md5", "legacy_cipher", "legacy",
+                "no_forward_secrecy", "static_rsa", "static_dh", "cbc_legacy_protocol")
 LEGACY = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
 
 
@@ -49,9 +50,15 @@ def cipher_weaknesses(name: str, protocol: str) -> list[str]:
         weak.append("md5")
     if re.search(r"RC2|IDEA|SEED|GOST|_KRB5_", n):
         weak.append("legacy_cipher")
+    if {"des", "md5", "legacy_cipher"} & set(weak):
+        weak.append("legacy")  # legacy ciphers besides RC4 and 3DES: DES, RC2, IDEA, SEED, GOST, MD5 MACs
     tls13 = protocol == "TLSv1.3"
     if not tls13 and not re.match(r"^(TLS|SSL)_(ECDHE|DHE|CECPQ|ECCPWD)_", n):
         weak.append("no_forward_secrecy")
+        if re.match(r"^(TLS|SSL)_RSA_(WITH|EXPORT)", n) or n.startswith("SSL_CK_"):
+            weak.append("static_rsa")  # the session key travels encrypted to the server's RSA key
+        elif "_ANON_" not in n and "_WITH_NULL" not in n.split("RSA")[0]:
+            weak.append("static_dh")  # static DH/ECDH, PSK, SRP, Kerberos: no forward secrecy
     if "CBC" in n and protocol in LEGACY:
         weak.append("cbc_legacy_protocol")
     return weak
@@ -62,10 +69,17 @@ class TlsProbe(Probe):
 
     Facts: tls (bool: a TLS handshake succeeded), starttls (true/false on SMTP, else null),
     protocols.{SSLv2,SSLv3,TLSv1_0,TLSv1_1,TLSv1_2,TLSv1_3} (bool), accepted_protocols,
-    legacy_protocols (accepted ones older than TLS 1.2), ciphers (list of {protocol, name, id, weak}),
-    weak_ciphers (the ones with a weak class), by_class.<class> (names of accepted ciphers of
-    that class: null anonymous export rc4 des 3des md5 legacy_cipher no_forward_secrecy
-    cbc_legacy_protocol), certificate (see `_certs.analyse`: expired, not_yet_valid, days_left,
+    legacy_protocols (accepted ones older than TLS 1.2), old_tls_protocols (TLS 1.0/1.1 accepted),
+    ciphers (list of {protocol, name, id, weak, kex, kex_bits, kex_group}: kex is "DH" or
+    "ECDH" for ephemeral key exchanges, with the group the server used), weak_ciphers (the ones
+    with a weak class), by_class.<class> (names of accepted ciphers of that class: null
+    anonymous export rc4 des 3des md5 legacy_cipher legacy no_forward_secrecy static_rsa
+    static_dh cbc_legacy_protocol), dh_groups (list of {name, bits}: each DHE suite and the
+    size of its group), curves (list of {name, bits}: named curves accepted for ECDHE),
+    server_preference.<protocol> (true: the server picks the suite; false: the client does;
+    null: fewer than two suites), no_server_preference (protocols where the client picks),
+    secure_renegotiation, compression, fallback_scsv, ocsp_stapling (bool, or null when not
+    testable: no protocol up to TLS 1.2, a single protocol version), certificate (see `_certs.analyse`: expired, not_yet_valid, days_left,
     self_signed, trusted, trust_error, hostname_match, key_type, key_bits, rsa_key_bits,
     ec_key_bits, signature_hash, weak_signatures...), https (bool), hsts (null unless https:
     {present, max_age, include_subdomains, header}), handshakes (count), endpoint.
@@ -114,6 +128,7 @@ class TlsProbe(Probe):
         protocols: dict[str, bool] = {}
         ciphers: list[dict[str, Any]] = []
         chain: list[bytes] = []
+        suites: dict[int, list[int]] = {}  # version -> accepted suites, in the server's order
         try:
             for version, pname in sorted(_tlswire.PROTOCOL_NAMES.items(), key=lambda kv: -kv[0]):
                 if pname not in wanted:
@@ -121,19 +136,24 @@ class TlsProbe(Probe):
                 if version == _tlswire.SSL2:
                     names = _tlswire.sslv2_ciphers(opener, ctx.deadline)
                     protocols[pname] = bool(names)
-                    ciphers += [_cipher(pname, n, None) for n in names]
+                    ciphers += [_cipher(pname, n, None, None) for n in names]
                     continue
-                suites, certs = _tlswire.enumerate_ciphers(opener, version, sni, ctx.deadline,
-                                                            ctx.check_deadline)
-                protocols[pname] = bool(suites)
-                ciphers += [_cipher(pname, CIPHER_SUITES.get(c, f"0x{c:04X}"), c) for c in suites]
-                if certs and not chain:
-                    chain = certs
+                found = _tlswire.enumerate_ciphers(opener, version, sni, ctx.deadline, ctx.check_deadline)
+                protocols[pname] = bool(found.accepted)
+                suites[version] = found.accepted
+                ciphers += [_cipher(pname, CIPHER_SUITES.get(c, f"0x{c:04X}"), c, found.key_exchanges.get(c))
+                            for c in found.accepted]
+                if found.certificates and not chain:
+                    chain = found.certificates
+            extras = _extras(opener, suites, sni, ctx)
         except _NoStartTls:
             return {"tls": False, "starttls": False, "endpoint": target.endpoint, "protocols": {},
-                    "accepted_protocols": [], "legacy_protocols": [], "ciphers": [],
-                    "weak_ciphers": [], "by_class": {}, "certificate": None, "https": False,
-                    "hsts": None, "handshakes": count}
+                    "accepted_protocols": [], "legacy_protocols": [], "old_tls_protocols": [],
+                    "ciphers": [], "weak_ciphers": [], "by_class": {}, "dh_groups": [], "curves": [],
+                    "server_preference": {}, "no_server_preference": [],
+                    "secure_renegotiation": None, "compression": None, "fallback_scsv": None,
+                    "ocsp_stapling": None, "certificate": None, "https": False, "hsts": None,
+                    "handshakes": count}
         accepted = [p for p in _tlswire.PROTOCOL_NAMES.values() if protocols.get(p)]
         if not accepted:
             raise ProbeError(f"{target.endpoint}: no TLS/SSL protocol version was accepted")
@@ -147,10 +167,14 @@ class TlsProbe(Probe):
             "protocols": {_key(p): protocols.get(p, False) for p in _tlswire.PROTOCOL_NAMES.values()},
             "accepted_protocols": accepted,
             "legacy_protocols": [p for p in accepted if p in LEGACY],
+            "old_tls_protocols": [p for p in accepted if p in ("TLSv1.0", "TLSv1.1")],
             "ciphers": ciphers,
             "weak_ciphers": [c for c in ciphers if c["weak"]],
             "by_class": {k: sorted({f"{c['protocol']} {c['name']}" for c in ciphers if k in c["weak"]})
                          for k in WEAK_CLASSES},
+            "dh_groups": [{"name": f"{c['protocol']} {c['name']}", "bits": c["kex_bits"]}
+                          for c in ciphers if c["kex"] == "DH"],
+            **extras,
             "certificate": _certificate(chain, target.hostname, ctx),
             "https": https,
             "hsts": None,
@@ -193,9 +217,77 @@ class _NoStartTls(Exception):
     """The SMTP server does not offer STARTTLS."""
 
 
-def _cipher(protocol: str, name: str, code: int | None) -> dict[str, Any]:
+def _cipher(protocol: str, name: str, code: int | None,
+            kx: _tlswire.KeyExchange | None) -> dict[str, Any]:
     return {"protocol": protocol, "name": name, "id": f"0x{code:04X}" if code is not None else None,
-            "weak": cipher_weaknesses(name, protocol)}
+            "weak": cipher_weaknesses(name, protocol), "kex": kx.kind if kx else None,
+            "kex_bits": kx.bits if kx else None, "kex_group": (kx.group or None) if kx else None}
+
+
+_STATUS_REQUEST = struct.pack("!HH", _tlswire.EXT_STATUS_REQUEST, 5) + b"\x01\x00\x00\x00\x00"
+
+
+def _extras(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeContext) -> dict[str, Any]:
+    """Server cipher preference per protocol, curves, renegotiation, compression, OCSP stapling
+    and TLS_FALLBACK_SCSV: a few more handshakes with suites the server is known to accept."""
+    preference: dict[str, bool | None] = {}
+    for version, accepted in suites.items():
+        pname = _tlswire.PROTOCOL_NAMES[version]
+        preference[_key(pname)] = _server_preference(opener, version, accepted, sni, ctx) if accepted else None
+    out: dict[str, Any] = {
+        "server_preference": preference,
+        "no_server_preference": [p.replace("_", ".") for p, v in preference.items() if v is False],
+        "secure_renegotiation": None, "compression": None, "fallback_scsv": None,
+        "ocsp_stapling": None, "curves": [],
+    }
+    legacy = [v for v in sorted(suites, reverse=True) if v <= _tlswire.TLS12 and suites[v]]
+    if legacy:
+        top = legacy[0]
+        sh = _try_hello(opener, top, suites[top], sni, ctx, extra_extensions=_STATUS_REQUEST)
+        if sh is not None:
+            out["secure_renegotiation"] = _tlswire.EXT_RENEGOTIATION_INFO in sh.extensions
+            out["ocsp_stapling"] = sh.ocsp_stapled
+        sh = _try_hello(opener, top, suites[top], sni, ctx, compression=b"\x01\x00")
+        out["compression"] = bool(sh and sh.compression != 0) if sh is not None else False
+        ecdhe = [c for c in suites[top] if "_ECDHE_" in CIPHER_SUITES.get(c, "")]
+        if ecdhe:
+            curves = _tlswire.enumerate_groups(opener, top, ecdhe, sni, ctx.deadline, ctx.check_deadline)
+            out["curves"] = [{"name": k.group, "bits": k.bits} for k in curves]
+    accepted_versions = [v for v in sorted(suites, reverse=True) if suites[v]]
+    if len(accepted_versions) >= 2 and accepted_versions[1] <= _tlswire.TLS12:
+        lower = accepted_versions[1]
+        try:
+            _tlswire.hello(opener, lower, [*suites[lower], _tlswire.FALLBACK_SCSV], sni, ctx.deadline)
+            out["fallback_scsv"] = False
+        except _tlswire.Rejected as exc:
+            out["fallback_scsv"] = exc.alert == 86  # inappropriate_fallback
+    return out
+
+
+def _try_hello(opener: Any, version: int, suites: list[int], sni: str, ctx: ProbeContext,
+               **offer: Any) -> _tlswire.ServerHello | None:
+    ctx.check_deadline()
+    try:
+        return _tlswire.hello(opener, version, suites, sni, ctx.deadline, **offer)
+    except _tlswire.Rejected:
+        return None
+
+
+def _server_preference(opener: Any, version: int, accepted: list[int], sni: str,
+                       ctx: ProbeContext) -> bool | None:
+    """True when the server picks the same suite whatever the client's order, False when it
+    takes the client's first choice; None with fewer than two suites or mixed answers."""
+    if len(accepted) < 2:
+        return None
+    first = _try_hello(opener, version, accepted, sni, ctx)
+    second = _try_hello(opener, version, list(reversed(accepted)), sni, ctx)
+    if first is None or second is None:
+        return None
+    if first.cipher == second.cipher:
+        return True
+    if first.cipher == accepted[0] and second.cipher == accepted[-1]:
+        return False
+    return None
 
 
 def _certificate(chain: list[bytes], hostname: str, ctx: ProbeContext) -> dict[str, Any] | None:
