@@ -63,16 +63,20 @@ def test_sarif_valid_against_official_schema_with_tree_locations() -> None:
     jsonschema.validators.validator_for(schema)(schema).validate(data)
     run = data["runs"][0]
     assert data["version"] == "2.1.0"
-    assert run["originalUriBaseIds"]["TREEROOT"]["uri"] == "file:///srv/img/"
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == "file:///srv/img/"
     results = {r["ruleId"]: r for r in run["results"]}
     assert set(results) == {"ssh.permit-root-login", "files.odd name", "tls.weak"}  # failures only
     phys = results["ssh.permit-root-login"]["locations"][0]["physicalLocation"]["artifactLocation"]
-    assert phys == {"uri": "etc/ssh/sshd_config", "uriBaseId": "TREEROOT"}
+    assert phys == {"uri": "etc/ssh/sshd_config", "uriBaseId": "%SRCROOT%"}
     odd = results["files.odd name"]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert odd["uri"] == "etc/with%20space/%C3%BC.conf"
-    # The live waiver is an accepted suppression; a network finding has a logical location
+    # The live waiver is an accepted suppression; a network finding has a logical location and
+    # a stable URI that is no file of the repository
     assert results["files.odd name"]["suppressions"][0]["status"] == "accepted"
-    assert "physicalLocation" not in results["tls.weak"]["locations"][0]
+    net = results["tls.weak"]["locations"][0]
+    assert net["logicalLocations"][0]["fullyQualifiedName"] == "127.0.0.1:443"
+    assert net["physicalLocation"]["artifactLocation"] == {
+        "uri": "smbaudit-targets/127.0.0.1_443", "uriBaseId": "SMBAUDIT_TARGETS"}
     assert results["tls.weak"]["level"] == "error"
     rules = run["tool"]["driver"]["rules"]
     assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run["results"])
@@ -107,11 +111,15 @@ def test_junit_one_case_per_check_and_target() -> None:
     cases = {(s.get("name"), c.get("name")): c for s in suites.values() for c in s.findall("testcase")}
     assert len(cases) == 6
     img = suites["dir:/srv/img"]
-    assert (img.get("tests"), img.get("failures"), img.get("errors")) == ("3", "2", "0")
+    assert (img.get("tests"), img.get("failures"), img.get("errors"), img.get("skipped")) == \
+        ("3", "1", "0", "1")
     failure = cases[("dir:/srv/img", "ssh.permit-root-login")].find("failure")
     assert failure is not None and failure.get("type") == "high" and NASTY.split("\n")[0] in failure.text
-    waived = cases[("dir:/srv/img", "files.odd name")].find("failure")
-    assert waived is not None and "accepted risk" in waived.get("message", "")
+    # a failure with a live waiver is an accepted risk: skipped, with the justification
+    waived = cases[("dir:/srv/img", "files.odd name")]
+    assert waived.find("failure") is None
+    message = waived.find("skipped").get("message", "")
+    assert message.startswith('accepted risk until 2030-01-01: accepted, "for now" (approved by Jane)')
     assert cases[("127.0.0.1:443", "net.err")].find("error") is not None
     assert cases[("127.0.0.1:443", "x.na")].find("skipped") is not None
     assert cases[("dir:/srv/img", "files.ok")].find("failure") is None

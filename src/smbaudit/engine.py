@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smbaudit.errors import ProbeError, ProbeTimeout, UnsupportedOperation
-from smbaudit.evaluate import EvaluationError, eval_condition, location_from, problem_line
+from smbaudit.evaluate import EvaluationError, eval_condition, place, problem_line
 from smbaudit.models import CheckDef, Evidence, Finding, Status, TargetInfo, TargetKind
 from smbaudit.probes.base import INCOMPLETE, Facts, Probe, ProbeContext
 from smbaudit.redact import redact
@@ -339,10 +339,12 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
     finding = _base_finding(check, target, Status.PASS if outcome.passed else Status.FAIL)
     finding.evidence = [Evidence(fact=e.fact, observed=redact(e.observed), expected=e.expected,
                                  ok=e.ok, message=redact(e.message)) for e in outcome.evidence]
-    location = location_from(facts, check.location)
-    if location:
-        finding.location = location
+    placement = place(facts, check.location, outcome)
+    if placement.location:
+        finding.location, finding.line = placement.location, placement.line
     if not outcome.passed:
+        finding.offending = placement.offending
+        finding.fix_file = check.fix_file
         finding.problem = problem_line(check, facts, outcome, target.name, finding.location)
     return finding
 

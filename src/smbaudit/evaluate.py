@@ -240,7 +240,8 @@ def eval_assertion(a: Assertion, facts: Any) -> Outcome:
         note = " (default)" if value is _MISSING and a.has_default else ""
         msg = a.message if (a.message and not ok) else ""
         return Outcome(ok, [Evidence(fact=a.fact, observed=shown, expected=expected + note, ok=ok,
-                                     message=msg)], messages=[a.message] if a.message else [])
+                                     message=msg)], _list_offenders(a, value, ok),
+                       [a.message] if a.message else [])
     results = [(path, value, _test_value(value, a)) for path, value in pairs]
     holds = [ok for _, _, ok in results]
     elements = resolve(facts, a.fact[:a.fact.rindex("*") + 1])
@@ -281,6 +282,18 @@ def eval_assertion(a: Assertion, facts: Any) -> Outcome:
     return Outcome(passed, evidence, items, [a.message] if a.message else [])
 
 
+def _list_offenders(a: Assertion, value: Any, ok: bool) -> list[tuple[str, Any]]:
+    """A list that should be empty names its elements as the offenders; a list that should
+    lack a value names that value."""
+    if ok or not isinstance(value, list):
+        return []
+    if a.op in ("empty", "absent"):
+        return [(problemtext.label_of(v), v) for v in value]
+    if a.op == "not_contains":
+        return [(str(a.value), a.value)]
+    return []
+
+
 def _last_step(concrete_path: str) -> str:
     return re.split(r"[.\[]", concrete_path)[-1].rstrip("]")
 
@@ -318,6 +331,53 @@ def _merged_items(outcomes: list[Outcome]) -> list[tuple[str, Any]]:
             seen.add(id(element))
             merged.append((label, element))
     return merged
+
+
+_WITH_LINE = re.compile(r"^(/.*):(\d+)$")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a finding is (file or endpoint, and line) and what failed, stable across scans."""
+
+    location: str | None = None
+    line: int | None = None
+    offending: tuple[str, ...] = ()
+
+
+def place(facts: Any, paths: tuple[str, ...], outcome: Outcome) -> Placement:
+    """Place a finding. In order: a `location` fact that names a file and line ("/etc/x:12");
+    the first offending element with a file (or path) and a line; the first offending element
+    with a file or path; a `location` fact without a line."""
+    found = [_split_line(v) for v in (location_from(facts, p) for p in paths) if v]
+    found = [c for c in found if c[0].startswith("/")] or found[:1]
+    elements = [] if outcome.passed else [
+        (_file_of(e), e.get("line")) for _, e in outcome.items if isinstance(e, dict) and _file_of(e)]
+    candidates = ([c for c in found if c[1]] + [(f, ln) for f, ln in elements if _is_line(ln)]
+                  + elements + found)
+    location, line = candidates[0] if candidates else (None, None)
+    offending: tuple[str, ...] = ()
+    if not outcome.passed:
+        labels = [label for label, _ in outcome.items if label]
+        offending = tuple(sorted(set(labels or [e.fact for e in outcome.evidence if not e.ok])))
+    return Placement(location, line if _is_line(line) else None, offending)
+
+
+def _file_of(element: dict[str, Any]) -> str | None:
+    for key in ("file", "path"):
+        value = element.get(key)
+        if isinstance(value, str) and value.startswith("/"):
+            return value
+    return None
+
+
+def _is_line(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _split_line(value: str) -> tuple[str, int | None]:
+    m = _WITH_LINE.match(value)
+    return (m.group(1), int(m.group(2))) if m else (value, None)
 
 
 def location_from(facts: Any, path: str | None) -> str | None:

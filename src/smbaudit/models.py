@@ -115,7 +115,9 @@ class CheckDef:
     compliance: dict[str, tuple[str, ...]] = field(default_factory=dict)
     applies: Applicability | None = None
     tags: tuple[str, ...] = ()
-    location: str | None = None  # a fact path whose value names where the problem is
+    # Fact paths whose value names where the problem is, first found wins ("/etc/x" or
+    # "/etc/x:12" with its line).
+    location: tuple[str, ...] = ()
     pack: str = ""
     # The headline of a failure: a template over the facts (smbaudit.problemtext).
     problem: str | None = None
@@ -181,6 +183,13 @@ class Finding:
     status: Status
     target: str
     location: str | None = None
+    line: int | None = None  # the line of `location` that decided the outcome, when known
+    # For a failing finding: the file on a host whose change fixes it (from the check), so that
+    # every result can be placed in a file even when no file decided it.
+    fix_file: str | None = None
+    # For a failing finding: what failed, stable across scans: the offending elements by name,
+    # or the facts that failed (not their values). Identifies "the same problem" next time.
+    offending: tuple[str, ...] = ()
     # For a failing finding: one sentence naming what was observed ("toor has user id 0
     # besides root"); the headline in every output, the title being the desired state.
     problem: str = ""
@@ -213,6 +222,9 @@ class Finding:
             "status": self.status.value,
             "target": self.target,
             "location": self.location,
+            "line": self.line,
+            "fix_file": self.fix_file,
+            "offending": list(self.offending),
             "problem": self.problem,
             "evidence": [e.to_dict() for e in self.evidence],
             "reason": self.reason,
@@ -237,6 +249,9 @@ class Finding:
             status=Status(data["status"]),
             target=data["target"],
             location=data.get("location"),
+            line=data.get("line"),
+            fix_file=data.get("fix_file"),
+            offending=tuple(data.get("offending", ())),
             problem=data.get("problem", ""),
             evidence=[Evidence(**e) for e in data.get("evidence", [])],
             reason=data.get("reason", ""),

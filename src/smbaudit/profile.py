@@ -40,7 +40,8 @@ SCHEMA: dict[str, Any] = {
         "outputs": {
             "type": "object", "additionalProperties": False,
             "properties": {"dir": {"type": "string", "minLength": 1},
-                           "formats": {**_STRINGS, "minItems": 1}},
+                           "formats": {**_STRINGS, "minItems": 1},
+                           "sarif_base": {"type": "string"}},
         },
         "fail_on": {"enum": [*SEVERITIES, "none"]},
         "fail_on_new": {"enum": SEVERITIES},
@@ -160,6 +161,8 @@ def load(path: str | Path) -> ScanProfile:
         o["formats"] = tuple(outputs["formats"])
     if "dir" in outputs:
         o["output"] = _rel(base, outputs["dir"])
+    if "sarif_base" in outputs:
+        o["sarif_base"] = outputs["sarif_base"]
     for key in ("fail_on", "fail_on_new"):
         if key in doc:
             o[key] = doc[key]
@@ -226,6 +229,7 @@ waivers: []
 outputs:
   dir: ./reports/{name}
   formats: [html, json]   # also: sarif, junit, csv, markdown, pdf
+  # sarif_base: infra/rootfs   # SARIF: the repository folder of a scanned dir: tree
 
 # Exit 1 when a failing finding is at least this severe (info low medium high critical none).
 fail_on: high

@@ -75,6 +75,9 @@ class Report:
     # A stored report scored under another scoring version keeps its own summary when
     # re-rendered: an old report must say what it said then.
     stored_summary: dict[str, Any] | None = None
+    # Rendering choice, not part of the stored report: the repository folder of the scanned
+    # tree, prefixed to SARIF paths (--sarif-base).
+    sarif_base: str = ""
 
     @property
     def failed(self) -> list[Finding]:

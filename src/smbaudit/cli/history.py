@@ -144,13 +144,17 @@ def diff(old: str | None, new: str | None, target: str | None, fmt: str, db: str
 @click.option("-f", "--format", "fmt", type=click.Choice([f.value for f in OutputFormat]),
               default="html", show_default=True)
 @click.option("-o", "--output", help="File to write (default: standard output).")
+@click.option("--sarif-base", default="", metavar="PATH",
+              help="SARIF: the repository folder that holds the scanned dir: tree.")
 @db_option
 @handle_errors
-def report(scan_id: str, fmt: str, output: str | None, db: str | None) -> None:
+def report(scan_id: str, fmt: str, output: str | None, sarif_base: str, db: str | None) -> None:
     """Render a stored scan again, in any report format."""
     with _open(db) as store:
         data = store.load(scan_id)
-    rendered = renderer(OutputFormat(fmt))(Report.from_dict(data))
+    stored = Report.from_dict(data)
+    stored.sarif_base = sarif_base
+    rendered = renderer(OutputFormat(fmt))(stored)
     if output and output != "-":
         atomic_write(output, rendered)
     else:

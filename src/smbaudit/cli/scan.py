@@ -168,6 +168,9 @@ def exit_code(report: Report, fail_on: str) -> int:
               help="Report format (repeatable). Default: html and json.")
 @click.option("-o", "--output", help="File for one format ('-' for stdout), folder for several. "
               f"Default: ./{DEFAULT_OUTPUT_DIR}/")
+@click.option("--sarif-base", default="", metavar="PATH",
+              help="SARIF: the repository folder that holds the scanned dir: tree, put in front "
+                   "of every file path (e.g. infra/rootfs).")
 @click.option("--checks", "check_paths", multiple=True, type=click.Path(exists=True),
               help="Also load check packs from this file or folder (repeatable).")
 @click.option("--no-default-checks", is_flag=True, help="Use only the packs given with --checks.")
@@ -229,7 +232,7 @@ def exit_code(report: Report, fail_on: str) -> int:
 @handle_errors
 @periodic.run_periodic
 def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...], output: str | None,
-         check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
+         sarif_base: str, check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
          skip: tuple[str, ...], level: str | None, fail_on: str, timeout: float, probe_timeout: float, jobs: int,
          ports: str, timing: int, scan_type: str, version_detection: str,
          ca_file: str | None, ssh_key: str | None,
@@ -295,6 +298,7 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
         command=[redact_text(a) for a in sys.argv], checks_loaded=len(selected),
         plugins=catalog.plugins.loaded)
     report.waivers = waiver_section
+    report.sarif_base = sarif_base
     report.compliance = coverage.assess(report.findings)
     periodic.record_history(store, report)
     written = write_reports(report, paths)

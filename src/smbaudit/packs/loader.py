@@ -316,6 +316,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _as_tuple(value: str | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def _build_check(raw: Mapping[str, Any], pack: str, source: SourceRef) -> CheckDef:
     applies = None
     if "applies" in raw:
@@ -339,7 +345,7 @@ def _build_check(raw: Mapping[str, Any], pack: str, source: SourceRef) -> CheckD
         compliance={k: tuple(v) for k, v in raw.get("compliance", {}).items()},
         applies=applies,
         tags=tuple(raw.get("tags", ())),
-        location=raw.get("location"),
+        location=_as_tuple(raw.get("location")),
         pack=pack,
         problem=" ".join(raw["problem"].split()) if "problem" in raw else None,
         fix_file=raw.get("fix_file"),

@@ -1,8 +1,10 @@
 """JUnit XML for CI dashboards: one test suite per target, one test case per check and target.
 
-pass -> a passing case; fail -> <failure>; error -> <error>; skipped and not applicable ->
-<skipped> with the reason. A waived failure stays a failure (its waiver is in the message and
-the properties); the scan's exit code is what honours waivers.
+pass -> a passing case; fail -> <failure> headed by the problem headline; error -> <error>;
+skipped and not applicable -> <skipped> with the reason. A failure with a live waiver is an
+accepted risk: <skipped> with the waiver's justification, approver and expiry, so CI stays
+green for a risk someone signed off (as the scan's exit code does); once the waiver expires it
+is a <failure> again. The waiver is also kept in the case's properties.
 """
 
 from __future__ import annotations
@@ -41,10 +43,23 @@ def _details(f: Finding) -> str:
     return "\n".join(lines)
 
 
+def _accepted(f: Finding) -> bool:
+    return f.status is Status.FAIL and f.waiver is not None and not f.waiver.expired
+
+
+def _skipped(f: Finding) -> bool:
+    return f.status in (Status.SKIPPED, Status.NOT_APPLICABLE) or _accepted(f)
+
+
 def _case(suite: ET.Element, f: Finding) -> None:
     case = ET.SubElement(suite, "testcase", name=_x(f.check_id),
                          classname=_x(f"{f.category}.{f.check_id.split('.')[0]}"), time="0")
-    if f.status is Status.FAIL:
+    if _accepted(f) and f.waiver is not None:
+        w = f.waiver
+        ET.SubElement(case, "skipped", message=_x(
+            f"accepted risk until {w.expires}: {w.justification} (approved by {w.approved_by}); "
+            f"{f.headline}")).text = _x(_details(f))
+    elif f.status is Status.FAIL:
         message = f"[{f.severity.value}] {f.headline}"
         if f.waiver:
             state = "EXPIRED" if f.waiver.expired else "until"
@@ -72,16 +87,16 @@ def render_junit(report: Report) -> bytes:
     for f in sorted(report.findings, key=lambda f: (f.target, f.check_id)):
         by_target[f.target].append(f)
     root = ET.Element("testsuites", name="smbaudit", tests=str(len(report.findings)),
-                      failures=str(sum(1 for f in report.findings if f.status is Status.FAIL)),
+                      failures=str(sum(1 for f in report.findings
+                                       if f.status is Status.FAIL and not _accepted(f))),
                       errors=str(sum(1 for f in report.findings if f.status is Status.ERROR)),
                       time=str(max(0.0, (report.finished_at - report.started_at).total_seconds())))
     for target, findings in by_target.items():
         suite = ET.SubElement(
             root, "testsuite", name=_x(target), tests=str(len(findings)),
-            failures=str(sum(1 for f in findings if f.status is Status.FAIL)),
+            failures=str(sum(1 for f in findings if f.status is Status.FAIL and not _accepted(f))),
             errors=str(sum(1 for f in findings if f.status is Status.ERROR)),
-            skipped=str(sum(1 for f in findings
-                            if f.status in (Status.SKIPPED, Status.NOT_APPLICABLE))),
+            skipped=str(sum(1 for f in findings if _skipped(f))),
             timestamp=report.started_at.replace(tzinfo=None).isoformat(), time="0")
         for f in findings:
             _case(suite, f)

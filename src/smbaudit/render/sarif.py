@@ -1,16 +1,33 @@
-"""SARIF 2.1.0 for code-scanning dashboards.
+"""SARIF 2.1.0 for code-scanning dashboards (GitHub code scanning and the like).
 
-One rule per check, one result per failing finding. Offline tree scans (`dir:PATH`) carry a
-physical location: the file the finding names, relative to the tree root (uriBaseId TREEROOT),
-so a security-by-design review of a config repository shows up on the files themselves. Other
-targets carry a logical location (the target, and where on it). A live waiver becomes an
-accepted external suppression; errors become tool notifications, not results.
+Code-scanning services refuse a result without a file location, place an alert by its
+repository-relative URI and start line, and match alerts across runs by partialFingerprints.
+So every result here has all three:
+
+- Offline trees (`dir:PATH`): the file that decided the finding (and its line, when the probe
+  knows it: the PermitRootLogin line, the sudoers rule), else the check's `fix_file` at line 1,
+  as a path relative to the tree, under uriBaseId %SRCROOT%. `--sarif-base PATH` (profile:
+  `sarif_base`) prefixes the paths when the tree is a folder of the repository; several trees
+  are told apart by their folders under their common parent.
+- Live hosts and network services have no file in the repository: their results get a stable
+  relative URI `smbaudit-targets/<target>/<file or service>` under uriBaseId SMBAUDIT_TARGETS,
+  and a logical location naming the target and where on it.
+- The fingerprint is the check, that URI and what failed (the offending elements by name, or
+  the facts that failed): the same problem keeps its alert across runs, a line moving does not
+  re-open it, a different problem gets its own.
+
+Rules carry descriptions, help (rationale and remediation, text and Markdown), a helpUri where
+a reference is a link, tags (category, CIS items, regulation requirements) and a
+security-severity number, so dashboards sort by severity. A live waiver becomes an accepted
+external suppression; errors and unreadable targets are tool notifications, not results.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -21,61 +38,117 @@ from smbaudit.report import Report
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-ROOT_BASE = "TREEROOT"
+TREE_BASE = "%SRCROOT%"
+TARGETS_BASE = "SMBAUDIT_TARGETS"
+TARGETS_FOLDER = "smbaudit-targets"
+FINGERPRINT = "smbauditFinding/v2"
 LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
          Severity.LOW: "note", Severity.INFO: "note"}
-# GitHub code scanning reads `security-severity` (a CVSS-like number as text).
+# Code scanning reads `security-severity` (a CVSS-like number as text): over 9.0 is critical,
+# 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.
 SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5",
                      Severity.LOW: "3.0", Severity.INFO: "0.0"}
+_CIS_REF = re.compile(r"^CIS .*? Benchmark(?: v[\d.]+)? (\d+(?:\.\d+)+)\b")
+_URL = re.compile(r"https?://\S+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _tags(f: Finding) -> list[str]:
+    tags = ["security", f.category]
+    tags += sorted({f"cis/{m.group(1)}" for r in f.references if (m := _CIS_REF.match(r))})
+    tags += [f"{framework}/{req}" for framework, ids in sorted(f.compliance.items()) for req in ids]
+    return list(dict.fromkeys(tags))
 
 
 def _rule(f: Finding) -> dict[str, Any]:
-    help_text = f"{f.rationale}\n\nHow to fix: {f.remediation}".strip()
+    urls = [m.group(0).rstrip(").,") for r in f.references if (m := _URL.search(r))]
+    text = f"{f.rationale}\n\nHow to fix: {f.remediation}".strip()
+    markdown = f"**Why it matters**\n\n{f.rationale}\n\n**How to fix**\n\n{f.remediation}"
     if f.references:
-        help_text += "\n\nReferences: " + ", ".join(f.references)
-    props: dict[str, Any] = {"category": f.category, "tags": ["security", f.category],
-                             "security-severity": SECURITY_SEVERITY[f.severity],
-                             "severity": f.severity.value}
-    if f.compliance:
-        props["compliance"] = {k: list(v) for k, v in f.compliance.items()}
-    return {
+        text += "\n\nReferences: " + "; ".join(f.references)
+        markdown += "\n\n**References**\n\n" + "\n".join(f"- {r}" for r in f.references)
+    rule: dict[str, Any] = {
         "id": f.check_id,
-        "name": "".join(p.capitalize() for p in f.check_id.replace("-", ".").split(".")),
+        "name": "".join(p.capitalize() for p in re.split(r"[.\-_ ]+", f.check_id)),
         "shortDescription": {"text": f.title},
         "fullDescription": {"text": f.description or f.title},
-        "help": {"text": help_text},
+        "help": {"text": text, "markdown": markdown},
         "defaultConfiguration": {"level": LEVEL[f.severity]},
-        "properties": props,
+        "properties": {"tags": _tags(f), "security-severity": SECURITY_SEVERITY[f.severity],
+                       "precision": "high", "severity": f.severity.value, "category": f.category},
     }
+    if urls:
+        rule["helpUri"] = urls[0]
+    if f.compliance:
+        rule["properties"]["compliance"] = {k: list(v) for k, v in f.compliance.items()}
+    return rule
 
 
-def _roots(targets: list[TargetInfo]) -> dict[str, tuple[str, str]]:
-    """Offline tree targets -> (uriBaseId, root folder): TREEROOT, or TREEROOT1.. for several."""
-    trees = [(t.name, str(t.details["root"])) for t in targets
-             if t.name.startswith("dir:") and t.details.get("root")]
-    if len(trees) == 1:
-        return {trees[0][0]: (ROOT_BASE, trees[0][1])}
-    return {name: (f"{ROOT_BASE}{i}", root) for i, (name, root) in enumerate(trees, 1)}
+# --------------------------------------------------------------------------- locations
 
 
-def _location(f: Finding, roots: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    where = f.location or ""
-    if f.target in roots and where.startswith("/"):
-        rel = PurePosixPath(where).relative_to("/").as_posix()
-        base = roots[f.target][0]
-        return {"physicalLocation": {"artifactLocation": {"uri": quote(rel), "uriBaseId": base}},
-                "logicalLocations": [{"fullyQualifiedName": f"{f.target}:{where}",
-                                      "kind": "resource"}]}
-    name = f"{f.target}:{where}" if where and where != f.target else f.target
-    return {"logicalLocations": [{"name": where or f.target, "fullyQualifiedName": name,
-                                  "kind": "resource"}]}
+class Places:
+    """Where each target's files go in the repository: tree roots and their URI prefixes."""
+
+    def __init__(self, targets: list[TargetInfo], base: str = ""):
+        self.base = PurePosixPath(base.strip("/")).as_posix() if base.strip("/") else ""
+        trees = {t.name: str(t.details["root"]) for t in targets
+                 if t.name.startswith("dir:") and t.details.get("root")}
+        self.prefix: dict[str, str] = {}
+        self.common = ""
+        if len(trees) == 1:
+            (name, root), = trees.items()
+            self.prefix[name] = self.base
+            self.common = root
+        elif trees:
+            self.common = os.path.commonpath(list(trees.values()))
+            for name, root in trees.items():
+                sub = PurePosixPath(os.path.relpath(root, self.common)).as_posix()
+                self.prefix[name] = "/".join(p for p in (self.base, sub) if p and p != ".")
+
+    def srcroot(self) -> dict[str, Any]:
+        """The %SRCROOT% entry: the repository root as an absolute URI when it can be told
+        (the tree folder minus --sarif-base), else a description only."""
+        entry: dict[str, Any] = {"description": {"text": "the repository (or folder) holding "
+                                                         "the scanned configuration trees"}}
+        root = PurePosixPath(self.common)
+        base = PurePosixPath(self.base) if self.base else None
+        if base is None:
+            entry["uri"] = root.as_uri().rstrip("/") + "/"
+        elif root.parts[-len(base.parts):] == base.parts and len(root.parts) > len(base.parts):
+            entry["uri"] = PurePosixPath(*root.parts[:-len(base.parts)]).as_uri().rstrip("/") + "/"
+        return entry
+
+    def locate(self, f: Finding) -> tuple[dict[str, Any], str]:
+        """The SARIF location of a finding and the URI its fingerprint uses."""
+        where = f.location if f.location and f.location.startswith("/") else None
+        file, line = (where, f.line or 1) if where else (f.fix_file, 1)
+        logical = {"name": f.location or f.target,
+                   "fullyQualifiedName": f"{f.target}:{f.location}" if f.location and
+                   f.location != f.target else f.target, "kind": "resource"}
+        if f.target in self.prefix and file:
+            rel = PurePosixPath(file).relative_to("/").as_posix()
+            uri, base = "/".join(p for p in (self.prefix[f.target], rel) if p), TREE_BASE
+        else:
+            slug = _UNSAFE.sub("_", f.target.split("://", 1)[-1]).strip("_") or "target"
+            rel = PurePosixPath(file).relative_to("/").as_posix() if file else ""
+            uri, base = "/".join(p for p in (TARGETS_FOLDER, slug, rel) if p), TARGETS_BASE
+        physical = {"artifactLocation": {"uri": quote(uri), "uriBaseId": base},
+                    "region": {"startLine": line}}
+        return {"physicalLocation": physical, "logicalLocations": [logical]}, uri
+
+
+# --------------------------------------------------------------------------- results
 
 
 def _message(f: Finding) -> str:
     bad = [e for e in f.evidence if not e.ok]
     text = f"{f.headline.rstrip('.')} on {f.target}. Check not met: {f.title}"
     if f.location and f.location != f.target:
-        text += f" ({f.location})"
+        text += f" ({f.location}{f':{f.line}' if f.line else ''})"
     for e in bad[:5]:
         observed = redact(e.observed if isinstance(e.observed, str)
                           else json.dumps(e.observed, default=str))
@@ -83,18 +156,23 @@ def _message(f: Finding) -> str:
     return text + "."
 
 
-def _result(f: Finding, index: int, roots: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    fingerprint = hashlib.sha256(f"{f.check_id}\0{f.target}\0{f.location or ''}".encode()).hexdigest()
+def fingerprint(f: Finding, uri: str) -> str:
+    what = "\n".join(sorted(f.offending)) or f.problem
+    return hashlib.sha256(f"{f.check_id}\0{uri}\0{what}".encode()).hexdigest()
+
+
+def _result(f: Finding, index: int, places: Places) -> dict[str, Any]:
+    location, uri = places.locate(f)
     result: dict[str, Any] = {
         "ruleId": f.check_id,
         "ruleIndex": index,
         "kind": "fail",
         "level": LEVEL[f.severity],
         "message": {"text": _message(f)},
-        "locations": [_location(f, roots)],
-        "partialFingerprints": {"smbauditFinding/v1": fingerprint},
+        "locations": [location],
+        "partialFingerprints": {FINGERPRINT: fingerprint(f, uri)},
         "properties": {"target": f.target, "severity": f.severity.value, "risk": f.risk,
-                       "network_exposed": f.network_exposed},
+                       "network_exposed": f.network_exposed, "problem": f.headline},
     }
     if f.waiver is not None:
         result["properties"]["waiver"] = f.waiver.to_dict()
@@ -106,7 +184,7 @@ def _result(f: Finding, index: int, roots: dict[str, tuple[str, str]]) -> dict[s
     return result
 
 
-def build_sarif(report: Report) -> dict[str, Any]:
+def build_sarif(report: Report, base: str = "") -> dict[str, Any]:
     findings = report.findings_sorted()
     rules: dict[str, int] = {}
     rule_list: list[dict[str, Any]] = []
@@ -114,8 +192,8 @@ def build_sarif(report: Report) -> dict[str, Any]:
         if f.status in (Status.FAIL, Status.ERROR) and f.check_id not in rules:
             rules[f.check_id] = len(rule_list)
             rule_list.append(_rule(f))
-    roots = _roots(report.targets)
-    results = [_result(f, rules[f.check_id], roots) for f in findings if f.status is Status.FAIL]
+    places = Places(report.targets, base or report.sarif_base)
+    results = [_result(f, rules[f.check_id], places) for f in findings if f.status is Status.FAIL]
     notifications = [{"level": "error", "message": {"text": f"{f.check_id} on {f.target}: "
                                                             f"{f.reason or 'error'}"},
                       "descriptor": {"id": f.check_id, "index": rules[f.check_id]}}
@@ -123,9 +201,17 @@ def build_sarif(report: Report) -> dict[str, Any]:
     notifications += [{"level": "error", "message": {"text": f"target {t.name} could not be read: "
                                                              f"{t.error}"}}
                       for t in report.unreachable]
+    bases: dict[str, Any] = {}
+    if places.prefix:
+        bases[TREE_BASE] = places.srcroot()
+    if any(loc["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == TARGETS_BASE
+           for loc in results):
+        bases[TARGETS_BASE] = {"description": {"text": "hosts and network services scanned live: "
+                                                       "these paths are not files of the repository"}}
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "smbaudit", "version": report.tool_version,
-                            "semanticVersion": report.tool_version, "rules": rule_list}},
+                            "semanticVersion": report.tool_version,
+                            "rules": rule_list}},
         "automationDetails": {"id": f"smbaudit/{report.scan_id}"},
         "invocations": [{
             "executionSuccessful": report.complete and not notifications,
@@ -133,16 +219,14 @@ def build_sarif(report: Report) -> dict[str, Any]:
             "endTimeUtc": report.finished_at.isoformat().replace("+00:00", "Z"),
             "toolExecutionNotifications": notifications,
         }],
+        "columnKind": "unicodeCodePoints",
         "results": results,
         "properties": {"score": report.summary.score.score, "grade": report.summary.score.grade,
                        "score_without_waivers": report.summary.score.score_without_waivers,
                        "complete": report.complete},
     }
-    if roots:
-        run["originalUriBaseIds"] = {
-            base: {"uri": PurePosixPath(root).as_uri().rstrip("/") + "/",
-                   "description": {"text": f"root of the offline tree {name}"}}
-            for name, (base, root) in roots.items()}
+    if bases:
+        run["originalUriBaseIds"] = bases
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
