@@ -138,6 +138,7 @@ def install_plugin(tmp_path: Path) -> dict[str, str]:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: smbaudit-testplugin\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[smbaudit.probes]\ntestplugin = smbaudit_testplugin\n")
     (tmp_path / "plugin-pack.yaml").write_text(PLUGIN_PACK)
+    (tmp_path / "etc").mkdir(exist_ok=True)  # the scanned folder is a (tiny) config tree
     env = dict(os.environ)
     env["PYTHONPATH"] = str(site) + os.pathsep + env.get("PYTHONPATH", "")
     return env
@@ -162,7 +163,7 @@ def test_errored_check_exits_3_and_scan_goes_on(tmp_path: Path) -> None:
     by = {f["check_id"]: f for f in json.loads(proc.stdout)["findings"]}
     assert by["p.quick"]["status"] == "pass"
     assert by["p.slow"]["status"] == "error" and "Input/output error" in by["p.slow"]["reason"]
-    assert "could not be completed" in proc.stderr  # the summary goes to stderr with -o -
+    assert "could not be assessed" in proc.stderr  # the summary goes to stderr with -o -
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -194,6 +195,9 @@ def test_interrupted_scan_writes_partial_report(tmp_path: Path, sig: signal.Sign
     assert data["complete"] is False
     statuses = {f["check_id"]: f["status"] for f in data["findings"]}
     assert statuses == {"p.quick": "pass", "p.slow": "skipped"}
+    # partial findings: no score and no letter grade
+    assert data["summary"]["score"] is None and data["summary"]["grade"] == "Incomplete"
+    assert "no score" in stdout
     assert "testplugin" in data["plugins"]
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temp files
 

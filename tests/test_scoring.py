@@ -42,7 +42,7 @@ def test_worked_example_from_the_docs() -> None:
 def test_worst_target_sets_the_score() -> None:
     s = score([f("medium", target="a"), f("high", target="b")])
     assert s.score == 70.0
-    assert [t["target"] for t in s.per_target] == ["b", "a"]
+    assert [t.target for t in s.per_target] == ["b", "a"]
 
 
 def test_many_small_findings_add_up() -> None:

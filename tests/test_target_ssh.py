@@ -128,3 +128,5 @@ def test_unreachable_remote_is_reported_exit_3(server: tuple[int, Path, Path]) -
                           "--timeout", "3")
     assert code == 3
     assert data["targets"][0]["reachable"] is False and "cannot connect" in data["targets"][0]["error"]
+    # not reached: no score, no grade, never "A, no problems"
+    assert data["summary"]["score"] is None and data["summary"]["grade"] == "Not assessed"

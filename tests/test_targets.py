@@ -79,6 +79,10 @@ def test_local_target_reads_and_runs() -> None:
 
 def test_specs(tmp_path: Path) -> None:
     assert isinstance(parse_host_spec("local"), LocalTarget)
+    with pytest.raises(TargetError, match="does not look like a root file system"):
+        parse_host_spec(f"dir:{tmp_path}")  # empty: nothing the checks can read
+    assert isinstance(parse_host_spec(f"dir:{tmp_path}", force=True), DirectoryTarget)
+    (tmp_path / "etc").mkdir()
     assert isinstance(parse_host_spec(f"dir:{tmp_path}"), DirectoryTarget)
     assert parse_host_spec("192.0.2.1") is None
     with pytest.raises(TargetError):

@@ -22,10 +22,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from smbaudit.errors import ProbeError, ProbeTimeout, UnsupportedOperation
+from smbaudit.errors import NotReadable, ProbeError, ProbeTimeout, UnsupportedOperation
 from smbaudit.evaluate import EvaluationError, eval_condition, place, problem_line
-from smbaudit.models import CheckDef, Evidence, Finding, Status, TargetInfo, TargetKind
-from smbaudit.probes.base import INCOMPLETE, Facts, Probe, ProbeContext
+from smbaudit.models import (
+    Assertion,
+    CheckDef,
+    Condition,
+    Evidence,
+    Finding,
+    Status,
+    TargetInfo,
+    TargetKind,
+)
+from smbaudit.probes.base import INCOMPLETE, UNREADABLE, Facts, Probe, ProbeContext
 from smbaudit.redact import redact
 from smbaudit.targets.base import HostTarget, Target
 from smbaudit.targets.source import Expansion, TargetSource
@@ -323,6 +332,9 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
     if job.error is not None:
         return _error_finding(check, target, job)
     facts = job.facts or {}
+    unreadable = _unreadable_reason(check, facts)
+    if unreadable:
+        return _base_finding(check, target, Status.ERROR, redact(unreadable))
     try:
         if check.applies and check.applies.condition:
             gate = eval_condition(check.applies.condition, facts)
@@ -349,6 +361,38 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
     return finding
 
 
+def _fact_paths(cond: Condition) -> list[str]:
+    paths: list[str] = []
+    for item in cond.items:
+        if isinstance(item, Assertion):
+            paths.append(item.fact)
+        else:
+            paths.extend(_fact_paths(item))
+    return paths
+
+
+def _under(path: str, marked: str) -> bool:
+    """Whether fact `path` is `marked` or lies under it (`*` matches any list element)."""
+    p, m = path.split("."), marked.split(".")
+    return len(p) >= len(m) and all(a == b or "*" in (a, b) for a, b in zip(p, m))
+
+
+def _unreadable_reason(check: CheckDef, facts: Facts) -> str:
+    """The reason a check cannot be assessed: a fact it reads was marked unreadable."""
+    marked = facts.get(UNREADABLE)
+    if not marked:
+        return ""
+    conditions = [check.condition]
+    if check.applies and check.applies.condition:
+        conditions.append(check.applies.condition)
+    for cond in conditions:
+        for path in _fact_paths(cond):
+            for fact, reason in marked.items():
+                if _under(path, fact):
+                    return str(reason)
+    return ""
+
+
 def _error_finding(check: CheckDef, target: Target, job: _Job) -> Finding:
     exc = job.error
     if isinstance(exc, UnsupportedOperation):
@@ -357,6 +401,10 @@ def _error_finding(check: CheckDef, target: Target, job: _Job) -> Finding:
         reason = f"timed out: probe {check.probe!r} did not finish within the probe deadline"
     elif isinstance(exc, ProbeTimeout):
         reason = f"timed out: {exc}"
+    elif isinstance(exc, NotReadable):
+        reason = str(exc)  # already plain words: what could not be read, what to do
+    elif isinstance(exc, PermissionError) and isinstance(target, HostTarget) and exc.filename:
+        reason = str(target.not_readable(str(exc.filename)))
     elif isinstance(exc, ProbeError):
         reason = f"probe {check.probe!r} failed: {exc}"
     elif isinstance(exc, OSError):

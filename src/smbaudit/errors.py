@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 
 EXIT_OK = 0
@@ -60,6 +61,11 @@ class UsageError(SmbauditError):
     """A bad command-line value or combination."""
 
 
+class OutputError(SmbauditError):
+    """A report could not be written (folder not writable, disk full, a file where a folder
+    is expected). The scan itself is over; the message says how to recover it."""
+
+
 class TargetError(SmbauditError):
     """A target specification that cannot be used (unknown form, missing directory)."""
 
@@ -95,6 +101,21 @@ def size_words(size: int) -> str:
         if size >= scale:
             return f"{size / scale:.3g} {unit}"
     return f"{size} bytes"
+
+
+class PathNotReadable(NotReadable, PermissionError):
+    """What a target raises when a path exists but the scanning user may not read it.
+
+    Still a PermissionError (probes that read optional files keep catching it), and a
+    NotReadable whose text is the plain reason, naming the path and what to do about it.
+    """
+
+    def __init__(self, path: str, reason: str):
+        PermissionError.__init__(self, errno.EACCES, "permission denied", path)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class BudgetExceeded(ProbeError):

@@ -27,6 +27,7 @@ import platformdirs
 
 from smbaudit.errors import SmbauditError
 from smbaudit.models import Finding, Severity, Status
+from smbaudit.scoring import is_letter
 
 DB_FILENAME = "history.sqlite3"
 BUSY_TIMEOUT_S = 60.0
@@ -348,8 +349,14 @@ class ScanDiff:
     comparable: bool = True
 
     @property
-    def score_change(self) -> float:
-        return round(float(self.new_scan["score"]) - float(self.old_scan["score"]), 1)
+    def score_change(self) -> float | None:
+        """New minus old score; None unless both scans have a letter grade (a scan that was
+        not assessed, incomplete or interrupted is never "better" or "worse")."""
+        old, new = self.old_scan, self.new_scan
+        if not (is_letter(old["grade"]) and is_letter(new["grade"])) \
+                or old["score"] is None or new["score"] is None:
+            return None
+        return round(float(new["score"]) - float(old["score"]), 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -443,6 +450,9 @@ def _comparability(old: dict[str, Any], new: dict[str, Any], result: ScanDiff) -
         if not scan["complete"]:
             notes.append(f"the {label} scan did not finish: its missing checks are not "
                          "counted as resolved or new")
+        elif not is_letter(scan["summary"]["grade"]):
+            notes.append(f"the {label} scan was not fully assessed (grade "
+                         f"{scan['summary']['grade']}): its score is not compared")
     result.comparable = not notes
     old_tool = old.get("tool", {}).get("version")
     new_tool = new.get("tool", {}).get("version")

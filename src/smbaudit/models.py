@@ -212,6 +212,11 @@ class Finding:
         """What a reader sees first: the problem for a failure, else the check's title."""
         return self.problem if self.status is Status.FAIL and self.problem else self.title
 
+    @property
+    def waived(self) -> bool:
+        """A live (unexpired) waiver covers it: it stays FAIL but leaves the score."""
+        return self.waiver is not None and not self.waiver.expired
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "check_id": self.check_id,

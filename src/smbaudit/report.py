@@ -39,9 +39,10 @@ class Summary:
         }
 
 
-def summarize(findings: list[Finding]) -> Summary:
+def summarize(findings: list[Finding], targets: list[TargetInfo] | None = None,
+              complete: bool = True) -> Summary:
     """Counts and score (sets each finding's `risk`)."""
-    result = score(findings)
+    result = score(findings, targets or [], complete)
     status_counts = Counter(f.status.value for f in findings)
     failed = [f for f in findings if f.status is Status.FAIL]
     sev = Counter(f.severity.value for f in failed)
@@ -125,7 +126,7 @@ class Report:
         targets = [TargetInfo(name=t["name"], kind=TargetKind(t["kind"]), reachable=t["reachable"],
                               error=t.get("error", ""), details=t.get("details", {}))
                    for t in data["targets"]]
-        summary = summarize(findings)
+        summary = summarize(findings, targets, data["complete"])
         stored = data.get("summary") or {}
         keep = stored if stored.get("scoring_version") not in (None, SCORING_VERSION) else None
         return cls(
@@ -154,5 +155,5 @@ def build(*, scan_id: str, started_at: datetime, finished_at: datetime, complete
           plugins: list[str] | None = None) -> Report:
     return Report(scan_id=scan_id, started_at=started_at, finished_at=finished_at,
                   complete=complete, targets=targets, findings=findings,
-                  summary=summarize(findings), stop_reason=stop_reason, command=command or [],
+                  summary=summarize(findings, targets, complete), stop_reason=stop_reason, command=command or [],
                   checks_loaded=checks_loaded, plugins=plugins or [])

@@ -41,7 +41,8 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0    scan finished, no failing finding at or above --fail-on
   1    failing findings at or above --fail-on
-  2    bad input (usage, check pack, target); nothing scanned
+  2    bad input (usage, check pack, target), nothing scanned; or a report could not be
+       written (the scan is kept in history: `smbaudit report ID` writes it again)
   3    some checks errored or a target could not be read (report written)
   130  interrupted; partial results written, report marked incomplete
 """

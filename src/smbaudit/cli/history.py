@@ -15,6 +15,7 @@ from smbaudit.fsutil import atomic_write
 from smbaudit.history import HistoryError, HistoryStore
 from smbaudit.render.formats import OutputFormat, renderer
 from smbaudit.report import Report
+from smbaudit.scoring import score_text
 
 db_option = click.option(
     "--db", type=click.Path(dir_okay=False),
@@ -91,8 +92,9 @@ def _print_diff(d: dict[str, Any]) -> None:
     change = d["score_change"]
     click.echo(f"{o['scan_id'][:12]} ({o['started_at'][:16]}) -> {n['scan_id'][:12]} "
                f"({n['started_at'][:16]}): {', '.join(n['targets'])}")
-    click.echo(f"Risk score {o['score']:.0f} ({o['grade']}) -> {n['score']:.0f} ({n['grade']}): "
-               f"{'+' if change > 0 else ''}{change:g}")
+    moved = "not comparable" if change is None else f"{'+' if change > 0 else ''}{change:g}"
+    click.echo(f"Risk score {score_text(o['score'])} ({o['grade']}) -> {score_text(n['score'])} "
+               f"({n['grade']}): {moved}")
     for note in d["notes"]:
         click.secho(f"! {note}", fg="yellow")
     labels = [("new", "New"), ("regressed", "Regressed"), ("resolved", "Resolved"),

@@ -18,6 +18,7 @@ from typing import Any
 from smbaudit import __version__
 from smbaudit.profile import SmtpSettings
 from smbaudit.report import Report
+from smbaudit.scoring import score_text
 
 WEBHOOK_TIMEOUT_S = 15.0
 MAX_LISTED = 25
@@ -75,11 +76,12 @@ def send_webhook(url: str, data: dict[str, Any], timeout: float = WEBHOOK_TIMEOU
 def email_text(data: dict[str, Any]) -> tuple[str, str]:
     """Subject and plain-text body."""
     targets = ", ".join(data["targets"])
-    subject = f"[smbaudit] {targets}: score {data['score']:.0f} ({data['grade']}) - {data['reason']}"
+    subject = (f"[smbaudit] {targets}: score {score_text(data['score'])} ({data['grade']}) - "
+               f"{data['reason']}")
     lines = [f"smbaudit scan {data['scan_id'][:12]} of {targets} ({data['started_at']}) crossed "
              f"its threshold: {data['reason']}.", "",
-             f"Risk score: {data['score']:.0f}/100, grade {data['grade']}"
-             + (f" (previous scan: {data['previous_score']:.0f})"
+             f"Risk score: {score_text(data['score'])}/100, grade {data['grade']}"
+             + (f" (previous scan: {score_text(data['previous_score'])})"
                 if data["previous_score"] is not None else ""),
              f"Failing checks: {data['counts'].get('fail', 0)}; new since the last scan: "
              f"{data['new']}, regressed: {data['regressed']}.", ""]

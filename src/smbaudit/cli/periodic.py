@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import wraps
@@ -30,11 +31,13 @@ from smbaudit.errors import (
     EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    OutputError,
     SmbauditError,
     UsageError,
 )
 from smbaudit.models import Finding, Severity, Status
 from smbaudit.report import Report
+from smbaudit.scoring import score_text
 from smbaudit.targets.base import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,7 +72,11 @@ def _apply_profile(ctx: click.Context, kwargs: dict[str, Any]) -> profile_mod.Sc
             continue  # a flag given on the command line wins over the profile
         kwargs[name] = value
         if name == "output":
-            Path(value).mkdir(parents=True, exist_ok=True)  # outputs.dir is always a folder
+            try:
+                Path(value).mkdir(parents=True, exist_ok=True)  # outputs.dir is always a folder
+            except OSError as exc:
+                raise OutputError(f"{prof.path}: cannot create the output folder {value}: "
+                                  f"{exc.strerror or exc}") from None
     ctx.meta[PROFILE_KEY] = prof
     return prof
 
@@ -182,6 +189,16 @@ def record_history(store: history.HistoryStore | None, report: Report,
         store.close()
 
 
+def recovery_hint(report: Report, store: history.HistoryStore | None) -> str:
+    """How to get a scan's report back when it could not be written."""
+    if store is None:
+        return "the scan was not recorded (--no-history): run it again with -o pointing " \
+               "to a folder you can write"
+    db = "" if store.path == history.default_db_path() else f" --db {shlex.quote(str(store.path))}"
+    return (f"the scan is in the history store: recover it with `smbaudit report "
+            f"{report.scan_id[:12]}{db} -f html -o FILE`")
+
+
 def new_or_regressed(report: Report) -> list[dict[str, Any]]:
     """Findings new or regressed since the previous scan; with no previous scan, every failure
     (a first run has nothing to compare against, so everything it finds is new)."""
@@ -224,8 +241,8 @@ def after_scan(report: Report, code: int, written: list[str], *, fail_on: str,
                fail_on_new: str | None, webhook: str | None, emails: Sequence[str]) -> None:
     """Log the outcome; when the threshold was crossed (exit 1), send the notifications."""
     s = report.summary
-    log.info("scan %s: score %.0f (%s), %d fail, %d error, complete=%s; reports: %s",
-             report.scan_id[:12], s.score.score, s.score.grade, s.counts["fail"],
+    log.info("scan %s: score %s, %d fail, %d error, complete=%s; reports: %s",
+             report.scan_id[:12], s.score.label, s.counts["fail"],
              s.counts["error"], report.complete, ", ".join(written) or "-")
     w = report.waivers or {}
     for u in w.get("unmatched", []):
@@ -264,7 +281,8 @@ def summary_lines(report: Report) -> list[str]:
             lines.append(f"Since the last scan ({d['old_scan']['scan_id'][:12]}): "
                          f"{len(d['new'])} new, {len(d['regressed'])} regressed, "
                          f"{len(d['resolved'])} resolved, {len(d['unchanged'])} unchanged; score "
-                         f"{d['old_scan']['score']:.0f} -> {d['new_scan']['score']:.0f}"
+                         f"{score_text(d['old_scan']['score'])} -> "
+                         f"{score_text(d['new_scan']['score'])}"
                          + ("" if d["comparable"] else " (not comparable: "
                             + "; ".join(d["notes"]) + ")"))
     w = report.waivers or {}

@@ -23,7 +23,7 @@ from smbaudit.errors import (
     EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    TargetError,
+    OutputError,
     UsageError,
 )
 from smbaudit.fsutil import atomic_write
@@ -33,67 +33,26 @@ from smbaudit.redact import redact_text
 from smbaudit.render.formats import DEFAULT_FORMATS, OutputFormat, extension, renderer
 from smbaudit.report import Report
 from smbaudit.targets.base import Target
-from smbaudit.targets.source import TargetSource
-from smbaudit.targets.specs import parse_host_spec
-from smbaudit.targets.ssh import SSHOptions, SSHTarget, is_ssh_spec
+from smbaudit.targets.resolve import ResolvedTargets, ResolveOptions, resolve
+from smbaudit.targets.ssh import SSHOptions
 
 DEFAULT_OUTPUT_DIR = "smbaudit-report"
 FAIL_ON_CHOICES = [s.value for s in Severity] + ["none"]
 
 
-@dataclass
-class ResolvedTargets:
-    targets: list[Target]
-    not_scanned: list[TargetInfo]  # hosts that could not be reached, and network range summaries
-    sources: list[TargetSource] = field(default_factory=list)  # network discovery steps
-    network_specs: list[str] = field(default_factory=list)
+def plan_network(resolved: ResolvedTargets, options: ResolveOptions) -> None:
+    """Network specs become discovery steps the engine runs beside the probes."""
+    if not resolved.network_specs:
+        return
+    from smbaudit import netscan
+    from smbaudit.targets import network
 
-
-def resolve_targets(specs: Sequence[str], *, ports: str, timing: int, scan_type: str,
-                    timeout: float, progress: ProgressBar,
-                    ssh_options: SSHOptions | None = None,
-                    version_detection: str = "unknown") -> ResolvedTargets:
-    """Host specs become targets directly (remote ones are connected now, so an unreachable
-    host is reported, not silently dropped); network specs become discovery steps the engine
-    runs beside the probes."""
-    targets: list[Target] = []
-    network_specs: list[str] = []
-    not_scanned: list[TargetInfo] = []
-    for spec in specs:
-        if is_ssh_spec(spec):
-            remote = SSHTarget(spec, ssh_options or SSHOptions(timeout=timeout))
-            progress.message(f"connecting to {remote.host}:{remote.port}")
-            try:
-                remote.connect()
-                targets.append(remote)
-            except TargetError as exc:
-                not_scanned.append(TargetInfo(spec, TargetKind.HOST, reachable=False, error=str(exc)))
-            continue
-        host = parse_host_spec(spec)
-        if host is not None:
-            targets.append(host)
-        else:
-            network_specs.append(spec)
-    if network_specs:
-        try:
-            from smbaudit import netscan
-            from smbaudit.targets import network
-        except ImportError:
-            raise TargetError(f"unknown target {network_specs[0]!r}: use `local` or `dir:PATH`") from None
-        for spec in network_specs:
-            if not network.is_network_spec(spec):
-                why = "use `local`, `dir:PATH`, ssh://host, a host, an IP address, a CIDR range or host:port"
-                try:
-                    network.parse_specs([spec])
-                except TargetError as exc:
-                    why = str(exc)
-                raise TargetError(f"unknown target {spec!r}: {why}")
-        options = network.DiscoveryOptions(ports=ports, timing=timing, timeout=timeout,
-                                           scan_type=scan_type, version_detection=version_detection)
-        sources, failed = netscan.plan_sources(network_specs, options)
-        return ResolvedTargets(targets, not_scanned + netscan.report_hosts(failed, network_specs),
-                               list(sources), network_specs)
-    return ResolvedTargets(targets, not_scanned)
+    discovery = network.DiscoveryOptions(ports=options.ports, timing=options.timing,
+                                         timeout=options.timeout, scan_type=options.scan_type,
+                                         version_detection=options.version_detection)
+    sources, failed = netscan.plan_sources(resolved.network_specs, discovery)
+    resolved.sources = list(sources)
+    resolved.not_scanned += netscan.report_hosts(failed, resolved.network_specs)
 
 
 def network_hosts(resolved: ResolvedTargets, discovered: list[TargetInfo]) -> list[TargetInfo]:
@@ -131,16 +90,22 @@ def output_paths(formats: Sequence[OutputFormat], output: str | None) -> dict[Ou
     return {fmt: str(folder / f"report.{extension(fmt)}") for fmt in formats}
 
 
-def write_reports(report: Report, paths: dict[OutputFormat, str]) -> list[str]:
+def write_reports(report: Report, paths: dict[OutputFormat, str], recover: str) -> list[str]:
+    """Render every format, then write each atomically. An output error is one line that
+    says how to get the report back (`recover`)."""
+    rendered = {fmt: renderer(fmt)(report) for fmt in paths}
     written = []
     for fmt, dest in paths.items():
-        data = renderer(fmt)(report)
-        if dest == "-":
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        else:
-            atomic_write(dest, data)
-            written.append(dest)
+        try:
+            if dest == "-":
+                sys.stdout.buffer.write(rendered[fmt])
+                sys.stdout.flush()
+            else:
+                atomic_write(dest, rendered[fmt])
+                written.append(dest)
+        except OSError as exc:
+            raise OutputError(f"cannot write the report {dest}: {exc.strerror or exc}; "
+                              f"{recover}") from None
     return written
 
 
@@ -226,6 +191,9 @@ def exit_code(report: Report, fail_on: str) -> int:
 @click.option("--notify-email", multiple=True, metavar="ADDRESS",
               help="E-mail this address when the threshold is crossed (SMTP server: from the "
               "profile's notify.email, else localhost:25). Repeatable.")
+@click.option("--force", is_flag=True,
+              help="Scan a dir: folder even when it does not look like a root file system or "
+              "configuration tree (no etc/).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong.")
 @click.option("-v", "--verbose", is_flag=True, help="List every failing and errored check.")
 @policies.scan_options
@@ -239,7 +207,7 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
          ssh_known_hosts: str | None, ssh_accept_new_host_key: bool, plugins: tuple[str, ...],
          fail_on_new: str | None, waiver_files: tuple[str, ...], db: str | None,
          no_history: bool, lock: str | None, no_lock: bool, log_file: str | None,
-         notify_webhook: str | None, notify_email: tuple[str, ...], quiet: bool,
+         notify_webhook: str | None, notify_email: tuple[str, ...], force: bool, quiet: bool,
          verbose: bool, frameworks: tuple[str, ...] = (),
          evidence_dirs: tuple[Path, ...] = (), attestations: Path | None = None,
          reviews: Path | None = None) -> None:
@@ -273,9 +241,11 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
         try:
             ssh_options = SSHOptions(key_file=ssh_key, known_hosts=ssh_known_hosts,
                                      accept_new_host_key=ssh_accept_new_host_key, timeout=timeout)
-            resolved = resolve_targets(targets, ports=ports, timing=timing, scan_type=scan_type,
-                                       timeout=timeout, progress=progress, ssh_options=ssh_options,
-                                       version_detection=version_detection)
+            resolve_options = ResolveOptions(ports=ports, timing=timing, scan_type=scan_type,
+                                             timeout=timeout, version_detection=version_detection,
+                                             ssh=ssh_options, force=force)
+            resolved = resolve(targets, resolve_options, progress=progress.message)
+            plan_network(resolved, resolve_options)
             complete_discovery = True
             periodic.begin_history(store, scan_id, started, resolved.targets)
         except KeyboardInterrupt:
@@ -287,8 +257,7 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
                             ) if complete_discovery else engine.EngineResult(
                                 [], [], False, "interrupted during discovery")
     progress.close()
-    for target in resolved.targets:
-        target.close()
+    resolved.close()
     resolved.not_scanned += network_hosts(resolved, result.discovered)
     waiver_section = periodic.apply_waivers(result.findings, waiver_set)
     report = report_mod.build(
@@ -301,7 +270,7 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
     report.sarif_base = sarif_base
     report.compliance = coverage.assess(report.findings)
     periodic.record_history(store, report)
-    written = write_reports(report, paths)
+    written = write_reports(report, paths, periodic.recovery_hint(report, store))
     code = periodic.exit_code_new(report, fail_on_new) if fail_on_new else exit_code(report, fail_on)
     periodic.after_scan(report, code, written, fail_on=fail_on, fail_on_new=fail_on_new,
                         webhook=notify_webhook, emails=notify_email)

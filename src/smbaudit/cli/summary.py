@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import click
 
 from smbaudit.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERRUPTED
@@ -25,16 +27,21 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
         if code == EXIT_INTERRUPTED:
             out(f"smbaudit: scan interrupted; partial report: {', '.join(written)}")
         if code == EXIT_FINDINGS:
-            out(f"smbaudit: score {s.score.score:.0f} ({s.score.grade}); {c['fail']} failing "
+            out(f"smbaudit: score {s.score.label}; {c['fail']} failing "
                 f"finding(s), some at or above {fail_on}; report: {', '.join(written)}")
         if code == EXIT_INCOMPLETE:
-            out(f"smbaudit: {c['error']} check(s) errored, {len(report.unreachable)} target(s) "
-                f"unreachable; report: {', '.join(written)}")
+            out(f"smbaudit: {c['error']} check(s) could not be assessed, "
+                f"{len(report.unreachable)} target(s) unreachable; score {s.score.label}; "
+                f"report: {', '.join(written)}")
         return
     grade_colour = {"A": "green", "B": "green", "C": "yellow", "D": "red", "F": "red"}
     out()
-    out(f"Risk score {s.score.score:.0f}/100  grade ", nl=False)
-    out(s.score.grade, bold=True, fg=grade_colour.get(s.score.grade, "white"))
+    if s.score.score is None:
+        out("Risk score: ", nl=False)
+        out(s.score.label, bold=True, fg="magenta")
+    else:
+        out(f"Risk score {s.score.score:.0f}/100  grade ", nl=False)
+        out(s.score.grade, bold=True, fg=grade_colour.get(s.score.grade, "magenta"))
     out(f"{c['total']} findings: {c['fail']} fail, {c['pass']} pass, {c['error']} error, "
         f"{c['not_applicable']} not applicable, {c['skipped']} skipped")
     sev = ", ".join(f"{n} {k}" for k, n in s.failed_by_severity.items() if n)
@@ -56,11 +63,16 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
     errors = [f for f in report.findings if f.status is Status.ERROR]
     if errors:
         out()
-        out(f"{len(errors)} check(s) could not be completed:", fg="magenta")
-        for f in errors if verbose else errors[:5]:
-            out(f"  {f.check_id} ({f.target}): {f.reason}")
-        if not verbose and len(errors) > 5:
-            out(f"  ... and {len(errors) - 5} more (-v lists all)")
+        out(f"{len(errors)} check(s) could not be assessed:", fg="magenta")
+        if verbose:
+            for f in errors:
+                out(f"  {f.check_id} ({f.target}): {f.reason}")
+        else:
+            why = Counter((f.target, f.reason) for f in errors)
+            for (target, reason), n in why.most_common(5):
+                out(f"  {n} on {target}: {reason}")
+            if len(why) > 5:
+                out(f"  ... and {len(why) - 5} other reason(s) (-v lists every check)")
     for t in report.unreachable:
         out(f"unreachable: {t.name}: {t.error}", fg="magenta")
     if not report.complete:

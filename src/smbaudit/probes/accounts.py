@@ -13,7 +13,7 @@ from typing import Any
 
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
-from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.probes.base import Facts, Probe, ProbeContext, mark_unreadable
 from smbaudit.targets.base import HostTarget, Target
 
 NO_LOGIN_SHELLS = ("nologin", "false", "true", "sync", "shutdown", "halt")
@@ -27,6 +27,14 @@ _HASH_PREFIXES = (
     ("$sha1$", "sha1crypt"), ("$md5", "sunmd5"), ("$1$", "md5"), ("$3$", "nthash"), ("_", "bsdi"),
 )
 WEAK_HASHES = ("des", "md5", "sunmd5", "bsdi", "nthash", "unknown")
+# Facts that come from /etc/shadow (or /etc/gshadow, sudoers): when the file exists but cannot
+# be read, the checks on them end ERROR with the reason instead of passing on a partial view.
+SHADOW_FACTS = ["empty_password", "weak_hashes", "hash_types", "password_users", "root.locked",
+                "root.password_state", "users.*.password_state", "users.*.hash_type",
+                "users.*.locked", "users.*.max", "users.*.min", "users.*.warn",
+                "users.*.inactive", "users.*.last_change"]
+GSHADOW_FACTS = ["groups_with_password"]
+SUDO_FACTS = ["sudo.nopasswd", "sudo.no_authenticate", "sudo.rules_count"]
 _DES = re.compile(r"^[./0-9A-Za-z]{13}$")
 
 
@@ -275,7 +283,7 @@ class AccountsProbe(Probe):
         sudo = scan_sudoers(host, params.get("sudoers", SUDOERS))
         root = next((u for u in users if u["user"] == "root"), None)
         password_users = [u for u in users if u["password_state"] == "hash"]
-        return {
+        facts: Facts = {
             "passwd_present": True,
             "shadow_present": shadow_text is not None or not shadow_readable,
             "shadow_readable": shadow_readable,
@@ -309,3 +317,10 @@ class AccountsProbe(Probe):
                      "nopasswd": sudo.nopasswd, "no_authenticate": sudo.no_authenticate,
                      "rules_count": len(sudo.rules)},
         }
+        for readable, path, paths in ((shadow_readable, "/etc/shadow", SHADOW_FACTS),
+                                      (gshadow_readable, "/etc/gshadow", GSHADOW_FACTS),
+                                      (not sudo.unreadable, (sudo.unreadable or [""])[0],
+                                       SUDO_FACTS)):
+            if not readable:
+                mark_unreadable(facts, paths, str(host.not_readable(path)))
+        return facts

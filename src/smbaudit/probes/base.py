@@ -23,6 +23,20 @@ Facts = dict[str, Any]
 # fails; one that would pass ends ERROR with this reason, because a pass was not established.
 INCOMPLETE = "_incomplete"
 
+# A probe that read most of its input but not all of it lists the facts it could not
+# establish under this key: {fact path: plain reason}, e.g. {"empty_password": "/etc/shadow
+# is not readable: run as root"}. A path may use `*` for list elements. Every check whose
+# condition reads one of these facts (or anything under it) ends ERROR with the reason,
+# never pass or not applicable; the other checks on the same facts are evaluated as usual.
+UNREADABLE = "_unreadable"
+
+
+def mark_unreadable(facts: Facts, paths: list[str], reason: str) -> None:
+    """Record that `paths` could not be established, and why (see UNREADABLE)."""
+    marked = facts.setdefault(UNREADABLE, {})
+    for path in paths:
+        marked.setdefault(path, reason)
+
 
 @dataclass
 class ProbeContext:

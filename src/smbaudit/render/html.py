@@ -11,6 +11,7 @@ from smbaudit import resources
 from smbaudit.models import CATEGORIES, Severity, Status
 from smbaudit.redact import redact
 from smbaudit.report import Report
+from smbaudit.scoring import score_text
 
 TEMPLATE = "report.html.j2"
 
@@ -31,6 +32,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["shown"] = _shown
+    env.filters["score"] = score_text
     return env
 
 

@@ -8,6 +8,7 @@ import re
 
 from smbaudit.models import Status
 from smbaudit.report import Report
+from smbaudit.scoring import score_text
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|<>~]|&(?=[#A-Za-z]))")
 
@@ -25,11 +26,12 @@ def _history(report: Report) -> list[str]:
     if not d:
         return ["", "## Since the last scan", "", "First recorded scan of these targets."] if h else []
     change = d["score_change"]
+    moved = "not comparable" if change is None else f"{'+' if change > 0 else ''}{change:g}"
     lines = ["", "## Since the last scan", "",
              f"Compared with scan `{md(d['old_scan']['scan_id'][:12])}` of "
              f"{md(d['old_scan']['started_at'][:16].replace('T', ' '))} UTC: risk score "
-             f"{d['old_scan']['score']:.0f} → {d['new_scan']['score']:.0f} "
-             f"({'+' if change > 0 else ''}{change:g}).", "",
+             f"{score_text(d['old_scan']['score'])} → {score_text(d['new_scan']['score'])} "
+             f"({moved}).", "",
              "| New | Regressed | Resolved | Unchanged |", "|---:|---:|---:|---:|",
              f"| {len(d['new'])} | {len(d['regressed'])} | {len(d['resolved'])} "
              f"| {len(d['unchanged'])} |"]
@@ -55,9 +57,12 @@ def render_markdown(report: Report) -> bytes:
                       " results are partial."]
     for t in report.unreachable:
         lines += ["", f"> **Target not read:** {md(t.name)} ({md(t.error)})"]
-    lines += ["", f"**Risk score {s.score.score:.0f}/100, grade {md(s.score.grade)}** "
-                  "(lower is better)."]
-    if s.score.score_without_waivers != s.score.score:
+    if s.score.score is None:
+        lines += ["", f"**Risk score: {md(s.score.label)}.**"]
+    else:
+        lines += ["", f"**Risk score {s.score.score:.0f}/100, grade {md(s.score.grade)}** "
+                      "(lower is better)."]
+    if s.score.score is not None and s.score.score_without_waivers != s.score.score:
         lines.append(f"Without accepted risks: {s.score.score_without_waivers:.0f}.")
     for gate in s.score.gates:
         lines.append(f"\n> {md(gate)}")

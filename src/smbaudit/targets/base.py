@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from smbaudit.errors import BudgetExceeded
+from smbaudit.errors import BudgetExceeded, PathNotReadable
 from smbaudit.models import TargetInfo, TargetKind
 from smbaudit.runner import RunResult
 
@@ -98,6 +98,11 @@ class HostTarget(Target):
         """A whole file (following links inside the target). Raises FileNotFoundError /
         PermissionError / IsADirectoryError, and errors.FileTooLarge when the file holds more than
         `limit` bytes: a prefix is never returned as if it were the file."""
+
+    def not_readable(self, path: str) -> PathNotReadable:
+        """The error for a path that exists but the scanning user may not read, in plain
+        words with what to do about it. Targets raise it from every read."""
+        return PathNotReadable(path, f"{path} is not readable: run as root")
 
     def read_text(self, path: str, limit: int = MAX_READ) -> str:
         return self.read_bytes(path, limit).decode("utf-8", "replace")

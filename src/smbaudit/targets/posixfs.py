@@ -8,16 +8,29 @@ import platform
 import pwd
 import grp
 import stat as stat_mod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import BinaryIO
 
-from smbaudit.errors import FileTooLarge
+from smbaudit.errors import FileTooLarge, PathNotReadable
 from smbaudit.models import TargetInfo
 from smbaudit.runner import RunResult, run
 from smbaudit.targets.base import MAX_READ, FileStat, HostTarget, file_type
 from smbaudit.targets.inroot import InRoot
 
 _CHUNK = 256 * 1024
+
+
+@contextmanager
+def _readable(target: HostTarget, path: str) -> Iterator[None]:
+    """A permission error while reading `path` becomes the target's plain-words NotReadable."""
+    try:
+        yield
+    except PathNotReadable:
+        raise
+    except PermissionError:
+        raise target.not_readable(path) from None
 
 
 class _PosixTarget(HostTarget):
@@ -129,6 +142,10 @@ class LocalTarget(_PosixTarget):
         return path  # the operating system follows links (or not) as asked
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
+        with _readable(self, path):
+            return self._read_bytes(path, limit)
+
+    def _read_bytes(self, path: str, limit: int) -> bytes:
         real = self._real(path)
         kind = file_type(os.stat(real).st_mode)
         if kind == "dir":
@@ -153,6 +170,8 @@ class LocalTarget(_PosixTarget):
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG):
                 return None
+            if isinstance(exc, PermissionError):
+                raise self.not_readable(path) from None
             raise
         link = os.readlink(real) if stat_mod.S_ISLNK(st.st_mode) else None
         return self._file_stat(path, st, link)
@@ -164,13 +183,16 @@ class LocalTarget(_PosixTarget):
         return real
 
     def list_dir(self, path: str) -> list[str]:
-        return sorted(os.listdir(self._real_dir(path)))
+        with _readable(self, path):
+            return sorted(os.listdir(self._real_dir(path)))
 
     def dir_modes(self, path: str) -> list[tuple[str, int]]:
-        return _dir_modes(self._real_dir(path))
+        with _readable(self, path):
+            return _dir_modes(self._real_dir(path))
 
     def scan_dir(self, path: str) -> list[FileStat]:
-        return self._scan(path, self._real_dir(path))
+        with _readable(self, path):
+            return self._scan(path, self._real_dir(path))
 
     def user_name(self, uid: int) -> str | None:
         if uid not in self._names:
@@ -216,7 +238,8 @@ class DirectoryTarget(_PosixTarget):
         self._tree.close()
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
-        fd, st = self._tree.open_regular(path)
+        with _readable(self, path):
+            fd, st = self._tree.open_regular(path)
         if st.st_size > limit:
             os.close(fd)
             raise FileTooLarge(path, limit)
@@ -231,6 +254,8 @@ class DirectoryTarget(_PosixTarget):
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG):
                 return None
+            if isinstance(exc, PermissionError):
+                raise self.not_readable(path) from None
             raise
         try:
             st = os.fstat(fd)
@@ -243,6 +268,8 @@ class DirectoryTarget(_PosixTarget):
         try:
             return self._tree.open_dir(path)
         except OSError as exc:
+            if isinstance(exc, PermissionError):
+                raise self.not_readable(path) from None
             if exc.errno in (errno.ENOTDIR, errno.ELOOP):
                 raise NotADirectoryError(errno.ENOTDIR, "not a directory", path) from None
             raise
@@ -267,6 +294,11 @@ class DirectoryTarget(_PosixTarget):
             return self._scan(path, fd)
         finally:
             os.close(fd)
+
+    def not_readable(self, path: str) -> PathNotReadable:
+        where = os.path.join(self.root, path.lstrip("/"))
+        return PathNotReadable(path, f"{where} is not readable: run as root (or as the owner "
+                                     "of the tree)")
 
     def info(self) -> TargetInfo:
         return TargetInfo(name=self.name, kind=self.kind, details={"root": self.root, "live": False})

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from smbaudit.errors import FileTooLarge, TargetError, UnsupportedOperation
+from smbaudit.errors import FileTooLarge, PathNotReadable, TargetError, UnsupportedOperation
 from smbaudit.models import TargetInfo
 from smbaudit.runner import RunResult
 from smbaudit.targets.base import MAX_READ, FileStat, file_type
@@ -183,10 +183,13 @@ class SSHTarget(_PosixTarget):
     def _denied(self, exc: OSError, path: str) -> OSError:
         """A permission error that says why root-only files could not be read."""
         if exc.errno == errno.EACCES or isinstance(exc, PermissionError):
-            why = (f"permission denied; {self._conn.become_error}" if self._conn and self._conn.become_error
-                   else "permission denied (log in as root or use --become)")
-            return PermissionError(errno.EACCES, why, path)
+            return self.not_readable(path)
         return exc
+
+    def not_readable(self, path: str) -> PathNotReadable:
+        why = (self._conn.become_error if self._conn and self._conn.become_error
+               else "log in as root or use --become")
+        return PathNotReadable(path, f"{path} is not readable by {self.user} over SSH: {why}")
 
     # ------------------------------------------------------------------ reading
 
