@@ -257,3 +257,28 @@ def test_scan_lists_an_unreadable_document_on_the_terminal_and_applies_reviews(
     (gdpr,) = data["compliance"]
     assert any("scan.pdf" in p for p in gdpr["problems"])
     assert any(e.get("reviewed") for r_ in gdpr["requirements"] for e in r_["elements"])
+
+
+@pytest.mark.parametrize("fw, req, el, text, counted", [
+    # a link's words are not a statement ("https" is no encryption)
+    ("gdpr", "Art. 32(1)(a)", "encryption",
+     "Partner: Example Ads; Cookie info: https://ads.example.com/privacy and https://opt.example.com",
+     False),
+    # "information" is not "inform", "personal" is not "person"
+    ("ccpa", "11 CCR 7026", "opt-out-notify-third-parties",
+     "To the extent that we share your information with advertising vendors, this can be "
+     "considered a sale.", False),
+    # "a valid means of communicating" is no definition
+    ("ccpa", "11 CCR 7025", "signal-honoured",
+     "We also respect the GPC browser signal and will treat it as a valid means of communicating "
+     "your desire to opt out.", True),
+    # a right phrased as freedom from something is no negation
+    ("ccpa", "1798.125", "non-discrimination",
+     "You have the right not to receive discriminatory treatment for exercising your rights.", True),
+    # an aim is not a practice
+    ("gdpr", "Art. 5(1)(a)", "lawful-fair-transparent",
+     "We aim for full transparency on how we collect, use and share your personal data.", False),
+])
+def test_reading_errors_found_on_the_test_part_stay_fixed(
+        catalogs, fw: str, req: str, el: str, text: str, counted: bool) -> None:
+    assert judge(catalogs, fw, req, el, text).counts is counted

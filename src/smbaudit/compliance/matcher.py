@@ -40,6 +40,9 @@ _NOT_NEGATION = [
     "not accessible to unauthori", "no one other than", "nothing in this", "without activity",
     "without any activity", "without user activity", "without use", "without input",
     "without interaction", "when not in use", "while not in use", "not in use",
+    # rights phrased as a freedom from something: "the right not to be subject to ..."
+    "not be subject to", "not to be subject to", "not be discriminated", "not to be discriminated",
+    "not receive discriminat", "not to receive discriminat",
 ]
 # Quoted text (link labels, button names: "Do Not Sell or Share My Personal Information") names
 # something; its words are not the author's statement, so negation inside quotes is ignored.
@@ -91,7 +94,7 @@ _PRACTICE = re.compile(
     r"\b(" + "|".join(_PRACTICE_VERBS) + r")(s|es)?\b")
 _NOT_PRACTICE = re.compile(
     r"\b((?<!\bthis )(?<!\bthe )(?<!\ba )(?<!\bour )(?<!\beach )(?<!\bthat )plan(s|ned|ning)? to|intends? to|intend(ed|ing) to|aim(s|ing)? to|hope(s)? to|"
-    r"would like to|will consider|may consider|should consider|considering|to be (determined|"
+    r"would like to|aim(s|ing)? for|strive(s)? for|will consider|may consider|should consider|considering|to be (determined|"
     r"defined|developed|decided|written|drafted|confirmed)|tbd|tba|not yet|in the future|"
     r"eventually|someday|next year|is optional|are optional|optionally|at (its|their|our) "
     r"discretion|is encouraged|are encouraged|encouraged to|is recommended|are recommended|"
@@ -107,7 +110,8 @@ _META = re.compile(
     r"^\W*(see|refer to|please refer to|for (more|further) (details|information)|details are)\b|"
     r"\bplease (review|see|read|visit|refer to|consult) (our|the)\b|"
     r"\b(is|are) (described|documented|covered|addressed|set out|detailed|defined|found|specified|"
-    r"explained) in (the|our|a|an|section|appendix)\b|\bglossary\b|\bdefinitions?\b|\bmeans\b")
+    r"explained) in (the|our|a|an|section|appendix)\b|\bglossary\b|\bdefinitions?\b|"
+    r"^\W*[\w\"“”' -]{1,40}\bmeans (?!of\b)")
 _TOPIC_VERBS = re.compile(r"\b(include|includes|including|cover|covers|covering|address|"
                           r"addresses|discuss|discusses|such as|like|e\.g)\b")
 _DEFINITION = re.compile(r"^[\"“']?[A-Z][\w /()-]{1,40}[\"”']?\s*(:|–|—| - | means | refers to |"
@@ -124,6 +128,9 @@ _COMPOUNDS = (("electronic protected health information", "ephi"),
               ("protected health information", "phi"), ("individually identifiable", "identifiable"))
 
 
+_URL = re.compile(r"\b(?:https?://|www\.)\S+")
+
+
 @dataclass(frozen=True)
 class _Tokens:
     words: tuple[str, ...]
@@ -131,7 +138,7 @@ class _Tokens:
     @staticmethod
     @lru_cache(maxsize=65536)
     def of(text: str) -> _Tokens:
-        text = text.lower().replace("’", "'")
+        text = _URL.sub(" ", text.lower().replace("’", "'"))  # a link's words are not a statement
         for compound, short in _COMPOUNDS:
             text = text.replace(compound, short)
         words: list[str] = []
