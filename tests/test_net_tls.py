@@ -73,6 +73,8 @@ def test_weak_nginx_findings(weak) -> None:  # type: ignore[no-untyped-def]
         "tls.no-cbc-legacy-protocol": "fail",
         "tls.no-compression": "pass",
         "tls.no-export-ciphers": "pass",
+        "tls.no-ccs-injection": "pass",
+        "tls.no-heartbleed": "pass",
         "tls.no-legacy-ciphers": "fail",  # NULL-MD5 suites
         "tls.no-null-ciphers": "fail",
         "tls.no-rc4": "pass",
@@ -180,3 +182,42 @@ def test_dhe_1024_group_is_named(tmp_path: Path) -> None:
     assert "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256" in findings["tls.dh-group-size"].problem
     assert findings["tls.server-cipher-preference"].status.value == "pass"
     assert findings["tls.fallback-scsv"].status.value == "not_applicable"  # one protocol version
+
+
+def _vulnerable_tls(conn) -> None:  # type: ignore[no-untyped-def]
+    """A stand-in for an unpatched OpenSSL 1.0.1 (none can run here): a TLS 1.2 ServerHello with
+    the heartbeat extension, then it echoes a heartbeat request however short its padding, and
+    answers records after an early ChangeCipherSpec with bad_record_mac."""
+    import struct
+
+    hello = conn.recv(65536)
+    if not hello.startswith(b"\x16"):
+        return
+    exts = struct.pack("!HHB", 0x000F, 1, 1) + struct.pack("!HHB", 0xFF01, 1, 0)
+    body = b"\x03\x03" + bytes(32) + b"\x00" + struct.pack("!H", 0xC02F) + b"\x00" + struct.pack("!H", len(exts)) + exts
+    flight = b"\x02" + len(body).to_bytes(3, "big") + body + b"\x0e\x00\x00\x00"
+    conn.sendall(b"\x16\x03\x03" + struct.pack("!H", len(flight)) + flight)
+    data = conn.recv(65536)
+    if data.startswith(b"\x18"):  # heartbeat request: echo it as a response
+        conn.sendall(b"\x18\x03\x03\x00\x14\x02\x00\x01\x42" + bytes(16))
+    elif data.startswith(b"\x14"):  # early CCS accepted; the next record fails to decrypt
+        conn.sendall(b"\x15\x03\x03\x00\x02\x02\x14")
+
+
+def test_heartbleed_and_ccs_injection_are_told_apart(weak) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    from netservers import hostile
+    from smbaudit.probes import _tlswire
+
+    def opener_for(port: int):  # type: ignore[no-untyped-def]
+        return lambda: socket.create_connection(("127.0.0.1", port), timeout=3)
+
+    deadline = time.monotonic() + 30
+    # Given a patched server (nginx on OpenSSL 3) and a stand-in for a vulnerable one
+    patched = opener_for(weak.tls_port)
+    assert _tlswire.heartbleed(patched, _tlswire.TLS12, [0xC02F], "", deadline, 2) is False
+    assert _tlswire.ccs_injection(patched, _tlswire.TLS12, [0xC02F], "", deadline, 2) is False
+    with hostile(_vulnerable_tls) as port:
+        assert _tlswire.heartbleed(opener_for(port), _tlswire.TLS12, [0xC02F], "", deadline, 2) is True
+        assert _tlswire.ccs_injection(opener_for(port), _tlswire.TLS12, [0xC02F], "", deadline, 2) is True

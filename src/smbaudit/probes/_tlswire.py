@@ -375,3 +375,77 @@ def sslv2_ciphers(opener: Opener, deadline: float) -> list[str]:
                 for i in range(0, len(raw) - 2, 3)]
     finally:
         sock.close()
+
+
+def _after_first_flight(opener: Opener, version: int, suites: list[int], server_name: str,
+                        deadline: float, extra_extensions: bytes = b"") -> tuple[socket.socket, ServerHello]:
+    """A connection left right after the server's ServerHelloDone (TLS <= 1.2), for the
+    vulnerability tests below. The caller closes the socket."""
+    sock = opener()
+    try:
+        sock.sendall(client_hello(version, suites, server_name, extra_extensions=extra_extensions))
+        reader = _Reader(sock, deadline)
+        result: ServerHello | None = None
+        for mtype, body in _handshake_messages(reader, False):
+            if mtype == 2:
+                result = _parse_server_hello(body)
+                if result.version != version:
+                    raise Rejected("server answered another version")
+            elif mtype == 14:
+                break
+        if result is None:
+            raise Rejected("no ServerHello")
+        return sock, result
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _first_record(sock: socket.socket, wait: float) -> tuple[int, bytes] | None:
+    """The next record's type and body, or None when the server closes or says nothing in `wait`."""
+    sock.settimeout(wait)
+    reader = _Reader(sock, time.monotonic() + wait)
+    try:
+        ctype, _ver, length = struct.unpack("!BHH", reader.take(5))
+        return ctype, reader.take(min(length, MAX_RECORD))
+    except (EOFError, ProbeTimeout, OSError):
+        return None
+
+
+def heartbleed(opener: Opener, version: int, suites: list[int], server_name: str, deadline: float,
+               wait: float) -> bool | None:
+    """CVE-2014-0160, without reading the server's memory: a heartbeat request whose one-byte
+    payload is ours but whose padding is missing. RFC 6520 servers drop it; vulnerable
+    OpenSSL (which never checked the lengths) echoes it. None: heartbeats not offered."""
+    ext = _ext(EXT_HEARTBEAT, b"\x01")
+    try:
+        sock, sh = _after_first_flight(opener, version, suites, server_name, deadline, ext)
+    except Rejected:
+        return None
+    with sock:
+        if EXT_HEARTBEAT not in sh.extensions:
+            return False  # heartbeats not negotiated: nothing to exploit
+        request = b"\x01" + struct.pack("!H", 1) + b"\x42"  # type, payload length 1, payload
+        sock.sendall(b"\x18" + struct.pack("!H", version) + _u16(request))
+        answer = _first_record(sock, wait)
+    return answer is not None and answer[0] == 24
+
+
+def ccs_injection(opener: Opener, version: int, suites: list[int], server_name: str,
+                  deadline: float, wait: float) -> bool | None:
+    """CVE-2014-0224: a ChangeCipherSpec before any key exchange, then a record that would only
+    decrypt under the (empty) keys a vulnerable server switched to. A fixed server refuses the
+    early ChangeCipherSpec (unexpected_message); a vulnerable one complains about the record
+    (bad_record_mac / record_overflow / decryption_failed)."""
+    try:
+        sock, _sh = _after_first_flight(opener, version, suites, server_name, deadline)
+    except Rejected:
+        return None
+    with sock:
+        record_version = struct.pack("!H", version)
+        sock.sendall(b"\x14" + record_version + _u16(b"\x01")
+                     + b"\x15" + record_version + _u16(os.urandom(32)))
+        answer = _first_record(sock, wait)
+    if answer is None or answer[0] != 21 or len(answer[1]) < 2:
+        return False
+    return answer[1][1] in (20, 21, 22)

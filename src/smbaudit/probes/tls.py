@@ -78,8 +78,10 @@ class TlsProbe(Probe):
     size of its group), curves (list of {name, bits}: named curves accepted for ECDHE),
     server_preference.<protocol> (true: the server picks the suite; false: the client does;
     null: fewer than two suites), no_server_preference (protocols where the client picks),
-    secure_renegotiation, compression, fallback_scsv, ocsp_stapling (bool, or null when not
-    testable: no protocol up to TLS 1.2, a single protocol version), certificate (see `_certs.analyse`: expired, not_yet_valid, days_left,
+    secure_renegotiation, compression, fallback_scsv, ocsp_stapling, heartbleed (CVE-2014-0160),
+    ccs_injection (CVE-2014-0224) (bool, or null when not testable: no protocol up to TLS 1.2,
+    a single protocol version; both vulnerability tests are safe: no server memory is read and
+    no session is attacked), certificate (see `_certs.analyse`: expired, not_yet_valid, days_left,
     self_signed, trusted, trust_error, hostname_match, key_type, key_bits, rsa_key_bits,
     ec_key_bits, signature_hash, weak_signatures...), https (bool), hsts (null unless https:
     {present, max_age, include_subdomains, header}), handshakes (count), endpoint.
@@ -152,7 +154,8 @@ class TlsProbe(Probe):
                     "ciphers": [], "weak_ciphers": [], "by_class": {}, "dh_groups": [], "curves": [],
                     "server_preference": {}, "no_server_preference": [],
                     "secure_renegotiation": None, "compression": None, "fallback_scsv": None,
-                    "ocsp_stapling": None, "certificate": None, "https": False, "hsts": None,
+                    "ocsp_stapling": None, "heartbleed": None, "ccs_injection": None,
+                    "certificate": None, "https": False, "hsts": None,
                     "handshakes": count}
         accepted = [p for p in _tlswire.PROTOCOL_NAMES.values() if protocols.get(p)]
         if not accepted:
@@ -238,7 +241,7 @@ def _extras(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeConte
         "server_preference": preference,
         "no_server_preference": [p.replace("_", ".") for p, v in preference.items() if v is False],
         "secure_renegotiation": None, "compression": None, "fallback_scsv": None,
-        "ocsp_stapling": None, "curves": [],
+        "ocsp_stapling": None, "curves": [], "heartbleed": None, "ccs_injection": None,
     }
     legacy = [v for v in sorted(suites, reverse=True) if v <= _tlswire.TLS12 and suites[v]]
     if legacy:
@@ -249,6 +252,9 @@ def _extras(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeConte
             out["ocsp_stapling"] = sh.ocsp_stapled
         sh = _try_hello(opener, top, suites[top], sni, ctx, compression=b"\x01\x00")
         out["compression"] = bool(sh and sh.compression != 0) if sh is not None else False
+        wait = min(ctx.io_timeout(), 2.0)  # a vulnerable server answers at once
+        out["heartbleed"] = _tlswire.heartbleed(opener, top, suites[top], sni, ctx.deadline, wait)
+        out["ccs_injection"] = _tlswire.ccs_injection(opener, top, suites[top], sni, ctx.deadline, wait)
         ecdhe = [c for c in suites[top] if "_ECDHE_" in CIPHER_SUITES.get(c, "")]
         if ecdhe:
             curves = _tlswire.enumerate_groups(opener, top, ecdhe, sni, ctx.deadline, ctx.check_deadline)
