@@ -366,3 +366,80 @@ def scan_service(target, packs: list[str], options: dict | None = None,  # type:
 
 def statuses(findings) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {k: f.status.value for k, f in sorted(findings.items())}
+
+
+# --------------------------------------------------------------------------- UDP responders
+
+
+@contextmanager
+def udp_responder(host: str, port: int, answer: Callable[[bytes], list[bytes]]) -> Iterator[int]:
+    """A one-thread UDP server on host:port that sends back `answer(datagram)`."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(65535)
+            except OSError:
+                continue
+            for reply in answer(data):
+                sock.sendto(reply, peer)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        sock.close()
+
+
+def snmp_agent(community: str) -> Callable[[bytes], list[bytes]]:
+    """Answers a GetRequest carrying `community` with sysDescr; other communities get nothing."""
+    from smbaudit.probes import _udp
+
+    def answer(data: bytes) -> list[bytes]:
+        _t, msg, _ = _udp._read_tlv(data, 0)
+        _t, _version, pos = _udp._read_tlv(msg, 0)
+        _t, got, pos = _udp._read_tlv(msg, pos)
+        _t, pdu, _ = _udp._read_tlv(msg, pos)
+        _t, rid, _ = _udp._read_tlv(pdu, 0)
+        if got.decode() != community:
+            return []
+        value = _udp._tlv(0x04, b"Test switch firmware 1.0")
+        varbind = _udp._tlv(0x30, _udp._tlv(0x30, _udp._tlv(0x06, _udp.SYS_DESCR) + value))
+        body = _udp._tlv(0x02, rid) + _udp._int(0) + _udp._int(0) + varbind
+        return [_udp._tlv(0x30, _udp._int(1) + _udp._tlv(0x04, got) + _udp._tlv(0xA2, body))]
+
+    return answer
+
+
+def ntp_server(data: bytes) -> list[bytes]:
+    """An old ntpd: answers mode 6 READVAR and mode 7 monlist."""
+    if data[:1] == b"\x16":
+        text = b'version="ntpd 4.2.6p5", system="Linux"'
+        return [bytes([0x16, 0x82]) + data[2:4] + b"\x00\x00\x00\x00\x00\x00"
+                + len(text).to_bytes(2, "big") + text]
+    if data[:1] == b"\x17":
+        return [bytes([0x97, 0x00, 0x03, 0x2A]) + bytes(68)]
+    return []
+
+
+def ssdp_device(data: bytes) -> list[bytes]:
+    if not data.startswith(b"M-SEARCH"):
+        return []
+    return [b"HTTP/1.1 200 OK\r\nSERVER: Linux/5.10 UPnP/1.0 TestRouter/1.0\r\n"
+            b"LOCATION: http://127.0.0.3:49152/rootDesc.xml\r\nST: upnp:rootdevice\r\n\r\n"]
+
+
+def mdns_responder(data: bytes) -> list[bytes]:
+    """Answers any DNS query with one PTR record."""
+    name = b"\x09_services\x07_dns-sd\x04_udp\x05local\x00"
+    target = b"\x05_http\x04_tcp\x05local\x00"
+    record = name + b"\x00\x0c\x00\x01\x00\x00\x11\x94" + len(target).to_bytes(2, "big") + target
+    return [data[:2] + b"\x84\x00\x00\x00\x00\x01\x00\x00\x00\x00" + record]

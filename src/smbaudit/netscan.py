@@ -6,22 +6,25 @@ where needed.
   and every open port it reports is identified the same way.
 - nmap -sV runs only on ports nothing here recognises (or on every port when asked), bounded
   by its --host-timeout; a port whose version detection times out is kept as open.
+- Hosts found up are asked the UDP questions of `probes/_udp` (SNMP, NTP, SSDP, mDNS) when
+  running as root (as nmap's UDP scans would need), all at once per group of addresses.
 - Each step is a `TargetSource`, so the engine probes a service as soon as it is identified,
   while other addresses are still being scanned.
 
 Time bounds with T = --timeout: an nmap port scan of up to CHUNK addresses takes at most
 5T (--host-timeout) + max(5, T); identifying one port at most 2T; version detection of one
-port at most 5T + max(5, T).
+port at most 5T + max(5, T); the UDP questions to a group of addresses at most T.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 
 from smbaudit.errors import TargetError
 from smbaudit.models import TargetInfo, TargetKind
-from smbaudit.probes import _identify
+from smbaudit.probes import _identify, _udp
 from smbaudit.targets import network
 from smbaudit.targets.base import ServiceTarget
 from smbaudit.targets.network import DiscoveryOptions, ScanJob
@@ -64,11 +67,7 @@ class PortScanSource(TargetSource):
 
     def __init__(self, job: ScanJob, options: DiscoveryOptions):
         self.job = job
-        self.options = DiscoveryOptions(ports=options.ports, timing=options.timing,
-                                        timeout=options.timeout, scan_type=options.scan_type,
-                                        service_detection=False,
-                                        version_detection=options.version_detection,
-                                        scripts=options.scripts)
+        self.options = dataclasses.replace(options, service_detection=False)
         first = job.addresses[0]
         more = f" (+{len(job.addresses) - 1})" if len(job.addresses) > 1 else ""
         self.label = f"port scan {first}{more}"
@@ -80,6 +79,10 @@ class PortScanSource(TargetSource):
             IdentifySource(s.address, s.port, s.hostname, self.job.origin.get(s.address, s.address),
                            self.options, explicit=False)
             for s in found.services]
+        up = [h.details.get("address", h.name) for h in found.hosts
+              if h.reachable and h.kind is TargetKind.HOST]
+        if up and self.options.udp_enabled:
+            sources.append(UdpSource([str(a) for a in up], self.job, self.options))
         return Expansion(sources=sources, infos=found.hosts)
 
     def on_timeout(self) -> Expansion:
@@ -139,10 +142,8 @@ class VersionSource(TargetSource):
 
     def __init__(self, origin: IdentifySource, identity: _identify.Identity):
         self.origin, self.identity = origin, identity
-        self.options = DiscoveryOptions(ports=str(origin.port), timing=origin.options.timing,
-                                        timeout=origin.options.timeout,
-                                        scan_type=origin.options.scan_type, service_detection=True,
-                                        scripts=origin.options.scripts)
+        self.options = dataclasses.replace(origin.options, ports=str(origin.port),
+                                           service_detection=True)
         self.job = ScanJob([origin.address], str(origin.port), True, ":" in origin.address,
                            {origin.address: origin.hostname} if origin.hostname else {},
                            {origin.address: origin.spec})
@@ -177,6 +178,28 @@ class VersionSource(TargetSource):
         if not self.identity.known:
             self.identity.error += f"; nmap version detection failed: {exc}"
         return Expansion(targets=[service_target(self.origin, self.identity)])
+
+
+class UdpSource(TargetSource):
+    """SNMP, NTP, SSDP and mDNS questions to the hosts a port scan found up, all at once; each
+    service that answers becomes a target named host:port/udp."""
+
+    def __init__(self, addresses: list[str], job: ScanJob, options: DiscoveryOptions):
+        self.addresses, self.job, self.options = addresses, job, options
+        self.label = f"udp {addresses[0]}" + (f" (+{len(addresses) - 1})" if len(addresses) > 1 else "")
+        self.budget = options.timeout + 5
+
+    def expand(self) -> Expansion:
+        targets: list[ServiceTarget] = []
+        for address, answers in _udp.ask_all(self.addresses, self.options.timeout).items():
+            hostname = self.job.hostnames.get(address, "")
+            for service in answers.services():
+                port = _udp.PORTS[service]
+                targets.append(ServiceTarget(
+                    name=f"{_label(address, port, hostname)}/udp", address=address, port=port,
+                    service=service, hostname=hostname,
+                    extra={"transport": "udp", "identified_by": "smbaudit"}))
+        return Expansion(targets=list(targets))
 
 
 def service_target(origin: IdentifySource, identity: _identify.Identity) -> ServiceTarget:

@@ -48,6 +48,8 @@ class DiscoveryOptions:
     # The scan pipeline's use of nmap -sV: "unknown" only on ports smbaudit does not identify
     # itself, "all" on every open port, "none" never.
     version_detection: str = "unknown"
+    # UDP questions (SNMP, NTP, SSDP, mDNS) to hosts found up; None: when running as root
+    udp: bool | None = None
     scripts: tuple[str, ...] = ()  # NSE scripts; only ones in category "safe" and not "intrusive"
 
     def __post_init__(self) -> None:
@@ -75,6 +77,10 @@ class DiscoveryOptions:
     def process_slack(self) -> float:
         """Extra seconds nmap gets past its host timeouts to start and write its report."""
         return max(5.0, self.timeout)
+
+    @property
+    def udp_enabled(self) -> bool:
+        return os.geteuid() == 0 if self.udp is None else self.udp
 
     def effective_scan_type(self) -> str:
         if self.scan_type == "auto":
