@@ -339,9 +339,9 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
         if check.applies and check.applies.condition:
             gate = eval_condition(check.applies.condition, facts)
             if not gate.passed:
-                why = "; ".join(f"{e.fact} is {e.observed!r}, needs {e.expected}" for e in gate.evidence
-                                if not e.ok) or "its preconditions do not hold"
-                return _base_finding(check, target, Status.NOT_APPLICABLE, redact(why))
+                why = "; ".join(f"{e.fact} is {redact(e.observed)!r}, needs {e.expected}"
+                                for e in gate.evidence if not e.ok) or "its preconditions do not hold"
+                return _base_finding(check, target, Status.NOT_APPLICABLE, why)
         outcome = eval_condition(check.condition, facts)
     except EvaluationError as exc:
         return _base_finding(check, target, Status.ERROR, f"check could not be evaluated: {exc}")
@@ -349,8 +349,10 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
     if outcome.passed and incomplete:
         return _base_finding(check, target, Status.ERROR, redact(f"not fully assessed: {incomplete}"))
     finding = _base_finding(check, target, Status.PASS if outcome.passed else Status.FAIL)
+    # Redaction touches observed values only: expected values and messages are the check's own
+    # text (item labels inside messages are redacted where they are taken from the facts).
     finding.evidence = [Evidence(fact=e.fact, observed=redact(e.observed), expected=e.expected,
-                                 ok=e.ok, message=redact(e.message)) for e in outcome.evidence]
+                                 ok=e.ok, message=e.message) for e in outcome.evidence]
     placement = place(facts, check.location, outcome)
     if placement.location:
         finding.location, finding.line = placement.location, placement.line

@@ -10,6 +10,7 @@ from typing import Any
 
 from smbaudit import problemtext, versions
 from smbaudit.models import Assertion, CheckDef, Condition, Evidence
+from smbaudit.redact import redact_text
 
 _MISSING = object()
 MAX_ITEM_EVIDENCE = 25
@@ -65,7 +66,7 @@ def item_label(facts: Any, concrete_path: str) -> str:
     if isinstance(node, dict):
         for key in ("path", "name", "user", "id", "package", "key", "file"):
             if isinstance(node.get(key), (str, int)):
-                return str(node[key])
+                return redact_text(str(node[key]))  # observed: redacted here, check text never
     return ""
 
 

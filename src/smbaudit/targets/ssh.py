@@ -96,6 +96,7 @@ class SSHTarget(_PosixTarget):
         self._conn: Connection | None = None
         self.host_key_fingerprint = ""
         self.lost = ""  # why the connection broke after it was open
+        self._expired = False  # a request outlived --timeout and the connection was closed
 
     # ------------------------------------------------------------------ connection
 
@@ -120,10 +121,14 @@ class SSHTarget(_PosixTarget):
             self._idle, self._sessions, self._conn = [], 0, None
 
     @contextmanager
-    def _session(self) -> Iterator[Any]:
+    def _session(self, what: str = "", seconds: float | None = None) -> Iterator[Any]:
         """Lend an SFTP session for one request or one batch. Probes run in several engine
         workers at once; each gets its own session (up to MAX_SESSIONS, all on the one SSH
-        connection), so their round trips overlap instead of queueing behind one lock."""
+        connection), so their round trips overlap instead of queueing behind one lock.
+
+        With `what`, the requests must be answered in full within `seconds` (default
+        --timeout): a peer answering a byte at a time cannot hold the scan. Past the bound the
+        connection is closed, and this and every later read of the host fail saying so."""
         with self._lock:
             for _ in range(10_000):  # bounded: each wait ends when a session is returned
                 if self._conn is None:
@@ -141,6 +146,11 @@ class SSHTarget(_PosixTarget):
                 self._returned.wait(self.options.timeout)
             else:
                 raise OSError(errno.ETIMEDOUT, "no SFTP session became free", self.name)
+        timer = None
+        if what:
+            timer = threading.Timer(seconds or self.options.timeout, self._expire, (what,))
+            timer.daemon = True
+            timer.start()
         try:
             if sftp is None:
                 sftp = open_session(self._conn, self.options.timeout)
@@ -148,6 +158,11 @@ class SSHTarget(_PosixTarget):
         except OSError as exc:
             if sftp is None or exc.errno is None or isinstance(exc, TimeoutError):  # broken mid-request
                 self._discard(sftp)
+                if self._expired:
+                    raise TimeoutError(errno.ETIMEDOUT, self.lost, what or self.name) from None
+                if isinstance(exc, TimeoutError):  # the channel's own timeout: no answer at all
+                    raise TimeoutError(errno.ETIMEDOUT, f"no answer within --timeout "
+                                       f"({self.options.timeout:g} s)", what or self.name) from None
                 raise
             self._give_back(sftp)  # an answer (no such file, permission denied): still sound
             raise
@@ -162,9 +177,21 @@ class SSHTarget(_PosixTarget):
         except BaseException:
             self._discard(sftp)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         self._give_back(sftp)
 
+    def _expire(self, what: str) -> None:
+        self._expired = True
+        self.lost = (f"{what}: no complete answer within --timeout "
+                     f"({self.options.timeout:g} s); connection closed")
+        if self._conn is not None:
+            self._conn.close()
+
     def _lost(self, exc: BaseException) -> OSError:
+        if self._expired:
+            return TimeoutError(errno.ETIMEDOUT, self.lost, self.name)
         self.lost = self.lost or f"the connection was lost during the scan ({exc or type(exc).__name__})"
         return OSError(errno.ECONNRESET, self.lost, self.name)
 
@@ -194,25 +221,28 @@ class SSHTarget(_PosixTarget):
     # ------------------------------------------------------------------ reading
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
-        with self._session() as sftp:
-            try:
+        try:
+            with self._session(path) as sftp:
                 st = sftp.stat(path)
-                kind = file_type(st.st_mode or 0)
-                if kind == "dir":
-                    raise IsADirectoryError(errno.EISDIR, "is a directory", path)
-                if kind != "file":
-                    raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
-                if (st.st_size or 0) > limit:
-                    raise FileTooLarge(path, limit)
-                data = read_file(sftp, path, st.st_size or 0, limit + 1)
-            except PermissionError as exc:
-                raise self._denied(exc, path) from None
-            if len(data) > limit:
+            kind = file_type(st.st_mode or 0)
+            if kind == "dir":
+                raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+            if kind != "file":
+                raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
+            if (st.st_size or 0) > limit:
                 raise FileTooLarge(path, limit)
-            return data
+            # --timeout per started MB: slow links still read large files, tricklers do not
+            seconds = self.options.timeout * (1 + (st.st_size or 0) // (1 << 20))
+            with self._session(path, seconds) as sftp:
+                data = read_file(sftp, path, st.st_size or 0, limit + 1)
+        except PermissionError as exc:
+            raise self._denied(exc, path) from None
+        if len(data) > limit:
+            raise FileTooLarge(path, limit)
+        return data
 
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
-        with self._session() as sftp:
+        with self._session(path) as sftp:
             try:
                 st = sftp.stat(path) if follow else sftp.lstat(path)
             except FileNotFoundError:
@@ -225,14 +255,14 @@ class SSHTarget(_PosixTarget):
         return self._to_stat(path, st, link)
 
     def list_dir(self, path: str) -> list[str]:
-        with self._session() as sftp:
+        with self._session(path) as sftp:
             st = sftp.stat(path)
             if file_type(st.st_mode or 0) != "dir":
                 raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
             return sorted(sftp.listdir(path))
 
     def dir_modes(self, path: str) -> list[tuple[str, int]]:
-        with self._session() as sftp:
+        with self._session(path) as sftp:
             try:
                 return [(e.filename, e.st_mode or 0) for e in sftp.listdir_attr(path)]
             except PermissionError as exc:
@@ -247,14 +277,15 @@ class SSHTarget(_PosixTarget):
                 yield path, self._denied(entries, path) if isinstance(entries, OSError) else entries, depth
 
     def read_links(self, paths: list[str]) -> dict[str, str | None]:
-        with self._session() as sftp:
+        with self._session(f"reading {len(paths)} links",
+                           self.options.timeout * (1 + len(paths) // 64)) as sftp:
             got = read_links(sftp, paths)
         return {p: None if isinstance(v, OSError) else v for p, v in got.items()}
 
     def scan_dir(self, path: str) -> list[FileStat]:
         """One SFTP READDIR per directory: the server sends each entry's own metadata
         (link targets are not read here; `stat(path, follow=False)` gives one)."""
-        with self._session() as sftp:
+        with self._session(path) as sftp:
             entries = sftp.listdir_attr(path)  # fails on a non-directory
         base = path.rstrip("/")
         return sorted((self._to_stat(f"{base}/{e.filename}", e, None) for e in entries),
