@@ -25,6 +25,7 @@ from typing import Any
 
 import platformdirs
 
+from smbaudit import fsutil
 from smbaudit.errors import SmbauditError
 from smbaudit.models import Finding, Severity, Status
 from smbaudit.scoring import is_letter
@@ -127,10 +128,9 @@ class HistoryStore:
 
     def open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not self.path.exists():
-                # Findings describe weaknesses: the store is readable by its owner only.
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            # Findings describe weaknesses: the store is readable by its owner only, and never
+            # opened through a link (fsutil refuses one, at the database and its companions).
+            fsutil.ensure_private_file(self.path, "history database")
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             db.row_factory = sqlite3.Row
             db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")

@@ -8,6 +8,7 @@ small steps the scan command calls in order. Only `after_scan` reports problems,
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shlex
@@ -18,11 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import filelock
 import platformdirs
 from click.core import ParameterSource
 
-from smbaudit import history, waivers
+from smbaudit import fsutil, history, waivers
 from smbaudit import profile as profile_mod
 from smbaudit.cli import notify
 from smbaudit.errors import (
@@ -73,7 +73,7 @@ def _apply_profile(ctx: click.Context, kwargs: dict[str, Any]) -> profile_mod.Sc
         kwargs[name] = value
         if name == "output":
             try:
-                Path(value).mkdir(parents=True, exist_ok=True)  # outputs.dir is always a folder
+                fsutil.make_dirs(value)  # outputs.dir is always a folder
             except OSError as exc:
                 raise OutputError(f"{prof.path}: cannot create the output folder {value}: "
                                   f"{exc.strerror or exc}") from None
@@ -91,11 +91,17 @@ def _lock_path(kwargs: dict[str, Any], prof: profile_mod.ScanProfile | None) -> 
     return None
 
 
+class _NoFollowFileHandler(logging.FileHandler):
+    """Appends to the log file created 0600, never through a link (fsutil)."""
+
+    def _open(self) -> io.TextIOWrapper:  # type: ignore[override]
+        return fsutil.open_append_text(self.baseFilename)
+
+
 def _log_to(path: str | None) -> logging.Handler | None:
     if not path:
         return None
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _NoFollowFileHandler(path, encoding="utf-8")
     formatter = logging.Formatter("%(asctime)s %(levelname)s [pid %(process)d] %(message)s",
                                   "%Y-%m-%dT%H:%M:%S%z")
     handler.setFormatter(formatter)
@@ -113,14 +119,14 @@ def run_periodic(func: F) -> F:
         prof = _apply_profile(ctx, kwargs)
         handler = _log_to(kwargs.get("log_file"))
         lock_path = _lock_path(kwargs, prof)
-        lock: filelock.BaseFileLock | None = None
+        lock: fsutil.ExclusiveLock | None = None
         try:
             if lock_path is not None:
-                lock_path.parent.mkdir(parents=True, exist_ok=True)
-                lock = filelock.FileLock(lock_path, timeout=0)
+                lock = fsutil.ExclusiveLock(lock_path)
                 try:
                     lock.acquire()
-                except filelock.Timeout:
+                except fsutil.AlreadyLocked:
+                    lock = None
                     raise LockedError(f"another scan holds the lock {lock_path} "
                                       "(an earlier run of this profile is still going); "
                                       "not starting") from None

@@ -26,7 +26,7 @@ from smbaudit.errors import (
     OutputError,
     UsageError,
 )
-from smbaudit.fsutil import atomic_write
+from smbaudit import fsutil
 from smbaudit.models import Severity, Status, TargetInfo, TargetKind
 from smbaudit.packs import cis, registry
 from smbaudit.redact import redact_text
@@ -90,9 +90,21 @@ def output_paths(formats: Sequence[OutputFormat], output: str | None) -> dict[Ou
     return {fmt: str(folder / f"report.{extension(fmt)}") for fmt in formats}
 
 
-def write_reports(report: Report, paths: dict[OutputFormat, str], recover: str) -> list[str]:
-    """Render every format, then write each atomically. An output error is one line that
-    says how to get the report back (`recover`)."""
+def check_outputs(paths: dict[OutputFormat, str]) -> None:
+    """Refuse, before scanning, an output path or folder that is a link (fsutil refuses it
+    again, race-free, when writing)."""
+    for dest in paths.values():
+        if dest != "-":
+            fsutil.refuse_links(dest)
+
+
+def write_reports(report: Report, paths: dict[OutputFormat, str], recover: str,
+                  shared: bool = False) -> list[str]:
+    """Render every format, then write each atomically (private unless `shared`; never
+    through a link). An output error is one line that says how to get the report back
+    (`recover`)."""
+    mode, dir_mode = (fsutil.SHARED_FILE, fsutil.SHARED_DIR) if shared else (
+        fsutil.PRIVATE_FILE, fsutil.PRIVATE_DIR)
     rendered = {fmt: renderer(fmt)(report) for fmt in paths}
     written = []
     for fmt, dest in paths.items():
@@ -101,7 +113,7 @@ def write_reports(report: Report, paths: dict[OutputFormat, str], recover: str) 
                 sys.stdout.buffer.write(rendered[fmt])
                 sys.stdout.flush()
             else:
-                atomic_write(dest, rendered[fmt])
+                fsutil.atomic_write(dest, rendered[fmt], mode=mode, dir_mode=dir_mode)
                 written.append(dest)
         except OSError as exc:
             raise OutputError(f"cannot write the report {dest}: {exc.strerror or exc}; "
@@ -136,6 +148,9 @@ def exit_code(report: Report, fail_on: str) -> int:
 @click.option("--sarif-base", default="", metavar="PATH",
               help="SARIF: the repository folder that holds the scanned dir: tree, put in front "
                    "of every file path (e.g. infra/rootfs).")
+@click.option("--share-reports", is_flag=True,
+              help="Write reports readable by everyone (files 0644, new folders 0755). Default: "
+              "private to the user running the scan (0600 / 0700): reports list weaknesses.")
 @click.option("--checks", "check_paths", multiple=True, type=click.Path(exists=True),
               help="Also load check packs from this file or folder (repeatable).")
 @click.option("--no-default-checks", is_flag=True, help="Use only the packs given with --checks.")
@@ -200,7 +215,8 @@ def exit_code(report: Report, fail_on: str) -> int:
 @handle_errors
 @periodic.run_periodic
 def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...], output: str | None,
-         sarif_base: str, check_paths: tuple[str, ...], no_default_checks: bool, select: tuple[str, ...],
+         share_reports: bool, sarif_base: str, check_paths: tuple[str, ...], no_default_checks: bool,
+         select: tuple[str, ...],
          skip: tuple[str, ...], level: str | None, fail_on: str, timeout: float, probe_timeout: float, jobs: int,
          ports: str, timing: int, scan_type: str, version_detection: str,
          ca_file: str | None, ssh_key: str | None,
@@ -227,6 +243,7 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
         raise UsageError("--no-default-checks needs at least one --checks PATH")
     fmts = [OutputFormat(f) for f in dict.fromkeys(formats)] or list(DEFAULT_FORMATS)
     paths = output_paths(fmts, output)
+    check_outputs(paths)
     catalog = load_catalog(check_paths, default_checks=not no_default_checks, plugins=plugins)
     selected = cis.select_level(registry.select(catalog.checks, select, skip), level)
     waiver_set = periodic.load_waivers(waiver_files)
@@ -270,7 +287,8 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
     report.sarif_base = sarif_base
     report.compliance = coverage.assess(report.findings)
     periodic.record_history(store, report)
-    written = write_reports(report, paths, periodic.recovery_hint(report, store))
+    written = write_reports(report, paths, periodic.recovery_hint(report, store),
+                            shared=share_reports)
     code = periodic.exit_code_new(report, fail_on_new) if fail_on_new else exit_code(report, fail_on)
     periodic.after_scan(report, code, written, fail_on=fail_on, fail_on_new=fail_on_new,
                         webhook=notify_webhook, emails=notify_email)

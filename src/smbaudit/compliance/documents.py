@@ -7,12 +7,19 @@ sentences and attaches the heading path and list lead-ins that give each sentenc
 
 from __future__ import annotations
 
+import errno
+import io
+import os
 import re
+import stat
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from smbaudit.compliance.model import Passage
+from smbaudit.errors import size_words
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text",
             ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
@@ -30,8 +37,23 @@ _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|vs|no|art|sec|mr|mrs|ms|dr|inc|ltd|co|co
                      r"approx|fig|min|max|incl)\.$", re.I)
 
 
+# Caps of the reading layer (docs/limits.md). Over one, the document is listed as too large
+# (DocumentTooLarge) and the other documents are read as usual.
+MAX_DOCUMENT_BYTES = 25 * 1024 * 1024  # the file as handed over
+MAX_ZIP_MEMBER_BYTES = 64 * 1024 * 1024  # one DOCX part, decompressed
+MAX_ZIP_TOTAL_BYTES = 128 * 1024 * 1024  # all parts, decompressed
+MAX_ZIP_RATIO = 100  # decompressed : compressed, for parts over 1 MB
+MAX_PAGES = 2000
+MAX_CHARACTERS = 5_000_000  # extracted text (a 2,000-page policy has about 4 million)
+MAX_SECONDS = 30  # per document, checked between PDF pages and after parsing
+
+
 class DocumentError(Exception):
     """A document that exists but cannot be read (corrupt, encrypted PDF, not UTF-8...)."""
+
+
+class DocumentTooLarge(DocumentError):
+    """A document over one of the reading caps: listed as too large, not read."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +68,11 @@ class Block:
 
 
 def find_documents(dirs: Iterable[str | Path]) -> list[Path]:
-    """Supported documents under the given folders (or files), in a stable order."""
+    """Supported documents under the given folders (or files), in a stable order.
+
+    Folders are walked without following links; a link with a document's name is kept in the
+    list so that reading it reports it as skipped (evidence is read from regular files only).
+    """
     found: list[Path] = []
     for d in map(Path, dirs):
         if d.is_file():
@@ -54,36 +80,98 @@ def find_documents(dirs: Iterable[str | Path]) -> list[Path]:
             continue
         if not d.is_dir():
             raise DocumentError(f"{d}: no such file or folder")
-        for p in sorted(d.rglob("*")):
-            if p.is_file() and p.suffix.lower() in SUFFIXES and not any(
-                    part.startswith(".") for part in p.relative_to(d).parts):
-                found.append(p)
+        for dirpath, dirnames, filenames in os.walk(d, followlinks=False):
+            dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))
+            for name in filenames:
+                p = Path(dirpath) / name
+                if not name.startswith(".") and p.suffix.lower() in SUFFIXES:
+                    found.append(p)
+            # links to folders are listed by os.walk among dirnames: skipped, never entered
+        found.sort()
     return found
 
 
 def read_blocks(path: Path) -> list[Block]:
-    """The blocks of one document, by its suffix. Raises DocumentError when unreadable."""
+    """The blocks of one document, by its suffix. Raises DocumentError when unreadable, and
+    DocumentTooLarge past a cap (see the caps above)."""
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise DocumentError(f"{path}: unsupported document type {path.suffix!r}")
+    data = _read_regular(path)
+    deadline = time.monotonic() + MAX_SECONDS
     try:
         if fmt == "markdown":
-            return markdown_blocks(_read_text(path))
-        if fmt == "text":
-            return text_blocks(_read_text(path))
-        if fmt == "html":
-            return html_blocks(path.read_bytes())
-        if fmt == "pdf":
-            return pdf_blocks(path)
-        return docx_blocks(path)
+            blocks = markdown_blocks(_decode(path, data))
+        elif fmt == "text":
+            blocks = text_blocks(_decode(path, data))
+        elif fmt == "html":
+            blocks = html_blocks(data)
+        elif fmt == "pdf":
+            blocks = pdf_blocks(io.BytesIO(data), path, deadline)
+        else:
+            _check_zip(path, data)
+            blocks = docx_blocks(io.BytesIO(data))
     except DocumentError:
         raise
     except Exception as exc:  # noqa: BLE001 - parser libraries raise many types on bad input
         raise DocumentError(f"{path}: cannot read {fmt.upper()} document: {exc}") from exc
+    if sum(len(b.text) for b in blocks) > MAX_CHARACTERS:
+        raise DocumentTooLarge(f"{path}: too large: more than {MAX_CHARACTERS:,} characters of "
+                               "text; not read")
+    if time.monotonic() > deadline:
+        raise DocumentTooLarge(f"{path}: too large: reading it took more than {MAX_SECONDS} s; "
+                               "not read")
+    return blocks
 
 
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file, opened without following a link (O_NOFOLLOW) and without
+    blocking on a FIFO; at most MAX_DOCUMENT_BYTES."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(
+        os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DocumentError(f"{path}: a link; skipped (evidence is read from regular files "
+                                "only)") from None
+        raise DocumentError(f"{path}: cannot read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise DocumentError(f"{path}: not a regular file; skipped")
+        if st.st_size > MAX_DOCUMENT_BYTES:
+            raise DocumentTooLarge(f"{path}: too large: {size_words(st.st_size)} (the limit is "
+                                   f"{size_words(MAX_DOCUMENT_BYTES)}); not read")
+        data = fh.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DocumentTooLarge(f"{path}: too large: more than {size_words(MAX_DOCUMENT_BYTES)}; "
+                               "not read")
+    return data
+
+
+def _check_zip(path: Path, data: bytes) -> None:
+    """DOCX is a ZIP: refuse members that would inflate past the caps before any is opened
+    (zipfile stops reading a member at its declared size)."""
+    import zipfile
+
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile as exc:
+        raise DocumentError(f"{path}: cannot read DOCX document: {exc}") from None
+    total = 0
+    for m in members:
+        total += m.file_size
+        ratio = m.file_size / max(m.compress_size, 1)
+        if m.file_size > MAX_ZIP_MEMBER_BYTES or total > MAX_ZIP_TOTAL_BYTES or (
+                ratio > MAX_ZIP_RATIO and m.file_size > 1024 * 1024):
+            raise DocumentTooLarge(
+                f"{path}: too large: {m.filename} inflates to {size_words(m.file_size)} "
+                f"({ratio:.0f}:1; limits {size_words(MAX_ZIP_MEMBER_BYTES)} a member, "
+                f"{size_words(MAX_ZIP_TOTAL_BYTES)} in all, {MAX_ZIP_RATIO}:1); not read")
+
+
+def _decode(path: Path, data: bytes) -> str:
     for enc in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(enc)
@@ -313,18 +401,33 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def pdf_blocks(path: Path) -> list[Block]:
+def pdf_blocks(source: Path | BinaryIO, name: Path | None = None,
+               deadline: float | None = None) -> list[Block]:
+    """Blocks of a PDF, page by page, within the caps: pages, characters and time."""
     from pypdf import PdfReader
 
-    reader = PdfReader(str(path))
+    name = name or Path(str(source))
+    reader = PdfReader(source if not isinstance(source, Path) else str(source))
     if reader.is_encrypted:
         try:
             reader.decrypt("")
         except Exception as exc:  # noqa: BLE001
-            raise DocumentError(f"{path}: encrypted PDF") from exc
+            raise DocumentError(f"{name}: encrypted PDF") from exc
+    if len(reader.pages) > MAX_PAGES:
+        raise DocumentTooLarge(f"{name}: too large: {len(reader.pages):,} pages (the limit is "
+                               f"{MAX_PAGES:,}); not read")
+    deadline = deadline or time.monotonic() + MAX_SECONDS
     blocks: list[Block] = []
+    characters = 0
     for number, page in enumerate(reader.pages, start=1):
+        if time.monotonic() > deadline:
+            raise DocumentTooLarge(f"{name}: too large: reading it took more than {MAX_SECONDS} s "
+                                   f"(stopped at page {number}); not read")
         text = page.extract_text() or ""
+        characters += len(text)
+        if characters > MAX_CHARACTERS:
+            raise DocumentTooLarge(f"{name}: too large: more than {MAX_CHARACTERS:,} characters "
+                                   f"of text by page {number}; not read")
         blocks.extend(text_blocks(text, location=f"page {number}, line {{n}}"))
     return _join_pdf_paragraphs(blocks)
 
@@ -343,12 +446,12 @@ def _join_pdf_paragraphs(blocks: list[Block]) -> list[Block]:
     return out
 
 
-def docx_blocks(path: Path) -> list[Block]:
+def docx_blocks(path: Path | BinaryIO) -> list[Block]:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    document = docx.Document(str(path))
+    document = docx.Document(str(path) if isinstance(path, Path) else path)
     blocks: list[Block] = []
     para_no = table_no = 0
     body = document.element.body
