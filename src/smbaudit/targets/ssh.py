@@ -133,7 +133,8 @@ class SSHTarget(_PosixTarget):
             for _ in range(10_000):  # bounded: each wait ends when a session is returned
                 if self._conn is None:
                     raise OSError(errno.ENOTCONN, self.lost or "not connected", self.name)
-                if not self._conn.client.get_transport().is_active():
+                transport = self._conn.client.get_transport()
+                if transport is None or not transport.is_active():  # None: closed on expiry
                     self.lost = self.lost or "the connection was lost during the scan"
                     raise OSError(errno.ECONNRESET, self.lost, self.name)
                 if self._idle:
