@@ -7,14 +7,20 @@ where the test command installs every tool (see tests/tools.py).
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from smbaudit.probes.base import ProbeContext
+from smbaudit import schemacheck
+from smbaudit.probes.base import INCOMPLETE, Probe, ProbeContext
+from smbaudit.probes.builtin import builtin_probe_classes
 from tools import IN_CI, missing_requirement, unavailable
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if IN_CI:
@@ -29,6 +35,41 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     reason = missing_requirement(item)
     if reason is not None:
         unavailable(reason)
+
+
+_FACT_DRIFT: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _probes_return_their_declared_facts() -> Iterator[None]:
+    """Every built-in probe's output, in every test, must fit its declared facts (Probe.facts):
+    the declaration cannot drift from what the probe really returns."""
+    originals = {}
+    for cls in builtin_probe_classes():
+        originals[cls] = cls.collect
+
+        def checked(self: Probe, target: Any, params: Any, ctx: ProbeContext,
+                    _collect: Any = cls.collect) -> Any:
+            facts = _collect(self, target, params, ctx)
+            if self.facts is not None:
+                # the INCOMPLETE key (a partial collection) is the engine's, implied everywhere
+                plain = json.loads(json.dumps({k: v for k, v in facts.items() if k != INCOMPLETE}))
+                _FACT_DRIFT.extend(
+                    f"{self.name}: {'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+                    for e in schemacheck.errors(self.facts, plain))
+            return facts
+
+        cls.collect = checked  # type: ignore[method-assign]
+    yield
+    for cls, original in originals.items():
+        cls.collect = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _no_fact_drift() -> Iterator[None]:
+    yield
+    drift, _FACT_DRIFT[:] = list(_FACT_DRIFT), []
+    assert not drift, "probe facts do not fit their declaration (Probe.facts): " + "; ".join(drift[:5])
 
 
 @pytest.fixture

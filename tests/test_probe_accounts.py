@@ -62,7 +62,7 @@ def test_no_shadow_file_reads_passwords_from_passwd(tmp_path: Path) -> None:
     assert facts["shadow_present"] is False and facts["shadow_readable"] is True
     assert facts["unshadowed"] == ["old", "open"]
     assert facts["empty_password"] == ["open"]
-    assert facts["weak_hashes"] == [{"user": "old", "hash_type": "md5"}]
+    assert facts["hash_types"] == {"old": "md5"}
     assert facts["root"]["locked"] is True  # "x" and no shadow entry: no password can match
 
 

@@ -79,7 +79,8 @@ def test_key_formats_and_encryption(tmp_path: Path) -> None:
     got = {p: (k["format"], k["key_type"], k["bits"], k["encrypted"]) for p, k in keys.items()}
     assert got == expect
     assert keys["/etc/ssl/private/ec.key"]["curve"] == "secp384r1"
-    assert facts["unencrypted_exposed"] == [] and facts["weak_keys"] == []
+    assert facts["unencrypted_exposed"] == [] and facts["keys_by_type"]["dsa"] == []
+    assert {k["bits"] for k in facts["keys_by_type"]["rsa"]} == {2048}
     # Never any key material: no base64 body of any key appears in the facts.
     text = json.dumps(facts)
     for path in expect:
@@ -94,7 +95,10 @@ def test_exposed_and_weak_keys(tmp_path: Path) -> None:
     facts = collect("crypto_files", DirectoryTarget("dir:t", str(tmp_path)))
     assert [k["path"] for k in facts["unencrypted_exposed"]] == ["/etc/nginx/ssl/site.key"]
     assert [k["path"] for k in facts["world_readable_keys"]] == ["/etc/nginx/ssl/site.key"]
-    assert {w["path"] for w in facts["weak_keys"]} == {"/etc/nginx/ssl/site.key"}  # encrypted: size unknown
+    # the encrypted key's type and size are unknown: it is grouped under "other"
+    assert facts["keys_by_type"]["rsa"] == [{"path": "/etc/nginx/ssl/site.key", "source": "key",
+                                             "bits": 1024}]
+    assert [k["path"] for k in facts["keys_by_type"]["other"]] == ["/etc/ssl/private/grp.key"]
 
 
 def test_certificates_sha1_expiry_and_ca_links(tmp_path: Path) -> None:
@@ -110,9 +114,9 @@ def test_certificates_sha1_expiry_and_ca_links(tmp_path: Path) -> None:
     certs = {c["path"]: c for c in facts["certificates"]}
     assert set(certs) == {"/etc/ssl/certs/old.pem", "/etc/ssl/certs/new.pem"}  # CA link skipped
     old, new = certs["/etc/ssl/certs/old.pem"], certs["/etc/ssl/certs/new.pem"]
-    assert old["signature_hash"] == "sha1" and old["weak_signature"] is True
+    assert old["signature_hash"] == old["verified_signature_hash"] == "sha1"
     assert old["expired"] is True and old["days_left"] == -5 and old["self_signed"] is True
-    assert new["signature_hash"] == "sha256" and new["weak_signature"] is False
+    assert new["signature_hash"] == new["verified_signature_hash"] == "sha256"
     assert new["days_left"] == 20 and new["expired"] is False and new["key_bits"] == 2048
     assert "CN=new.example" in new["subject"]
 

@@ -15,6 +15,11 @@ from smbaudit.probes.sshd_config import assemble, convtime, tokenize
 from smbaudit.runner import run
 from smbaudit.targets.posixfs import LocalTarget
 from tools import unavailable
+from hostsys_util import run_checks
+from smbaudit.packs.loader import load_packs
+from smbaudit.targets.posixfs import DirectoryTarget
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_tokenize_forms() -> None:
@@ -57,13 +62,21 @@ def test_first_value_wins_case_insensitive_and_accumulating(tmp_path: Path) -> N
     assert "x11forwarding" in f["defaults_used"] and s["x11forwarding"] == "no"
 
 
+def _ssh_checks(root: Path, *names: str) -> list[str]:
+    """The statuses of the shipped ssh.<name> checks on the tree, through the engine."""
+    wanted = {f"ssh.{n}" for n in names}
+    checks = [c for c in load_packs([REPO / "checks" / "ssh"]) if c.id in wanted]
+    found = run_checks(DirectoryTarget("dir:t", str(root)), checks)
+    return [found[f"ssh.{n}"].status.value for n in names]
+
+
 def test_defaults_when_empty(tmp_path: Path) -> None:
     put(tmp_path, "/etc/ssh/sshd_config", "\n")
     f = collect("sshd_config", tmp_path)
     assert f["settings"]["permitrootlogin"] == "prohibit-password"
     assert f["settings"]["passwordauthentication"] == "yes"
-    assert "umac-64@openssh.com" in f["weak_macs"]
-    assert f["weak_ciphers"] == [] and f["weak_kex"] == []
+    assert "umac-64@openssh.com" in f["settings"]["macs"]
+    assert _ssh_checks(tmp_path, "weak-macs", "weak-ciphers", "weak-kex") == ["fail", "pass", "pass"]
     assert len(f["host_keys"]) == 3 and not any(k["exists"] for k in f["host_keys"])
 
 
@@ -131,13 +144,12 @@ def test_crypto_prefix_semantics(tmp_path: Path) -> None:
     f = collect("sshd_config", tmp_path)
     s = f["settings"]
     assert s["ciphers"][-2:] == ["aes128-cbc", "3des-cbc"]
-    assert f["weak_ciphers"] == ["aes128-cbc", "3des-cbc"]
     assert "hmac-sha1" not in s["macs"] and "hmac-sha1-etm@openssh.com" in s["macs"]
-    assert not any(m.startswith("umac") for m in s["macs"]) and f["weak_macs"] == []
+    assert not any(m.startswith("umac") for m in s["macs"])
     assert s["kexalgorithms"][0] == "diffie-hellman-group14-sha1"
-    assert f["weak_kex"] == ["diffie-hellman-group14-sha1"]
     assert s["hostkeyalgorithms"] == ["ssh-ed25519", "ssh-rsa"]
-    assert f["weak_hostkey_algorithms"] == ["ssh-rsa"]
+    assert _ssh_checks(tmp_path, "weak-ciphers", "weak-macs", "weak-kex",
+                       "weak-hostkey-algorithms") == ["fail", "pass", "fail", "fail"]
     assert s["pubkeyacceptedalgorithms"][-1] == "ssh-dss"
 
 

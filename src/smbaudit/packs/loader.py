@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from smbaudit import problemtext, schemacheck, yamlload
+from smbaudit.packs import factpaths
 from smbaudit.errors import FieldError, InputFileError
 from smbaudit.models import (
     Applicability,
@@ -73,7 +74,9 @@ def load_packs(
 
     `probe_schemas` maps known probe names to their params JSON Schema (None: not checked);
     `requirement_check` validates compliance mappings (None: not checked); `fact_schemas`
-    maps probe names to their facts contract (Probe.facts; None: not checked).
+    maps probe names to their facts contract (Probe.facts): a condition, `applies` condition,
+    `location` or problem headline naming a fact path the probe cannot produce is refused (a
+    probe whose facts are None, a legacy third-party one, is not checked).
     """
     errors: list[FieldError] = []
     checks: list[CheckDef] = []
@@ -197,11 +200,15 @@ def _semantic_errors(doc: Any, raw: dict[str, Any], where: tuple[Any, ...], pref
         err(("fix_file",), "fix_file is an absolute path on the target without '.' or '..' steps")
     schema = (fact_schemas or {}).get(probe)
     if schema is not None:
-        for sub, path in fact_references(raw):
-            if sub[0] == "problem":
-                problem = fact_path_problem(schema, path)
-                if problem:
-                    err(sub, f"{{{path}}}: {problem} (probe {probe!r} has no such fact)")
+        refs = fact_references(raw)
+        if raw.get("location"):
+            refs.append((("location",), raw["location"]))
+        for sub, path in refs:
+            problem = factpaths.problem(schema, path)
+            if problem and sub[0] == "problem":
+                err(sub, f"{{{path}}}: {problem} (probe {probe!r} has no such fact)")
+            elif problem:
+                err(sub, f"probe {probe!r} cannot produce fact {path!r}: {problem}")
     return errors
 
 
@@ -230,45 +237,6 @@ def fact_references(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
             elif p.kind == "failed" and p.path and stars:
                 refs.append((("problem",), stars[0][:stars[0].rindex("*") + 1] + "." + p.path))
     return refs
-
-
-def fact_path_problem(schema: Mapping[str, Any], path: str) -> str | None:
-    """None when a facts schema can produce `path`, else what stops it. A schema part with no
-    type information (or additionalProperties left open) accepts anything below it."""
-    node: Any = schema
-    walked: list[str] = []
-    for step in path.split("."):
-        if not isinstance(node, Mapping):
-            return None
-        types = node.get("type")
-        types = [types] if isinstance(types, str) else list(types or [])
-        if step == "*" or step.isdigit():
-            if "array" in types:
-                node = node.get("items", {})
-            elif "object" in types and isinstance(node.get("additionalProperties"), Mapping):
-                node = node["additionalProperties"]
-            elif "object" in types and step == "*" and node.get("properties"):
-                return None  # a walk over named properties: any of them
-            elif types:
-                return f"{'.'.join(walked) or 'the facts'} is not a list or mapping"
-            else:
-                return None
-        elif "object" in types or "properties" in node:
-            props = node.get("properties", {})
-            if step in props:
-                node = props[step]
-            elif isinstance(node.get("additionalProperties"), Mapping):
-                node = node["additionalProperties"]
-            elif node.get("additionalProperties") is False:
-                return f"no fact {step!r} under {'.'.join(walked) or 'the facts'}"
-            else:
-                return None
-        elif types:
-            return f"{'.'.join(walked) or 'the facts'} has no fields"
-        else:
-            return None
-        walked.append(step)
-    return None
 
 
 def _assertions(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:

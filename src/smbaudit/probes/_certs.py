@@ -13,6 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from smbaudit.probes import factschema as fs
+
 _CA_FILES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 _store: dict[bytes, list[x509.Certificate]] | None = None
 
@@ -120,6 +122,21 @@ def load_anchors(path: str) -> list[x509.Certificate]:
         return x509.load_pem_x509_certificates(Path(path).read_bytes())
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read CA file {path}: {exc}") from None
+
+
+# The facts `analyse` returns, for the probes' `facts` schemas.
+CERTIFICATE_FACTS = fs.record(
+    subject=fs.STR, issuer=fs.STR, common_name=fs.nullable(fs.STR), san_dns=fs.list_of(fs.STR),
+    san_ip=fs.list_of(fs.STR), serial=fs.STR, not_before=fs.STR, not_after=fs.STR,
+    expired=fs.BOOL, not_yet_valid=fs.BOOL, days_left=fs.INT, self_signed=fs.BOOL,
+    trusted=fs.BOOL, trust_error=fs.STR, hostname=fs.nullable(fs.STR),
+    hostname_match=fs.nullable(fs.BOOL), key_type=fs.STR, key_bits=fs.nullable(fs.INT),
+    signature_hash=fs.STR,
+    weak_signatures=fs.list_of(fs.record(subject=fs.STR, hash=fs.STR)), chain_length=fs.INT,
+    chain=fs.list_of(fs.record(subject=fs.STR, issuer=fs.STR, signature_hash=fs.STR,
+                               not_after=fs.STR)),
+    optional={"rsa_key_bits": fs.nullable(fs.INT), "ec_key_bits": fs.nullable(fs.INT)},
+)
 
 
 def analyse(chain_der: list[bytes], hostname: str = "", now: dt.datetime | None = None,

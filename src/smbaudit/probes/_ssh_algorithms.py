@@ -1,4 +1,5 @@
-"""OpenSSH algorithm tables: compiled-in defaults, everything supported, and what counts as weak.
+"""OpenSSH algorithm tables: compiled-in defaults and everything supported (which are weak is
+the checks' business: see checks/ssh).
 
 Taken from OpenSSH 9.2p1 (`sshd -T` with an empty configuration and `ssh -Q cipher|mac|kex|key`),
 the version in Debian 12; the 9.x releases up to 9.8 ship the same defaults. Newer algorithms
@@ -81,26 +82,4 @@ SUPPORTED: dict[str, list[str]] = {
     "pubkeyacceptedalgorithms": _ALL_KEY_ALGS,
     "hostbasedacceptedalgorithms": _ALL_KEY_ALGS,
     "casignaturealgorithms": _ALL_KEY_ALGS,
-}
-
-# Weak per CIS Distribution Independent Linux / Debian 12 (5.1.x), Mozilla OpenSSH guidelines and
-# NIST SP 800-131A: CBC and RC4 ciphers, MD5/RIPEMD/96-bit/64-bit MACs, SHA-1 key exchange,
-# DSA and SHA-1 RSA signatures.
-WEAK: dict[str, set[str]] = {
-    "ciphers": {
-        "3des-cbc", "aes128-cbc", "aes192-cbc", "aes256-cbc", "blowfish-cbc", "cast128-cbc",
-        "arcfour", "arcfour128", "arcfour256", "rijndael-cbc@lysator.liu.se", "des-cbc",
-    },
-    "macs": {
-        "hmac-md5", "hmac-md5-96", "hmac-ripemd160", "hmac-ripemd160@openssh.com",
-        "hmac-sha1-96", "umac-64@openssh.com", "hmac-md5-etm@openssh.com",
-        "hmac-md5-96-etm@openssh.com", "hmac-ripemd160-etm@openssh.com",
-        "hmac-sha1-96-etm@openssh.com", "umac-64-etm@openssh.com",
-    },
-    "kexalgorithms": {
-        "diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1",
-        "diffie-hellman-group-exchange-sha1", "gss-group1-sha1-", "gss-gex-sha1-",
-    },
-    "hostkeyalgorithms": {"ssh-dss", "ssh-dss-cert-v01@openssh.com", "ssh-rsa",
-                          "ssh-rsa-cert-v01@openssh.com"},
 }

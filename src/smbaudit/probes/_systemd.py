@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from smbaudit.probes import factschema as fs
 from smbaudit.targets.base import HostTarget
 
 # Unit search path, highest precedence first (systemd.unit(5), system manager).
@@ -93,3 +94,8 @@ def unit_state(host: HostTarget, unit: str) -> dict[str, Any]:
 
 def any_enabled(host: HostTarget, units: list[str]) -> bool:
     return any(unit_state(host, u)["enabled"] for u in units)
+
+
+# The facts `unit_state` returns, for the probes' `facts` schemas.
+UNIT_FACTS = fs.record(unit=fs.STR, installed=fs.BOOL, path=fs.nullable(fs.STR), masked=fs.BOOL,
+                       enabled=fs.BOOL, wanted_by=fs.list_of(fs.STR))

@@ -13,6 +13,7 @@ from typing import Any
 
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext, mark_unreadable
 from smbaudit.targets.base import HostTarget, Target
 
@@ -26,10 +27,9 @@ _HASH_PREFIXES = (
     ("$5$", "sha256"), ("$2a$", "bcrypt"), ("$2b$", "bcrypt"), ("$2y$", "bcrypt"),
     ("$sha1$", "sha1crypt"), ("$md5", "sunmd5"), ("$1$", "md5"), ("$3$", "nthash"), ("_", "bsdi"),
 )
-WEAK_HASHES = ("des", "md5", "sunmd5", "bsdi", "nthash", "unknown")
 # Facts that come from /etc/shadow (or /etc/gshadow, sudoers): when the file exists but cannot
 # be read, the checks on them end ERROR with the reason instead of passing on a partial view.
-SHADOW_FACTS = ["empty_password", "weak_hashes", "hash_types", "password_users", "root.locked",
+SHADOW_FACTS = ["empty_password", "hash_types", "password_users", "root.locked",
                 "root.password_state", "users.*.password_state", "users.*.hash_type",
                 "users.*.locked", "users.*.max", "users.*.min", "users.*.warn",
                 "users.*.inactive", "users.*.last_change"]
@@ -199,6 +199,10 @@ def _uid_min(host: HostTarget) -> int:
     return int(m.group(1)) if m else 1000
 
 
+# ids (numbers or names) that several accounts or groups share
+_SHARED_IDS = fs.list_of(fs.record(id=fs.one_of(fs.INT, fs.STR), names=fs.list_of(fs.STR)))
+
+
 class AccountsProbe(Probe):
     """Accounts, groups, password properties (never hashes) and sudo rules.
 
@@ -208,7 +212,7 @@ class AccountsProbe(Probe):
     locked, hash, unknown), hash_type, locked, max, min, warn, inactive, last_change};
     max is 99999 when no maximum is set), uid0_extra (names), duplicate_uids,
     duplicate_gids, duplicate_user_names, duplicate_group_names (lists of {id, names}),
-    empty_password (names), weak_hashes (list of {user, hash_type}), hash_types ({user: type}),
+    empty_password (names), hash_types ({user: type}),
     password_users (users with a usable password: {user, hash_type, max, min, warn,
     inactive}), system_with_shell (list of {user, uid, shell}), root ({exists, locked,
     password_state, shell, login_shell}), admin_users (members of sudo/wheel/admin),
@@ -228,6 +232,36 @@ class AccountsProbe(Probe):
             "admin_groups": {"type": "array", "items": {"type": "string"}},
         },
     }
+
+    facts = fs.record(
+        passwd_present=fs.BOOL, shadow_present=fs.BOOL, shadow_readable=fs.BOOL,
+        gshadow_present=fs.BOOL, uid_min=fs.INT,
+        users=fs.list_of(fs.record(
+            shadowed=fs.BOOL, user=fs.STR, uid=fs.INT, gid=fs.INT, home=fs.STR, shell=fs.STR,
+            login_shell=fs.BOOL, system=fs.BOOL,
+            password_state=fs.enum("empty", "locked", "hash", "unknown"),
+            hash_type=fs.nullable(fs.STR), locked=fs.BOOL, last_change=fs.nullable(fs.INT),
+            min=fs.INT, max=fs.INT, warn=fs.nullable(fs.INT), inactive=fs.INT)),
+        uid0_extra=fs.list_of(fs.STR),
+        duplicate_uids=_SHARED_IDS, duplicate_user_names=_SHARED_IDS, duplicate_gids=_SHARED_IDS,
+        duplicate_group_names=_SHARED_IDS,
+        unshadowed=fs.list_of(fs.STR), empty_password=fs.list_of(fs.STR),
+        hash_types=fs.mapping(fs.STR),
+        password_users=fs.list_of(fs.record(
+            user=fs.STR, hash_type=fs.nullable(fs.STR), max=fs.INT, min=fs.INT,
+            warn=fs.nullable(fs.INT), inactive=fs.INT)),
+        system_with_shell=fs.list_of(fs.record(user=fs.STR, uid=fs.INT, shell=fs.STR)),
+        root=fs.record(exists=fs.BOOL, locked=fs.BOOL, password_state=fs.nullable(fs.STR),
+                       shell=fs.nullable(fs.STR), login_shell=fs.BOOL),
+        admin_users=fs.list_of(fs.STR), admin_groups=fs.mapping(fs.list_of(fs.STR)),
+        groups_with_password=fs.list_of(fs.STR),
+        sudo=fs.record(
+            files=fs.list_of(fs.STR), unreadable=fs.list_of(fs.STR),
+            nopasswd=fs.list_of(fs.record(principal=fs.STR, file=fs.STR, line=fs.INT,
+                                          all_commands=fs.BOOL)),
+            no_authenticate=fs.list_of(fs.record(file=fs.STR, line=fs.INT, scope=fs.STR)),
+            rules_count=fs.INT),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):
@@ -297,8 +331,6 @@ class AccountsProbe(Probe):
             "duplicate_group_names": _duplicates([(g[0], g[0]) for g in groups]),
             "unshadowed": [u["user"] for u in users if not u["shadowed"]],
             "empty_password": [u["user"] for u in users if u["password_state"] == "empty"],
-            "weak_hashes": [{"user": u["user"], "hash_type": u["hash_type"]} for u in users
-                            if u["hash_type"] in WEAK_HASHES],
             "hash_types": {u["user"]: u["hash_type"] for u in users if u["hash_type"]},
             "password_users": [{k: u[k] for k in ("user", "hash_type", "max", "min", "warn",
                                                   "inactive")} for u in password_users],

@@ -9,7 +9,8 @@ from typing import Any
 
 from smbaudit.models import TargetKind
 from smbaudit.probes._common import Reader, as_number, host_of, lines_of, strip_comment
-from smbaudit.probes._systemd import unit_state
+from smbaudit.probes._systemd import UNIT_FACTS, unit_state
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
@@ -198,6 +199,28 @@ class AuditLoggingProbe(Probe):
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {"type": "object", "additionalProperties": False,
                                      "properties": {}}
+
+    facts = fs.record(
+        auditd=fs.record(
+            installed=fs.BOOL, enabled=fs.BOOL, unit=UNIT_FACTS,
+            conf=fs.mapping(fs.SCALAR),  # auditd.conf keys (lower case) over their defaults
+            conf_set=fs.list_of(fs.STR), rules_source=fs.enum("rules.d", "audit.rules"),
+            watches=fs.list_of(fs.record(path=fs.STR, perms=fs.STR, key=fs.nullable(fs.STR),
+                                         file=fs.STR, line=fs.INT)),
+            syscall_rules=fs.list_of(fs.record(
+                action=fs.STR, syscalls=fs.list_of(fs.STR), fields=fs.list_of(fs.STR),
+                key=fs.nullable(fs.STR), file=fs.STR, line=fs.INT)),
+            watched_paths=fs.list_of(fs.STR), syscalls=fs.list_of(fs.STR),
+            keys=fs.list_of(fs.STR), immutable=fs.BOOL),
+        journald=fs.record(storage=fs.STR, persistent=fs.BOOL, compress=fs.BOOL,
+                           forward_to_syslog=fs.BOOL, settings=fs.mapping(fs.STR)),
+        rsyslog=fs.record(installed=fs.BOOL, enabled=fs.BOOL, file_actions=fs.INT,
+                          unit=UNIT_FACTS),
+        logrotate=fs.record(present=fs.BOOL, rotate=fs.nullable(fs.INT),
+                            frequency=fs.nullable(fs.STR), scheduled=fs.BOOL,
+                            configs=fs.list_of(fs.STR)),
+        persistent_logs=fs.BOOL, files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         host = host_of(target)

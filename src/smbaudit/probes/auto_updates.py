@@ -10,6 +10,7 @@ from typing import Any
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes._systemd import unit_state
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.packages import installed_packages
 from smbaudit.targets.base import HostTarget, Target
@@ -167,6 +168,19 @@ class AutoUpdatesProbe(Probe):
     description = "automatic security updates (unattended-upgrades, dnf-automatic)"
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {"type": "object", "additionalProperties": False, "properties": {}}
+
+    facts = fs.record(
+        manager=fs.STR, method=fs.enum("unattended-upgrades", "dnf-automatic"),
+        installed=fs.BOOL, enabled=fs.BOOL, security_updates=fs.BOOL, files=fs.list_of(fs.STR),
+        optional={
+            # Debian family
+            "update_package_lists": fs.BOOL, "unattended_upgrade": fs.BOOL,
+            "origins": fs.list_of(fs.STR), "security_origin": fs.BOOL,
+            "timer": fs.record(unit=fs.STR, installed=fs.BOOL, enabled=fs.BOOL, masked=fs.BOOL),
+            # Red Hat family
+            "apply_updates": fs.BOOL, "upgrade_type": fs.STR, "timers": fs.mapping(fs.BOOL),
+        },
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):

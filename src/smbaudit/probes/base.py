@@ -80,6 +80,7 @@ class Probe(ABC):
     # The facts contract: a JSON Schema (type / properties / items / additionalProperties /
     # enum) of the facts `collect` returns. Pack loading rejects a condition on a fact path the
     # schema cannot produce. Every probe declares it; None only for legacy third-party probes.
+    # The INCOMPLETE key is implied (see docs/writing-probes.md; probes/factschema.py helps).
     facts: ClassVar[dict[str, Any] | None] = None
 
     def applies_to(self, target: Target) -> bool:

@@ -15,7 +15,7 @@ from smbaudit import resources
 from smbaudit.probes.base import Probe
 from smbaudit.probes.hookspecs import hookimpl
 
-_NOT_PROBES = {"base", "builtin", "hookspecs", "manager"}
+_NOT_PROBES = {"base", "builtin", "factschema", "hookspecs", "manager"}
 
 
 def builtin_probe_classes() -> list[type[Probe]]:

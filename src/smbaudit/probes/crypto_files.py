@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 
 from smbaudit.errors import BudgetExceeded, FileTooLarge, ProbeError
 from smbaudit.models import TargetKind
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.os_release import today_from
 from smbaudit.targets.base import FileStat, HostTarget, Target
@@ -44,7 +45,7 @@ DEFAULT_SKIP_LINKS_UNDER = ["/etc/ssl/certs/", "/etc/pki/tls/certs/"]
 KEY_GROUPS = ("root", "ssl-cert", "ssh_keys")
 MAX_FILE = 1024 * 1024
 MAX_FILES = 5000
-WEAK_HASHES = ("md5", "sha1", "md2", "md4")
+KEY_TYPES = ("rsa", "dsa", "ec", "ed25519", "ed448", "other")  # keys_by_type groups
 
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 
@@ -100,16 +101,6 @@ def public_key_info(key: Any) -> dict[str, Any]:
     if isinstance(key, (ed448.Ed448PublicKey, ed448.Ed448PrivateKey)):
         return {"key_type": "ed448", "bits": 456, "curve": None}
     return {"key_type": "unknown", "bits": None, "curve": None}
-
-
-def weak_key_reason(key_type: str, bits: int | None) -> str | None:
-    if key_type == "dsa":
-        return "DSA keys are deprecated (1024-bit in SSH, removed from OpenSSH)"
-    if key_type == "rsa" and bits is not None and bits < 2048:
-        return f"RSA key of {bits} bits (at least 2048 needed)"
-    if key_type == "ec" and bits is not None and bits < 256:
-        return f"elliptic-curve key of {bits} bits (at least 256 needed)"
-    return None
 
 
 def parse_private_key(label: str, block: bytes) -> dict[str, Any]:
@@ -190,9 +181,8 @@ def parse_certificate(cert: x509.Certificate, today: dt.date) -> dict[str, Any]:
         "expired": not_after.date() < today,
         "signature_hash": hash_name,
         # A self-signed root's own signature is never checked by clients; everything else's is.
-        "weak_signature": hash_name in WEAK_HASHES and not (self_signed and is_ca),
+        "verified_signature_hash": None if self_signed and is_ca else hash_name,
         "key_type": key["key_type"], "key_bits": key["bits"], "key_curve": key["curve"],
-        "weak_key": weak_key_reason(key["key_type"], key["bits"]),
     }
 
 
@@ -205,17 +195,24 @@ def _perm_facts(st: FileStat, allowed_groups: tuple[str, ...]) -> dict[str, Any]
     }
 
 
+_SIZED_KEYS = fs.list_of(fs.record(path=fs.STR, source=fs.enum("key", "certificate"),
+                                   bits=fs.nullable(fs.INT)))
+
+
 class CryptoFilesProbe(Probe):
     """Private keys and certificates found by glob, with their security properties.
 
     Facts: keys (list of {path, format (pkcs8, traditional, openssh), key_type (rsa, dsa, ec,
     ed25519, ed448, unknown), bits, curve, encrypted, mode, owner, group, world_readable,
-    group_readable, exposed (readable by others than root and the key groups), weak (reason or
-    None)}), certificates (list of {path, index, subject, issuer, self_signed, is_ca,
-    not_before, not_after, days_left, expired, signature_hash, weak_signature, key_type,
-    key_bits, key_curve, weak_key, mode, owner, group}), unencrypted_exposed (keys without a
-    passphrase that others can read), world_readable_keys, weak_keys (list of {path, key_type,
-    bits, reason}, keys and certificate keys), files_scanned, unreadable (paths), today.
+    group_readable, exposed (readable by others than root and the key groups)}), certificates
+    (list of {path, index, subject, issuer, self_signed, is_ca, not_before, not_after, days_left,
+    expired, signature_hash, verified_signature_hash (None for a self-signed CA, whose own
+    signature clients never check), key_type, key_bits, key_curve, mode, owner, group}),
+    unencrypted_exposed (keys without a passphrase that others can read), world_readable_keys,
+    keys_by_type ({rsa, dsa, ec, ed25519, ed448, other: [{path, source (key or certificate),
+    bits}]}),
+    files_scanned, unreadable (paths), today. Which sizes and hashes are too weak is the
+    checks' business.
     """
 
     name = "crypto_files"
@@ -232,6 +229,26 @@ class CryptoFilesProbe(Probe):
             "today": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
         },
     }
+
+    facts = fs.record(
+        keys=fs.list_of(fs.record(
+            path=fs.STR, format=fs.STR, key_type=fs.STR, bits=fs.nullable(fs.INT),
+            curve=fs.nullable(fs.STR), encrypted=fs.BOOL, mode=fs.STR, owner=fs.nullable(fs.STR),
+            group=fs.nullable(fs.STR), world_readable=fs.BOOL, group_readable=fs.BOOL,
+            exposed=fs.BOOL)),
+        certificates=fs.list_of(fs.record(
+            path=fs.STR, index=fs.INT, subject=fs.STR, issuer=fs.STR, self_signed=fs.BOOL,
+            is_ca=fs.BOOL, not_before=fs.STR, not_after=fs.STR, days_left=fs.INT,
+            expired=fs.BOOL, signature_hash=fs.STR, verified_signature_hash=fs.nullable(fs.STR),
+            key_type=fs.STR, key_bits=fs.nullable(fs.INT), key_curve=fs.nullable(fs.STR),
+            mode=fs.STR, owner=fs.nullable(fs.STR), group=fs.nullable(fs.STR))),
+        unencrypted_exposed=fs.list_of(fs.record(path=fs.STR, mode=fs.STR,
+                                                 owner=fs.nullable(fs.STR),
+                                                 group=fs.nullable(fs.STR))),
+        world_readable_keys=fs.list_of(fs.record(path=fs.STR, mode=fs.STR)),
+        keys_by_type=fs.record_of({t: _SIZED_KEYS for t in KEY_TYPES}),
+        files_scanned=fs.INT, unreadable=fs.list_of(fs.STR), today=fs.STR,
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):
@@ -269,8 +286,7 @@ class CryptoFilesProbe(Probe):
                     except (ValueError, struct.error, binascii.Error):
                         info = {"format": "unknown", "encrypted": False, "key_type": "unparsable",
                                 "bits": None, "curve": None}
-                    keys.append({"path": path, **info, **perms,
-                                 "weak": weak_key_reason(info["key_type"], info["bits"])})
+                    keys.append({"path": path, **info, **perms})
                 elif label in ("CERTIFICATE", "TRUSTED CERTIFICATE", "DER CERTIFICATE"):
                     try:
                         cert = (x509.load_der_x509_certificate(block) if label == "DER CERTIFICATE"
@@ -281,10 +297,11 @@ class CryptoFilesProbe(Probe):
                     certs.append({"path": path, "index": index, **parse_certificate(cert, today),
                                   "mode": perms["mode"], "owner": perms["owner"],
                                   "group": perms["group"]})
-        weak = [{"path": k["path"], "key_type": k["key_type"], "bits": k["bits"], "reason": k["weak"]}
-                for k in keys if k["weak"]]
-        weak += [{"path": c["path"], "key_type": c["key_type"], "bits": c["key_bits"],
-                  "reason": "certificate: " + c["weak_key"]} for c in certs if c["weak_key"]]
+        by_type: dict[str, list[dict[str, Any]]] = {t: [] for t in KEY_TYPES}
+        for source, items, bits in (("key", keys, "bits"), ("certificate", certs, "key_bits")):
+            for k in items:
+                group = k["key_type"] if k["key_type"] in by_type else "other"
+                by_type[group].append({"path": k["path"], "source": source, "bits": k[bits]})
         return {
             "keys": keys,
             "certificates": certs,
@@ -293,7 +310,7 @@ class CryptoFilesProbe(Probe):
                                     for k in keys if not k["encrypted"] and k["exposed"]],
             "world_readable_keys": [{"path": k["path"], "mode": k["mode"]}
                                     for k in keys if k["world_readable"]],
-            "weak_keys": weak,
+            "keys_by_type": by_type,
             "files_scanned": scanned,
             "unreadable": unreadable,
             "today": today.isoformat(),

@@ -8,6 +8,7 @@ from typing import Any
 
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
@@ -97,6 +98,17 @@ class DiskEncryptionProbe(Probe):
     description = "LUKS / dm-crypt for root, home and swap"
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {"type": "object", "additionalProperties": False, "properties": {}}
+
+    facts = fs.record(
+        crypttab=fs.list_of(fs.record(name=fs.STR, device=fs.STR, keyfile=fs.STR,
+                                      options=fs.list_of(fs.STR), type=fs.STR, swap=fs.BOOL,
+                                      random_key=fs.BOOL)),
+        encrypted_volumes=fs.list_of(fs.STR), root_device=fs.nullable(fs.STR),
+        root_encrypted=fs.nullable(fs.BOOL), home_device=fs.nullable(fs.STR),
+        home_encrypted=fs.nullable(fs.BOOL), swap_present=fs.BOOL,
+        swap_devices=fs.list_of(fs.STR), swap_encrypted=fs.nullable(fs.BOOL), evidence=fs.STR,
+        live=fs.BOOL,
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):

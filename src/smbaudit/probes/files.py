@@ -9,6 +9,7 @@ from typing import Any
 
 from smbaudit.errors import NotReadable, ProbeError
 from smbaudit.models import TargetKind
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
@@ -44,6 +45,14 @@ class FileProbe(Probe):
             "grep": {"type": "object", "additionalProperties": {"type": "string", "format": "regex"}},
         },
     }
+
+    facts = fs.record(
+        path=fs.STR, exists=fs.BOOL,
+        optional={**{k: v for k, v in fs.FILE_STAT.items() if k != "path"},
+                  "link_target": fs.nullable(fs.STR),
+                  "lines": fs.list_of(fs.STR),  # with `read: true`
+                  "grep": fs.mapping(fs.list_of(fs.STR))},  # with `grep:`: name -> lines
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         host = _host(target)
@@ -88,6 +97,9 @@ class FileSearchProbe(Probe):
             "type": {"enum": ["file", "dir", "any"]},
         },
     }
+
+    facts = fs.record(files=fs.list_of(fs.record_of(fs.FILE_STAT)), count=fs.INT,
+                      truncated=fs.BOOL)
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         host = _host(target)

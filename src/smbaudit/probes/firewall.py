@@ -11,7 +11,8 @@ from typing import Any
 
 from smbaudit.models import TargetKind
 from smbaudit.probes._common import Reader, host_of, lines_of, strip_comment
-from smbaudit.probes._systemd import unit_state
+from smbaudit.probes._systemd import UNIT_FACTS, unit_state
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
@@ -214,6 +215,27 @@ class FirewallProbe(Probe):
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {"type": "object", "additionalProperties": False,
                                      "properties": {}}
+
+    facts = fs.record(
+        tools_found=fs.list_of(fs.STR), active_firewalls=fs.list_of(fs.STR), active=fs.BOOL,
+        default_input_policy=fs.nullable(fs.STR), default_deny=fs.BOOL, ipv6_covered=fs.BOOL,
+        files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
+        ufw=fs.record(installed=fs.BOOL, enabled=fs.BOOL,
+                      default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS),
+        nftables=fs.record(
+            installed=fs.BOOL, enabled=fs.BOOL, config_files=fs.list_of(fs.STR),
+            input_chains=fs.list_of(fs.record(family=fs.STR, table=fs.STR, chain=fs.STR,
+                                              policy=fs.STR, last_verdict=fs.nullable(fs.STR))),
+            default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS),
+        firewalld=fs.record(
+            installed=fs.BOOL, enabled=fs.BOOL, default_zone=fs.nullable(fs.STR),
+            zone_target=fs.nullable(fs.STR), zone_services=fs.list_of(fs.STR),
+            default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS),
+        iptables=fs.record(
+            installed=fs.BOOL, enabled=fs.BOOL, rules_v4=fs.nullable(fs.STR),
+            rules_v6=fs.nullable(fs.STR), default_input_policy=fs.nullable(fs.STR),
+            ipv6_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, units=fs.list_of(UNIT_FACTS)),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         host = host_of(target)

@@ -10,6 +10,7 @@ from typing import Any
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes import _wire
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import ServiceTarget, Target
 
@@ -39,6 +40,17 @@ class HttpProbe(Probe):
     def service_matches(self, target: Target) -> bool:
         service = getattr(target, "service", "")
         return service in self.services or service.startswith("http")
+
+    _text = fs.nullable(fs.STR)
+    facts = fs.record(
+        endpoint=fs.STR, https=fs.BOOL, status=fs.INT, location=_text,
+        redirects_to_https=fs.BOOL, serves_content=fs.BOOL, server=_text, powered_by=_text,
+        server_version_disclosed=fs.BOOL,
+        headers=fs.record(hsts=_text, csp=_text, x_content_type_options=_text,
+                          x_frame_options=_text, referrer_policy=_text),
+        frame_protection=fs.BOOL, nosniff=fs.BOOL,
+    )
+    del _text
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, ServiceTarget):

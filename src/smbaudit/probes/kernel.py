@@ -9,6 +9,7 @@ from typing import Any
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.versions import compare
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.packages import Package, installed_packages, version_scheme
 from smbaudit.targets.base import HostTarget, Target
@@ -68,6 +69,13 @@ class KernelProbe(Probe):
     description = "running and installed kernels; pending reboot"
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {"type": "object", "additionalProperties": False, "properties": {}}
+
+    facts = fs.record(
+        live=fs.BOOL, running=fs.nullable(fs.STR), running_build=fs.nullable(fs.STR),
+        installed=fs.list_of(fs.record(release=fs.STR, version=fs.STR, package=fs.STR)),
+        newest=fs.nullable(fs.STR), reboot_required=fs.nullable(fs.BOOL),
+        reboot_reasons=fs.list_of(fs.STR), reboot_required_pkgs=fs.list_of(fs.STR),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):

@@ -8,6 +8,7 @@ from typing import Any
 
 from smbaudit.models import TargetKind
 from smbaudit.probes._common import Reader, as_number, as_octal_mode, host_of, lines_of, strip_comment
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
@@ -104,6 +105,15 @@ class LoginDefsProbe(Probe):
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {"type": "object", "additionalProperties": False,
                                      "properties": {}}
+
+    facts = fs.record(
+        present=fs.BOOL, path=fs.STR,
+        settings=fs.mapping(fs.SCALAR),  # login.defs KEY -> value (the file's own vocabulary)
+        encrypt_method=fs.nullable(fs.STR),
+        pwquality=fs.record(present=fs.BOOL, files=fs.list_of(fs.STR),
+                            configured=fs.mapping(fs.SCALAR), settings=fs.mapping(fs.SCALAR)),
+        errors=fs.list_of(fs.STR),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         host = host_of(target)

@@ -16,6 +16,7 @@ from typing import Any
 from smbaudit import resources, yamlload
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
@@ -147,6 +148,16 @@ class OsReleaseProbe(Probe):
                       "description": "the date to judge end of life against (default: today)"},
         },
     }
+
+    facts = fs.record(
+        id=fs.STR, id_like=fs.STR, version_id=fs.STR, version_codename=fs.STR, name=fs.STR,
+        pretty_name=fs.STR, family=fs.enum("debian", "rhel", "suse", "alpine", "arch", "linux"),
+        source=fs.STR, today=fs.STR, known=fs.BOOL,
+        # None when the end-of-life table does not know the release
+        eol=fs.nullable(fs.STR), extended_eol=fs.nullable(fs.STR),
+        eol_passed=fs.nullable(fs.BOOL), days_to_eol=fs.nullable(fs.INT),
+        lts=fs.nullable(fs.BOOL), eol_approximate=fs.nullable(fs.BOOL),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):

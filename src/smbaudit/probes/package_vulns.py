@@ -15,6 +15,7 @@ from smbaudit import resources, yamlload
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.versions import compare
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.os_release import read_os_release
 from smbaudit.probes.packages import Package, installed_packages, version_scheme
@@ -86,6 +87,11 @@ def find_vulnerable(packages: list[Package], manager: str, os_name: str, release
     return vulnerable, sorted(checked.values(), key=lambda p: (p.name, p.arch))
 
 
+_VULNERABLE = fs.record(package=fs.STR, installed=fs.STR, fixed=fs.nullable(fs.STR),
+                        cves=fs.list_of(fs.STR), severity=fs.STR, family=fs.STR,
+                        table_entry=fs.STR, title=fs.STR, advisory=fs.STR)
+
+
 class PackageVulnsProbe(Probe):
     """High-risk installed packages at versions the curated table knows to be vulnerable.
 
@@ -106,6 +112,14 @@ class PackageVulnsProbe(Probe):
             "families": {"type": "array", "items": {"enum": list(FAMILIES)}, "uniqueItems": True},
         },
     }
+
+    facts = fs.record(
+        os=fs.STR, release=fs.STR, release_covered=fs.BOOL, manager=fs.STR,
+        vulnerable=fs.list_of(_VULNERABLE),
+        by_family=fs.record_of({}, optional={fam: fs.list_of(_VULNERABLE) for fam in FAMILIES}),
+        installed_families=fs.list_of(fs.STR),
+        checked=fs.list_of(fs.record(name=fs.STR, version=fs.STR)),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):

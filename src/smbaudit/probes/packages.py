@@ -17,6 +17,7 @@ from debian.deb822 import Deb822
 
 from smbaudit.errors import ProbeError, UnsupportedOperation
 from smbaudit.models import TargetKind
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.runner import run
 from smbaudit.targets.base import HostTarget, Target
@@ -175,6 +176,12 @@ class PackagesProbe(Probe):
         "additionalProperties": False,
         "properties": {"manager": {"enum": ["auto", "dpkg", "rpm"]}},
     }
+
+    facts = fs.record(
+        manager=fs.STR,
+        packages=fs.list_of(fs.record(name=fs.STR, version=fs.STR, source=fs.STR, arch=fs.STR)),
+        count=fs.INT, names=fs.list_of(fs.STR),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):

@@ -14,6 +14,7 @@ from typing import Any
 
 from smbaudit.models import TargetKind
 from smbaudit.probes._common import Reader, as_number, host_of, lines_of, strip_comment
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.login_defs import read_login_defs, read_pwquality, with_defaults
 from smbaudit.targets.base import Target
@@ -180,6 +181,25 @@ class PamProbe(Probe):
                          "items": {"type": "string", "pattern": "^[A-Za-z0-9_.@-]+$"}},
         },
     }
+
+    facts = fs.record(
+        present=fs.BOOL,
+        services=fs.mapping(fs.record(  # service name -> its stack, includes flattened
+            path=fs.STR, exists=fs.BOOL,
+            modules=fs.list_of(fs.record_of({
+                "type": fs.STR, "control": fs.STR, "module": fs.STR, "path": fs.STR,
+                "args": fs.list_of(fs.STR), "options": fs.mapping(fs.SCALAR), "optional": fs.BOOL,
+                "file": fs.STR, "line": fs.INT})))),
+        pwquality=fs.record(present=fs.BOOL, module=fs.nullable(fs.STR),
+                            options=fs.mapping(fs.SCALAR), settings=fs.mapping(fs.SCALAR)),
+        lockout=fs.record(present=fs.BOOL, module=fs.nullable(fs.STR), deny=fs.INT,
+                          unlock_time=fs.INT, fail_interval=fs.INT, even_deny_root=fs.BOOL),
+        unix=fs.record(present=fs.BOOL, hash=fs.nullable(fs.STR),
+                       hash_source=fs.nullable(fs.enum("pam", "login.defs")), nullok=fs.BOOL,
+                       nullok_lines=fs.list_of(fs.STR)),
+        password_history=fs.record(present=fs.BOOL, module=fs.nullable(fs.STR), remember=fs.INT),
+        files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         host = host_of(target)

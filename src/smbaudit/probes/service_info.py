@@ -16,6 +16,7 @@ from typing import Any
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes import _wire
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import ServiceTarget, Target
 
@@ -56,6 +57,15 @@ class ServiceInfoProbe(Probe):
     description = "service identity and whether it answers without credentials"
     target_kinds = frozenset({TargetKind.SERVICE})
     params_schema = {"type": "object", "additionalProperties": False, "properties": {}}
+
+    facts = fs.record(
+        endpoint=fs.STR, service=fs.STR, nmap_service=fs.STR, product=fs.STR, version=fs.STR,
+        tls=fs.BOOL, auth=fs.enum("none", "required", "unknown"),
+        auth_evidence=fs.nullable(fs.STR),
+        optional={"anonymous_ftp": fs.BOOL, "banner": fs.STR,  # FTP
+                  "smbv1": fs.BOOL,  # SMB
+                  "vnc_security_types": fs.list_of(fs.INT)},  # VNC
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, ServiceTarget):

@@ -11,6 +11,7 @@ from typing import Any
 from smbaudit import resources, yamlload
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import ServiceTarget, Target
 
@@ -73,6 +74,13 @@ def _upstream_version(raw: str) -> str:
     return m.group(1).rstrip(".") if m else ""
 
 
+_VULNERABILITY_FIELDS = {"id": fs.STR, "cves": fs.list_of(fs.STR), "severity": fs.STR,
+                         "summary": fs.STR, "fixed_in": fs.STR}
+_VULNERABILITY = fs.record_of(_VULNERABILITY_FIELDS)
+_COMPONENT_VULNERABILITY = fs.record_of({**_VULNERABILITY_FIELDS, "product": fs.STR,
+                                         "version": fs.STR})
+
+
 class ServiceVersionProbe(Probe):
     """Patch level of a network service from nmap -sV (product, version, extra info).
 
@@ -88,6 +96,18 @@ class ServiceVersionProbe(Probe):
     description = "service versions against known-vulnerable and end-of-life ranges"
     target_kinds = frozenset({TargetKind.SERVICE})
     params_schema = {"type": "object", "additionalProperties": False, "properties": {}}
+
+    facts = fs.record(
+        endpoint=fs.STR, product=fs.STR, version=fs.STR,
+        components=fs.list_of(fs.record(
+            product=fs.STR, product_id=fs.nullable(fs.STR), version=fs.STR, known=fs.BOOL,
+            distro_build=fs.BOOL, vulnerabilities=fs.list_of(_VULNERABILITY), eol=fs.BOOL,
+            eol_below=fs.nullable(fs.STR))),
+        known=fs.BOOL,
+        vulnerabilities=fs.list_of(_COMPONENT_VULNERABILITY),
+        distro_vulnerabilities=fs.list_of(_COMPONENT_VULNERABILITY),
+        eol_components=fs.list_of(fs.STR), table_as_of=fs.STR,
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, ServiceTarget):

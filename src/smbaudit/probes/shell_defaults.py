@@ -8,6 +8,7 @@ from typing import Any
 
 from smbaudit.models import TargetKind
 from smbaudit.probes._common import Reader, as_octal_mode, host_of, lines_of
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.login_defs import LOGIN_DEFS, parse_login_defs
 from smbaudit.targets.base import Target
@@ -61,6 +62,16 @@ class ShellDefaultsProbe(Probe):
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {"type": "object", "additionalProperties": False,
                                      "properties": {}}
+
+    facts = fs.record(
+        files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
+        umask_settings=fs.list_of(fs.record(file=fs.STR, line=fs.INT, umask=fs.STR,
+                                            source=fs.enum("shell", "login.defs"),
+                                            resulting_mode=fs.STR)),
+        shell_umask_set=fs.BOOL,
+        tmout_settings=fs.list_of(fs.record(file=fs.STR, line=fs.INT, value=fs.INT)),
+        tmout=fs.nullable(fs.INT), tmout_readonly=fs.BOOL, tmout_exported=fs.BOOL,
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         host = host_of(target)

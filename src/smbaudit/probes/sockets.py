@@ -9,6 +9,7 @@ from typing import Any
 
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
@@ -85,6 +86,12 @@ def socket_owners(host: HostTarget, inodes: set[int], ctx: ProbeContext) -> dict
     return owners
 
 
+_SOCKETS = fs.list_of(fs.record(
+    name=fs.STR, proto=fs.STR, address=fs.STR, port=fs.INT,
+    scope=fs.enum("all", "loopback", "specific"), inode=fs.INT, pid=fs.nullable(fs.INT),
+    process=fs.nullable(fs.STR)))
+
+
 class SocketsProbe(Probe):
     """Listening sockets of the running system.
 
@@ -106,6 +113,9 @@ class SocketsProbe(Probe):
             "protocols": {"type": "array", "items": {"enum": ["tcp", "udp"]}, "uniqueItems": True},
         },
     }
+
+    facts = fs.record(listening=_SOCKETS, exposed=_SOCKETS, exposed_unexpected=_SOCKETS,
+                      ports=fs.list_of(fs.INT))
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget) or not target.live:

@@ -14,6 +14,7 @@ from typing import Any
 
 from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import INCOMPLETE, Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
@@ -65,6 +66,16 @@ class SpecialFilesProbe(Probe):
             "max_depth": {"type": "integer", "minimum": 0, "maximum": 64},
         },
     }
+
+    facts = fs.record(
+        world_writable=fs.list_of(fs.record(path=fs.STR, type=fs.STR, mode=fs.STR,
+                                            owner=fs.nullable(fs.STR), group=fs.nullable(fs.STR))),
+        setuid=fs.list_of(fs.record(path=fs.STR, type=fs.STR, mode=fs.STR,
+                                    owner=fs.nullable(fs.STR), group=fs.nullable(fs.STR),
+                                    flags=fs.list_of(fs.enum("setuid", "setgid")))),
+        allowed=fs.list_of(fs.STR), scanned=fs.INT, truncated=fs.BOOL, roots=fs.list_of(fs.STR),
+        unreadable=fs.list_of(fs.STR),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):

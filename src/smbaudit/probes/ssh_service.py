@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from smbaudit.errors import ProbeError, ProbeTimeout
 from smbaudit.models import TargetKind
 from smbaudit.probes import _wire
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import ServiceTarget, Target
 
@@ -248,6 +249,26 @@ class SshServiceProbe(Probe):
     params_schema = {"type": "object", "additionalProperties": False,
                      "properties": {"host_keys": {"type": "boolean"},
                                     "auth_methods": {"type": "boolean"}}}
+
+    _names = fs.list_of(fs.STR)
+    _weak = fs.list_of(fs.record(name=fs.STR, why=fs.STR))
+    facts = fs.record(
+        endpoint=fs.STR, banner=fs.STR, protocol=fs.STR, software=fs.STR, product=fs.STR,
+        version=fs.STR, kex=_names, host_key_algorithms=_names, ciphers=_names, macs=_names,
+        compression=_names, weak_kex=_weak, weak_ciphers=_weak, weak_macs=_weak,
+        weak_host_key_algorithms=_weak,
+        optional={
+            # with host_keys (the default)
+            "host_keys": fs.list_of(fs.record(
+                type=fs.STR, bits=fs.nullable(fs.INT),
+                optional={"algorithm": fs.STR, "fingerprint": fs.STR, "error": fs.STR})),
+            "rsa_key_bits": fs.INT,  # only with an RSA host key
+            # with auth_methods (the default)
+            "auth_methods": fs.nullable(_names), "password_auth": fs.nullable(fs.BOOL),
+            "auth_error": fs.nullable(fs.STR),
+        },
+    )
+    del _names, _weak
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, ServiceTarget):

@@ -29,7 +29,8 @@ from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes._common import Reader, host_of, lines_of
 from smbaudit.probes._ssh_algorithms import DEFAULTS as ALG_DEFAULTS
-from smbaudit.probes._ssh_algorithms import SUPPORTED, WEAK
+from smbaudit.probes._ssh_algorithms import SUPPORTED
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
@@ -61,6 +62,36 @@ KEEP_CASE = {"banner", "chrootdirectory", "forcecommand", "pidfile", "xauthlocat
              "revokedkeys", "hostkeyagent", "versionaddendum", "modulifile", "securitykeyprovider",
              "maxstartups", "persourcemaxstartups", "persourcenetblocksize", "fingerprinthash",
              "streamlocalbindmask", "subsystem"}
+
+# Every keyword sshd_config(5) defines (OpenSSH 9.x-10.x, with Debian's and Red Hat's patches and
+# the deprecated ones sshd still accepts), after ALIASES. sshd refuses any other: the probe lists
+# such keywords in `unknown_keywords` instead of `settings`.
+KEYWORDS = frozenset("""
+acceptenv addressfamily afstokenpassing allowagentforwarding allowgroups
+allowstreamlocalforwarding allowtcpforwarding allowusers authenticationmethods
+authorizedkeyscommand authorizedkeyscommanduser authorizedkeysfile authorizedkeysfile2
+authorizedprincipalscommand authorizedprincipalscommanduser authorizedprincipalsfile banner
+casignaturealgorithms channeltimeout checkmail chrootdirectory ciphers clientalivecountmax
+clientaliveinterval compression debianbanner denygroups denyusers disableforwarding
+exposeauthinfo fingerprinthash forcecommand gatewayports gssapiauthentication
+gssapicleanupcredentials gssapienablek5users gssapikexalgorithms gssapikeyexchange
+gssapistorecredentialsonrekey gssapistrictacceptorcheck hostbasedacceptedalgorithms
+hostbasedauthentication hostbasedusesnamefrompacketonly hostcertificate hostkey hostkeyagent
+hostkeyalgorithms ignorerhosts ignoreuserknownhosts ipqos kbdinteractiveauthentication
+kerberosauthentication kerberosgetafstoken kerberosorlocalpasswd kerberosticketcleanup
+kerberostgtpassing kerberosusekuserok keepalive kexalgorithms keyregenerationinterval
+listenaddress logingracetime loglevel logverbose macs maxauthtries maxsessions maxstartups
+modulifile pamservicename passwordauthentication permitemptypasswords permitlisten permitopen
+permitrootlogin permittty permittunnel permituserenvironment permituserrc persourcemaxstartups
+persourcenetblocksize persourcepenalties persourcepenaltyexemptlist pidfile port printlastlog
+printmotd protocol pubkeyacceptedalgorithms pubkeyauthentication pubkeyauthoptions rdomain
+refuseconnection rekeylimit requiredrsasize revokedkeys rhostsauthentication
+rhostsrsaauthentication rsaauthentication securitykeyprovider serverkeybits setenv
+sshdauthpath sshdsessionpath streamlocalbindmask streamlocalbindunlink strictmodes subsystem
+syslogfacility tcpkeepalive trustedusercakeys unusedconnectiontimeout usedns uselogin usepam
+useprivilegeseparation verifyreversemapping versionaddendum x11displayoffset x11forwarding
+x11uselocalhost xauthlocation
+""".split())
 
 # OpenSSH 9.2p1 compiled-in defaults (`sshd -T` with an empty config), for the keywords audits use.
 DEFAULTS: dict[str, Any] = {
@@ -250,6 +281,7 @@ class _Parser:
         self.global_block = _Block()
         self.match_blocks: list[_Block] = []
         self.errors = self.reader.errors
+        self.unknown_keywords: list[dict[str, Any]] = []
 
     def parse(self, path: str, block: _Block, stack: tuple[str, ...]) -> _Block:
         """Parse one file into `block` (Match lines open new blocks); returns the block in force
@@ -283,6 +315,9 @@ class _Parser:
                                else [full])
                     for inc in targets:
                         self.parse(inc, current, stack + (path,))
+                continue
+            if keyword not in KEYWORDS:
+                self.unknown_keywords.append({"keyword": keyword, "file": path, "line": lineno})
                 continue
             current.set(keyword, args[1:], where)
         return current
@@ -348,19 +383,28 @@ def _key_bits(algorithm: str, blob: str) -> int | None:
     return 256 if algorithm == "ssh-ed25519" else None
 
 
-def _weak_host_keys(keys: list[dict[str, Any]]) -> list[str]:
-    """Host keys below current minimums: any DSA, RSA under 2048 bits, ECDSA under 256."""
-    weak = []
+def _by_type(keys: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Host keys grouped by type ({path, bits}); a key of unknown type or size is "other"."""
+    groups: dict[str, list[dict[str, Any]]] = {t: [] for t in HOST_KEY_TYPES}
     for k in keys:
-        bits = k.get("bits") or 0
-        if (k.get("type") == "dsa" or (k.get("type") == "rsa" and bits and bits < 2048)
-                or (k.get("type") == "ecdsa" and bits and bits < 256)):
-            weak.append(k["path"])
-    return weak
+        known = k["type"] in groups and k["bits"] is not None
+        groups[k["type"] if known else "other"].append({"path": k["path"], "bits": k["bits"]})
+    return groups
 
 
-def _weak(settings: Mapping[str, Any], keyword: str) -> list[str]:
-    return [a for a in settings.get(keyword, []) if a in WEAK[keyword]]
+HOST_KEY_TYPES = ("rsa", "dsa", "ecdsa", "ed25519", "other")
+
+
+def _setting_schema(keyword: str) -> fs.Schema:
+    if keyword == "subsystem":
+        return fs.mapping(fs.STR)
+    if keyword in ACCUMULATE or keyword in ARG_LISTS or keyword in CRYPTO_LISTS:
+        return fs.list_of(fs.SCALAR)
+    return fs.SCALAR
+
+
+# The effective global settings: every keyword sshd knows may appear (set or defaulted).
+_SETTINGS = fs.record_of({}, optional={k: _setting_schema(k) for k in sorted(KEYWORDS)})
 
 
 class SshdConfigProbe(Probe):
@@ -371,16 +415,37 @@ class SshdConfigProbe(Probe):
     effective global value: int for counts and times in seconds, list for accumulating keywords
     and algorithm lists, lowercase words for yes/no-style values), sources (keyword -> file:line),
     defaults_used (keywords filled from OpenSSH defaults), match_blocks (list of {file, line,
-    criteria: [{keyword, value}], settings}), weak_ciphers, weak_macs, weak_kex,
-    weak_hostkey_algorithms, unknown_algorithms, host_keys (list of {path, exists, type, bits,
-    algorithm, mode, owner}; private keys are never read), weak_host_keys (paths of DSA keys,
-    RSA keys under 2048 bits and ECDSA keys under 256 bits, judged from the .pub files).
+    criteria: [{keyword, value}], settings}), unknown_algorithms, unknown_keywords ([{keyword,
+    file, line}]: keywords sshd_config(5) does not define; sshd refuses them), host_keys (list of {path, exists, type,
+    bits, algorithm, mode, owner}, judged from the .pub files; private keys are never read),
+    host_keys_by_type ({rsa, dsa, ecdsa, ed25519, other: [{path, bits}]}; other: type or size
+    unknown). Which algorithms and sizes are weak is the checks' business.
     """
 
     name = "sshd_config"
     description = "OpenSSH server configuration with includes, Match blocks and defaults"
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = PARAMS_SCHEMA
+
+    facts = fs.record(
+        present=fs.BOOL, config_path=fs.STR, sshd_binary=fs.nullable(fs.STR),
+        files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
+        settings=_SETTINGS,
+        sources=fs.record_of({}, optional={k: fs.STR for k in sorted(KEYWORDS)}),
+        defaults_used=fs.list_of(fs.STR),
+        match_blocks=fs.list_of(fs.record(
+            file=fs.STR, line=fs.INT,
+            criteria=fs.list_of(fs.record(keyword=fs.STR, value=fs.STR)),
+            settings=fs.record_of({}, optional=_SETTINGS["properties"]))),
+        unknown_algorithms=fs.list_of(fs.STR),
+        unknown_keywords=fs.list_of(fs.record(keyword=fs.STR, file=fs.STR, line=fs.INT)),
+        host_keys=fs.list_of(fs.record(
+            path=fs.STR, exists=fs.BOOL, type=fs.nullable(fs.STR), bits=fs.nullable(fs.INT),
+            optional={"algorithm": fs.STR, "mode": fs.STR, "owner": fs.nullable(fs.STR)})),
+        host_keys_by_type=fs.record_of({t: fs.list_of(fs.record(path=fs.STR,
+                                                                bits=fs.nullable(fs.INT)))
+                                        for t in HOST_KEY_TYPES}),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         host = host_of(target)
@@ -392,9 +457,8 @@ class SshdConfigProbe(Probe):
         if main is None:
             return {"present": False, "config_path": config_path, "sshd_binary": binary,
                     "files": [], "errors": [], "settings": {}, "sources": {},
-                    "defaults_used": [], "match_blocks": [], "weak_ciphers": [], "weak_macs": [],
-                    "weak_kex": [], "weak_hostkey_algorithms": [], "unknown_algorithms": [],
-                    "host_keys": [], "weak_host_keys": []}
+                    "defaults_used": [], "match_blocks": [], "unknown_algorithms": [],
+                    "unknown_keywords": [], "host_keys": [], "host_keys_by_type": _by_type([])}
         parser.parse(config_path, parser.global_block, ())
         if config_path not in parser.reader.files:
             raise ProbeError("; ".join(parser.errors) or f"{config_path}: cannot be read")
@@ -424,11 +488,8 @@ class SshdConfigProbe(Probe):
             "sources": parser.global_block.sources,
             "defaults_used": defaults_used,
             "match_blocks": matches,
-            "weak_ciphers": _weak(settings, "ciphers"),
-            "weak_macs": _weak(settings, "macs"),
-            "weak_kex": _weak(settings, "kexalgorithms"),
-            "weak_hostkey_algorithms": _weak(settings, "hostkeyalgorithms"),
             "unknown_algorithms": unknown,
+            "unknown_keywords": parser.unknown_keywords,
             "host_keys": host_keys,
-            "weak_host_keys": _weak_host_keys(host_keys),
+            "host_keys_by_type": _by_type(host_keys),
         }

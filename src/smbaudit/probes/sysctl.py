@@ -20,6 +20,7 @@ from typing import Any
 
 from smbaudit.models import TargetKind
 from smbaudit.probes._common import Reader, as_number, host_of, lines_of
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import Target
 
@@ -143,6 +144,19 @@ class SysctlProbe(Probe):
                      "description": "extra keys to read from /proc/sys on a live host"},
         },
     }
+
+    # kernel parameters nested by their dotted components (net -> ipv4 -> ip_forward); the
+    # parameter names are the kernel's open vocabulary, so any path below is accepted
+    _params = fs.mapping(fs.ANY)
+    facts = fs.record(
+        present=fs.BOOL, live=fs.BOOL, files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
+        configured=_params, runtime=_params, effective=_params,
+        defaults_used=fs.list_of(fs.STR),
+        settings=fs.list_of(fs.record(key=fs.STR, value=fs.one_of(fs.INT, fs.STR), file=fs.STR,
+                                      line=fs.INT)),
+        mismatches=fs.list_of(fs.STR),
+    )
+    del _params
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         host = host_of(target)

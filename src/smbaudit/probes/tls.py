@@ -18,6 +18,7 @@ from smbaudit.errors import ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes import _certs, _tlswire, _wire
 from smbaudit.probes._tls_ciphers import CIPHER_SUITES
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import ServiceTarget, Target
 
@@ -64,6 +65,10 @@ def cipher_weaknesses(name: str, protocol: str) -> list[str]:
     return weak
 
 
+_CIPHERS = fs.list_of(fs.record(protocol=fs.STR, name=fs.STR, id=fs.nullable(fs.STR),
+                                weak=fs.list_of(fs.STR)))
+
+
 class TlsProbe(Probe):
     """What a TLS service accepts and the certificate it presents.
 
@@ -104,6 +109,21 @@ class TlsProbe(Probe):
     def service_matches(self, target: Target) -> bool:
         service = getattr(target, "service", "")
         return getattr(target, "tunnel", "") == "ssl" or service in self.services
+
+    facts = fs.record(
+        tls=fs.BOOL, starttls=fs.nullable(fs.BOOL), endpoint=fs.STR,
+        # protocol -> accepted; dots become underscores (TLSv1_2); empty without TLS
+        protocols=fs.record_of({}, optional={p.replace(".", "_"): fs.BOOL
+                                             for p in _tlswire.PROTOCOL_NAMES.values()}),
+        accepted_protocols=fs.list_of(fs.STR), legacy_protocols=fs.list_of(fs.STR),
+        ciphers=_CIPHERS, weak_ciphers=_CIPHERS,
+        by_class=fs.record_of({}, optional={k: fs.list_of(fs.STR) for k in WEAK_CLASSES}),
+        certificate=fs.nullable(_certs.CERTIFICATE_FACTS), https=fs.BOOL,
+        hsts=fs.nullable(fs.record(present=fs.BOOL, optional={
+            "max_age": fs.INT, "include_subdomains": fs.BOOL, "header": fs.nullable(fs.STR),
+            "status": fs.INT, "error": fs.STR})),
+        handshakes=fs.INT,
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, ServiceTarget):

@@ -22,6 +22,7 @@ from smbaudit.models import TargetKind
 from smbaudit.probes._cipherstring import weak_ciphers, weakness_classes
 from smbaudit.probes._common import Reader, host_of
 from smbaudit.probes._webconf import ApacheParser, Directive, NginxParser
+from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
@@ -263,6 +264,16 @@ def apache_facts(host: HostTarget, reader: Reader) -> tuple[dict[str, Any], list
     }, servers
 
 
+_SERVERS = fs.list_of(fs.record(
+    software=fs.enum("nginx", "apache"), file=fs.STR, line=fs.INT, name=fs.STR,
+    server_names=fs.list_of(fs.STR), listen=fs.list_of(fs.STR), tls_enabled=fs.BOOL,
+    protocols=fs.list_of(fs.STR), ciphers=fs.nullable(fs.STR), weak_protocols=fs.list_of(fs.STR),
+    weak_ciphers=fs.list_of(fs.STR), weak_cipher_classes=fs.list_of(fs.STR),
+    prefer_server_ciphers=fs.BOOL, hsts=fs.BOOL, hsts_max_age=fs.INT,
+    certificate=fs.nullable(fs.STR), certificate_exists=fs.nullable(fs.BOOL),
+    optional={"server_tokens": fs.STR}))  # nginx servers only
+
+
 class WebserverTlsProbe(Probe):
     """nginx and Apache httpd: servers, their TLS protocols and ciphers, HSTS and version disclosure.
 
@@ -288,6 +299,17 @@ class WebserverTlsProbe(Probe):
                               "description": "nginx version whose defaults apply"},
         },
     }
+
+    facts = fs.record(
+        present=fs.BOOL,
+        nginx=fs.record(present=fs.BOOL, config_path=fs.STR, version=fs.nullable(fs.STR),
+                        version_source=fs.nullable(fs.enum("param", "dpkg", "assumed")),
+                        server_tokens=fs.nullable(fs.STR)),
+        apache=fs.record(present=fs.BOOL, config_path=fs.nullable(fs.STR),
+                         server_tokens=fs.nullable(fs.STR), server_signature=fs.nullable(fs.STR),
+                         listen=fs.list_of(fs.STR)),
+        servers=_SERVERS, tls_servers=_SERVERS, files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
+    )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         host = host_of(target)
