@@ -72,7 +72,8 @@ class KernelProbe(Probe):
 
     facts = fs.record(
         live=fs.BOOL, running=fs.nullable(fs.STR), running_build=fs.nullable(fs.STR),
-        installed=fs.list_of(fs.record(release=fs.STR, version=fs.STR, package=fs.STR)),
+        installed=fs.list_of(fs.record(release=fs.STR, version=fs.nullable(fs.STR),
+                                       package=fs.nullable(fs.STR))),
         newest=fs.nullable(fs.STR), reboot_required=fs.nullable(fs.BOOL),
         reboot_reasons=fs.list_of(fs.STR), reboot_required_pkgs=fs.list_of(fs.STR),
     )
