@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from smbaudit import schemacheck
-from smbaudit.probes.base import INCOMPLETE, Probe, ProbeContext
+from smbaudit.probes import factschema
+from smbaudit.probes.base import Probe, ProbeContext
 from smbaudit.probes.builtin import builtin_probe_classes
 from tools import IN_CI, missing_requirement, unavailable
 
@@ -52,8 +53,8 @@ def _probes_return_their_declared_facts() -> Iterator[None]:
                     _collect: Any = cls.collect) -> Any:
             facts = _collect(self, target, params, ctx)
             if self.facts is not None:
-                # the INCOMPLETE key (a partial collection) is the engine's, implied everywhere
-                plain = json.loads(json.dumps({k: v for k, v in facts.items() if k != INCOMPLETE}))
+                # the engine's keys (partial collection, unreadable facts) are implied everywhere
+                plain = json.loads(json.dumps(factschema.declared_part(facts)))
                 _FACT_DRIFT.extend(
                     f"{self.name}: {'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
                     for e in schemacheck.errors(self.facts, plain))

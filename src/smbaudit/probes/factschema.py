@@ -15,9 +15,15 @@ names, file paths, kernel parameters), where any key may appear.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from smbaudit.probes.base import INCOMPLETE, UNREADABLE
+
 Schema = dict[str, Any]
+# Keys any probe may add to its facts for the engine (a partial collection, facts it could not
+# establish); every facts schema implies them, so none declares them.
+ENGINE_KEYS = (INCOMPLETE, UNREADABLE)
 
 ANY: Schema = {}
 STR: Schema = {"type": "string"}
@@ -68,3 +74,8 @@ FILE_STAT: dict[str, Schema] = {
     "world_writable": BOOL, "world_readable": BOOL, "group_writable": BOOL, "setuid": BOOL,
     "setgid": BOOL,
 }
+
+
+def declared_part(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts without the engine's keys: what a probe's `facts` schema describes."""
+    return {k: v for k, v in facts.items() if k not in ENGINE_KEYS}
