@@ -66,7 +66,8 @@ def cipher_weaknesses(name: str, protocol: str) -> list[str]:
 
 
 _CIPHERS = fs.list_of(fs.record(protocol=fs.STR, name=fs.STR, id=fs.nullable(fs.STR),
-                                weak=fs.list_of(fs.STR)))
+                                weak=fs.list_of(fs.STR), kex=fs.nullable(fs.STR),
+                                kex_bits=fs.nullable(fs.INT), kex_group=fs.nullable(fs.STR)))
 
 
 class TlsProbe(Probe):
@@ -110,20 +111,29 @@ class TlsProbe(Probe):
         service = getattr(target, "service", "")
         return getattr(target, "tunnel", "") == "ssl" or service in self.services
 
+    _by_protocol = {p.replace(".", "_") for p in _tlswire.PROTOCOL_NAMES.values()}
+    _sized = fs.list_of(fs.record(name=fs.STR, bits=fs.nullable(fs.INT)))
     facts = fs.record(
         tls=fs.BOOL, starttls=fs.nullable(fs.BOOL), endpoint=fs.STR,
         # protocol -> accepted; dots become underscores (TLSv1_2); empty without TLS
-        protocols=fs.record_of({}, optional={p.replace(".", "_"): fs.BOOL
-                                             for p in _tlswire.PROTOCOL_NAMES.values()}),
+        protocols=fs.record_of({}, optional={p: fs.BOOL for p in sorted(_by_protocol)}),
         accepted_protocols=fs.list_of(fs.STR), legacy_protocols=fs.list_of(fs.STR),
+        old_tls_protocols=fs.list_of(fs.STR),
         ciphers=_CIPHERS, weak_ciphers=_CIPHERS,
         by_class=fs.record_of({}, optional={k: fs.list_of(fs.STR) for k in WEAK_CLASSES}),
+        dh_groups=_sized, curves=_sized,
+        server_preference=fs.record_of({}, optional={p: fs.nullable(fs.BOOL)
+                                                     for p in sorted(_by_protocol)}),
+        no_server_preference=fs.list_of(fs.STR),
+        secure_renegotiation=fs.nullable(fs.BOOL), compression=fs.nullable(fs.BOOL),
+        fallback_scsv=fs.nullable(fs.BOOL), ocsp_stapling=fs.nullable(fs.BOOL),
         certificate=fs.nullable(_certs.CERTIFICATE_FACTS), https=fs.BOOL,
         hsts=fs.nullable(fs.record(present=fs.BOOL, optional={
             "max_age": fs.INT, "include_subdomains": fs.BOOL, "header": fs.nullable(fs.STR),
             "status": fs.INT, "error": fs.STR})),
         handshakes=fs.INT,
     )
+    del _by_protocol, _sized
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, ServiceTarget):
