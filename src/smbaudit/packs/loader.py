@@ -201,8 +201,11 @@ def _semantic_errors(doc: Any, raw: dict[str, Any], where: tuple[Any, ...], pref
     schema = (fact_schemas or {}).get(probe)
     if schema is not None:
         refs = fact_references(raw)
-        if raw.get("location"):
-            refs.append((("location",), raw["location"]))
+        location = raw.get("location")
+        if isinstance(location, str):
+            refs.append((("location",), location))
+        elif isinstance(location, list):  # several fact paths, the first that is set wins
+            refs.extend((("location", i), path) for i, path in enumerate(location))
         for sub, path in refs:
             problem = factpaths.problem(schema, path)
             if problem and sub[0] == "problem":
