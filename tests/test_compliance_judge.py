@@ -81,18 +81,18 @@ def test_periods_are_read_in_words_and_digits() -> None:
 
 def test_a_60_day_notice_is_not_within_72_hours(catalogs) -> None:
     late = judge(catalogs, "gdpr", "Art. 33(1)", "notify-authority-72h",
-                 "We notify the supervisory authority of a breach within 60 days, and in any "
-                 "case never later than 72 hours after the investigation closes... ")
-    on_time = judge(catalogs, "gdpr", "Art. 33(1)", "notify-authority-72h",
-                    "We notify the supervisory authority within 72 hours of becoming aware of a breach.")
-    assert on_time.counts
+                 "We report a breach to the supervisory authority within 60 days; the 72-hour "
+                 "target applies to internal escalation only.")
+    assert not late.counts and "longer than the rule's 72 hours" in late.rejected[0][1]
+    assert judge(catalogs, "gdpr", "Art. 33(1)", "notify-authority-72h",
+                 "We notify the supervisory authority within 72 hours of becoming aware of a "
+                 "breach.").counts
     assert not judge(catalogs, "hipaa", "164.404", "notify-individuals-60-days",
                      "Affected patients are notified within 90 days of discovery.").counts
     assert judge(catalogs, "hipaa", "164.404", "notify-individuals-60-days",
                  "Affected patients are notified without unreasonable delay and within 60 days.").counts
-    assert late.counts is False or late.passage is not None  # the late period alone never counts
     assert not judge(catalogs, "hipaa", "164.316(b)(2)(i)", "six-year-retention",
-                     "Policies are retained for six months, not six years... for 2 years.").counts
+                     "Policies are retained for 2 years, not six years.").counts
 
 
 def test_one_month_with_a_two_month_extension_is_within_the_rule(catalogs) -> None:

@@ -64,11 +64,12 @@ def assess(catalogs: dict[str, Catalog], frameworks: Sequence[str], findings: Se
     answers = (attest.load(attestations, catalogs, today) if attestations
                else attest.Attestations.empty())
     reviewed = review_file.load(reviews) if reviews else review_file.Reviews.empty()
+    index = matcher.PassageIndex(passages)  # built once, shared by every element
     results = []
     for fw in chosen:
         catalog = catalogs[fw]
         reqs = [assess_requirement(fw, r, findings, passages if files else None, answers, today,
-                                   reviewed)
+                                   reviewed, index)
                 for r in catalog.requirements]
         readable = [f for f in files if not any(pr.startswith(f"{f}:") or f in pr
                                                 for pr in problems)]
@@ -80,8 +81,8 @@ def assess(catalogs: dict[str, Catalog], frameworks: Sequence[str], findings: Se
 
 def assess_requirement(fw: str, req: Requirement, findings: Sequence[Finding],
                        passages: list[Passage] | None, answers: attest.Attestations,
-                       today: dt.date,
-                       reviewed: review_file.Reviews | None = None) -> RequirementResult:
+                       today: dt.date, reviewed: review_file.Reviews | None = None,
+                       index: matcher.PassageIndex | None = None) -> RequirementResult:
     res = RequirementResult(req, Status.NOT_ASSESSED)
     scope = answers.scope.get((fw, req.id))
     if scope:
@@ -100,7 +101,7 @@ def assess_requirement(fw: str, req: Requirement, findings: Sequence[Finding],
     policy = req.spec(EvidenceKind.POLICY)
     if policy:
         outcomes[EvidenceKind.POLICY] = _policy(fw, req, passages, answers, res,
-                                                reviewed or review_file.Reviews.empty())
+                                                reviewed or review_file.Reviews.empty(), index)
         if not policy.required and outcomes[EvidenceKind.POLICY] == "fail":
             outcomes[EvidenceKind.POLICY] = "absent"  # optional documents: silence is no gap
     if req.spec(EvidenceKind.ATTESTATION):
@@ -159,7 +160,7 @@ def _checks(fw: str, req: Requirement, findings: Sequence[Finding], res: Require
 
 def _policy(fw: str, req: Requirement, passages: list[Passage] | None,
             answers: attest.Attestations, res: RequirementResult,
-            reviewed: review_file.Reviews) -> str:
+            reviewed: review_file.Reviews, index: matcher.PassageIndex | None) -> str:
     spec = req.spec(EvidenceKind.POLICY)
     assert spec is not None
     overrides = [answers.overrides.get((fw, req.id, e.id)) for e in spec.elements]
@@ -174,7 +175,7 @@ def _policy(fw: str, req: Requirement, passages: list[Passage] | None,
                                              f"auditor override: {ov.reason}", ov.covered, el.id))
         else:
             m = matcher.decide(el, passages or [], reviewed.for_element(fw, req.id, el.id),
-                               _index(passages or []))
+                               index)
             if m.covered and m.passage:
                 detail = el.id + (f" (reviewed: {m.reviewed})" if m.reviewed else
                                   f" (needs review, confidence {m.confidence:.2f})"
@@ -200,18 +201,6 @@ def _policy(fw: str, req: Requirement, passages: list[Passage] | None,
         return "absent"  # only doubtful passages: not assessed, never met
     res.reasons.append("no document states the required element(s)")
     return "fail" if passages else "absent"
-
-
-_INDEXES: dict[int, matcher.PassageIndex] = {}
-
-
-def _index(passages: list[Passage]) -> matcher.PassageIndex:
-    """One word index per passage list (built on first use, kept while that list lives)."""
-    found = _INDEXES.get(id(passages))
-    if found is None or found.items is not passages:
-        _INDEXES.clear()
-        found = _INDEXES[id(passages)] = matcher.PassageIndex(passages)
-    return found
 
 
 def _cited(m: ElementMatch) -> str:
