@@ -127,6 +127,7 @@ class TlsProbe(Probe):
         no_server_preference=fs.list_of(fs.STR),
         secure_renegotiation=fs.nullable(fs.BOOL), compression=fs.nullable(fs.BOOL),
         fallback_scsv=fs.nullable(fs.BOOL), ocsp_stapling=fs.nullable(fs.BOOL),
+        heartbleed=fs.nullable(fs.BOOL), ccs_injection=fs.nullable(fs.BOOL),
         certificate=fs.nullable(_certs.CERTIFICATE_FACTS), https=fs.BOOL,
         hsts=fs.nullable(fs.record(present=fs.BOOL, optional={
             "max_age": fs.INT, "include_subdomains": fs.BOOL, "header": fs.nullable(fs.STR),
