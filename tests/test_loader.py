@@ -151,7 +151,7 @@ def test_validate_command_exit_codes(tmp_path: Path) -> None:
 
 
 def test_shipped_packs_are_valid() -> None:
-    from smbaudit.cli.catalog import load_catalog
+    from smbaudit.catalog import load_catalog
 
     catalog = load_catalog()
     assert len(catalog.checks) >= 1

@@ -116,7 +116,7 @@ def test_init_writes_a_valid_commented_profile(tmp_path: Path, monkeypatch: pyte
     text = (tmp_path / "client-b.yaml").read_text()
     assert text.count("\n#") > 10 and "name: client-b" in text
     prof = profile.load(tmp_path / "client-b.yaml")
-    assert prof.options["targets"] == ("local",) and prof.options["fail_on"] == "high"
+    assert prof.settings["targets"] == ("local",) and prof.settings["fail_on"] == "high"
     assert run("init", "client-b.yaml")[0] == 2  # never overwrites without --force
     assert run("init", "client-b.yaml", "--force")[0] == 0
 
@@ -193,7 +193,7 @@ def test_two_overlapping_cron_runs(site: Path) -> None:
 
 def test_profile_frameworks_feed_compliance_and_flags_override(site: Path) -> None:
     p = write_profile(site, "frameworks: [hipaa]\n")
-    assert profile.load(p).options["frameworks"] == ("hipaa",)
+    assert profile.load(p).settings["frameworks"] == ("hipaa",)
     assert run("scan", "--profile", str(p), "-q")[0] == 0
     data = json.loads((site / "out" / "report.json").read_text())
     assert [c["framework"] for c in data["compliance"]] == ["hipaa"]

@@ -296,6 +296,33 @@ class HistoryStore:
         return found
 
 
+def pick_pair(store: HistoryStore, old: str | None, new: str | None,
+              target: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two stored reports to compare: OLD and NEW as given; with only OLD, the latest later
+    scan of the same targets; with neither, the latest scan (of `target`) and the previous
+    complete scan of the same targets."""
+    if new is None:
+        if old is not None:
+            base = store.load(old)
+            names = sorted({t["name"] for t in base["targets"]})
+            newer = [r for r in store.list(limit=None) if r.targets == names and r.state != "running"]
+            if not newer or newer[0].scan_id == base["scan_id"]:
+                raise HistoryError("no later scan of the same targets to compare with")
+            return base, store.load(newer[0].scan_id)
+        rows = [r for r in store.list(target=target) if r.state != "running"]
+        if not rows:
+            raise HistoryError("no finished scan recorded" + (f" for {target}" if target else ""))
+        newest = rows[0]
+        prev = store.previous(newest.targets, before=newest.scan_id)
+        if prev is None:
+            raise HistoryError(f"only one finished scan of {', '.join(newest.targets)}: "
+                               "nothing to compare yet")
+        return store.load(prev.scan_id), store.load(newest.scan_id)
+    if old is None:
+        raise HistoryError("give OLD and NEW, or neither")
+    return store.load(old), store.load(new)
+
+
 def _like_prefix(prefix: str) -> str:
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"

@@ -19,6 +19,14 @@ class Severity(str, Enum):
         return _SEVERITY_RANK[self]
 
 
+def meets_threshold(severity: Severity, threshold: str | None) -> bool:
+    """Whether `severity` is at or above a threshold such as --fail-on's ("none" or None:
+    nothing is)."""
+    if threshold in (None, "none"):
+        return False
+    return severity.rank >= Severity(threshold).rank
+
+
 _SEVERITY_RANK = {
     Severity.INFO: 0,
     Severity.LOW: 1,

@@ -2,8 +2,8 @@
 
 A profile is validated against a JSON Schema; every problem is reported with file:line:field.
 Relative paths in it are relative to the profile file, so a cron job works from any folder.
-`ScanProfile.options` maps the profile onto the scan command's parameter names; the CLI lets
-any flag given on the command line win over the profile.
+`ScanProfile.settings` is a fragment of a scan configuration (`config.ScanConfig` field
+names); flags given on the command line win over it.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class SmtpSettings:
 class ScanProfile:
     path: Path
     name: str
-    options: dict[str, Any]  # scan command parameter name -> value
+    settings: dict[str, Any]  # ScanConfig field name -> value
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     def auto_lock_path(self, state_dir: Path) -> Path:
@@ -142,7 +142,7 @@ def load(path: str | Path) -> ScanProfile:
     if "paths" in checks:
         o["check_paths"] = tuple(_rel(base, c) for c in checks["paths"])
     if "default" in checks:
-        o["no_default_checks"] = not checks["default"]
+        o["default_checks"] = bool(checks["default"])
     for key in ("select", "skip"):
         if key in checks:
             o[key] = tuple(checks[key])
@@ -161,6 +161,7 @@ def load(path: str | Path) -> ScanProfile:
         o["formats"] = tuple(outputs["formats"])
     if "dir" in outputs:
         o["output"] = _rel(base, outputs["dir"])
+        o["output_is_folder"] = True
     if "sarif_base" in outputs:
         o["sarif_base"] = outputs["sarif_base"]
     for key in ("fail_on", "fail_on_new"):
@@ -170,10 +171,10 @@ def load(path: str | Path) -> ScanProfile:
     if "db" in hist:
         o["db"] = _rel(base, hist["db"])
     if "enabled" in hist:
-        o["no_history"] = not hist["enabled"]
+        o["history"] = bool(hist["enabled"])
     o.update(doc.get("scan", {}))
     if doc.get("lock") is False:
-        o["no_lock"] = True
+        o["use_lock"] = False
     elif isinstance(doc.get("lock"), str):
         o["lock"] = _rel(base, doc["lock"])
     if "log_file" in doc:
@@ -192,7 +193,8 @@ def load(path: str | Path) -> ScanProfile:
                             sender=e.get("from", "smbaudit@localhost"),
                             username=e.get("username"), password_env=e.get("password_env"),
                             timeout=float(e.get("timeout", 30)))
-    return ScanProfile(path=p, name=doc.get("name", p.stem), options=o, smtp=smtp)
+    o["smtp"] = smtp
+    return ScanProfile(path=p, name=doc.get("name", p.stem), settings=o, smtp=smtp)
 
 
 STARTER = """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from smbaudit.cli import handle_errors
-from smbaudit.cli.catalog import load_catalog
+from smbaudit.catalog import load_catalog
 from smbaudit.models import CATEGORIES
 from smbaudit.packs import loader, registry
 

@@ -8,27 +8,17 @@ from typing import Any
 
 import click
 
-from smbaudit import history as history_mod
+from smbaudit import pipeline
 from smbaudit.cli import handle_errors
-from smbaudit.errors import UsageError
+from smbaudit.errors import OutputError
 from smbaudit.fsutil import atomic_write
-from smbaudit.history import HistoryError, HistoryStore
 from smbaudit.render.formats import OutputFormat, renderer
-from smbaudit.report import Report
 from smbaudit.scoring import score_text
 
 db_option = click.option(
     "--db", type=click.Path(dir_okay=False),
     help="History store (SQLite). Default: history.sqlite3 in the user data folder.")
 STATE_LABEL = {"complete": "", "incomplete": "incomplete", "running": "did not finish"}
-
-
-def _open(db: str | None) -> HistoryStore:
-    store = HistoryStore(db)
-    if not store.path.exists():
-        raise HistoryError(f"no history store at {store.path} (no scan recorded yet)")
-    store.open()
-    return store
 
 
 @click.command("history")
@@ -40,7 +30,7 @@ def _open(db: str | None) -> HistoryStore:
 @handle_errors
 def history(target: str | None, limit: int, fmt: str, db: str | None) -> None:
     """List recorded scans, newest first."""
-    with _open(db) as store:
+    with pipeline.open_existing_history(db) as store:
         rows = store.list(target=target, limit=limit)
     if fmt == "json":
         click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
@@ -58,33 +48,6 @@ def history(target: str | None, limit: int, fmt: str, db: str | None) -> None:
         click.echo(f"{r.scan_id[:12]:<12}  {r.started_at[:19].replace('T', ' '):<19}  {score} "
                    f"{grade:<5}  {c.get('fail', 0):>4} {c.get('pass', 0):>4} {c.get('error', 0):>3}"
                    f"  {', '.join(r.targets)}{f'  ({note})' if note else ''}")
-
-
-def _pick(store: HistoryStore, old: str | None, new: str | None,
-          target: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """OLD and NEW as given; by default the latest scan and the previous complete scan of the
-    same targets."""
-    if new is None:
-        if old is not None:
-            base = store.load(old)
-            names = [t["name"] for t in base["targets"]]
-            latest = store.list(limit=None)
-            newer = [r for r in latest if r.targets == sorted(set(names)) and r.state != "running"]
-            if not newer or newer[0].scan_id == base["scan_id"]:
-                raise HistoryError("no later scan of the same targets to compare with")
-            return base, store.load(newer[0].scan_id)
-        rows = [r for r in store.list(target=target) if r.state != "running"]
-        if not rows:
-            raise HistoryError("no finished scan recorded" + (f" for {target}" if target else ""))
-        newest = rows[0]
-        prev = store.previous(newest.targets, before=newest.scan_id)
-        if prev is None:
-            raise HistoryError(f"only one finished scan of {', '.join(newest.targets)}: "
-                               "nothing to compare yet")
-        return store.load(prev.scan_id), store.load(newest.scan_id)
-    if old is None:
-        raise UsageError("give OLD and NEW, or neither")
-    return store.load(old), store.load(new)
 
 
 def _print_diff(d: dict[str, Any]) -> None:
@@ -130,11 +93,7 @@ def diff(old: str | None, new: str | None, target: str | None, fmt: str, db: str
     resolved   failing before, passing (or no longer applicable) now
     unchanged  failing in both
     """
-    with _open(db) as store:
-        older, newer = _pick(store, old, new, target)
-        failing = [(f["check_id"], f["target"]) for f in newer["findings"] if f["status"] == "fail"]
-        earlier = store.failed_before(failing, older["scan_id"])
-    result = history_mod.diff(older, newer, earlier).to_dict()
+    result = pipeline.stored_diff(db, old, new, target).to_dict()
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
     else:
@@ -152,13 +111,14 @@ def diff(old: str | None, new: str | None, target: str | None, fmt: str, db: str
 @handle_errors
 def report(scan_id: str, fmt: str, output: str | None, sarif_base: str, db: str | None) -> None:
     """Render a stored scan again, in any report format."""
-    with _open(db) as store:
-        data = store.load(scan_id)
-    stored = Report.from_dict(data)
+    stored = pipeline.stored_report(db, scan_id)
     stored.sarif_base = sarif_base
     rendered = renderer(OutputFormat(fmt))(stored)
     if output and output != "-":
-        atomic_write(output, rendered)
+        try:
+            atomic_write(output, rendered)
+        except OSError as exc:
+            raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.buffer.write(rendered)
         sys.stdout.flush()

@@ -14,6 +14,7 @@ import click
 
 from smbaudit import __version__
 from smbaudit.cli import handle_errors
+from smbaudit import pipeline
 from smbaudit.compliance import attestations as attest
 from smbaudit.compliance import reviews as review_file
 from smbaudit.compliance.catalog import load_catalogs
@@ -30,11 +31,7 @@ def _catalogs(policy_dirs: tuple[str, ...]) -> dict[str, Catalog]:
     return load_catalogs(list(policy_dirs) or None)
 
 
-def _framework(catalogs: dict[str, Catalog], name: str) -> Catalog:
-    catalog = catalogs.get(name.lower())
-    if catalog is None:
-        raise UsageError(f"unknown framework {name!r} (known: {', '.join(sorted(catalogs))})")
-    return catalog
+_framework = pipeline.framework
 
 
 _reviews_opt = click.option(
@@ -145,11 +142,9 @@ def coverage(frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
                 "compliance": [r.to_dict() for r in results]}
         body = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     elif fmt == "html":
-        from smbaudit.render.html import environment
+        from smbaudit.render.html import render_compliance_html
 
-        template = environment().get_template("compliance.html.j2")
-        body = template.render(compliance=[r.to_dict() for r in results], version=__version__,
-                               generated=dt.date.today().isoformat())
+        body = render_compliance_html(results)
     else:
         body = "\n".join(text_report(r, verbose) for r in results)
     if output is None:
@@ -259,31 +254,6 @@ def scan_options(func):  # type: ignore[no-untyped-def]
                         help="Folder of policy documents as compliance evidence (repeatable).")(func)
     return click.option("--framework", "frameworks", multiple=True,
                         help="Report regulation coverage (repeatable): hipaa, gdpr, ccpa.")(func)
-
-
-class ScanCoverage:
-    """Validates the compliance inputs before a scan, then assesses its findings after it."""
-
-    def __init__(self, frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
-                 attestations: Path | None, reviews: Path | None = None):
-        self.wanted = bool(frameworks or evidence_dirs or attestations)
-        self.args = (list(frameworks), list(evidence_dirs), attestations)
-        self.reviews = reviews
-        self.catalogs = load_catalogs() if self.wanted else {}
-        if self.wanted:  # bad input must stop the run before anything is scanned
-            for f in frameworks:
-                _framework(self.catalogs, f)
-            if attestations:
-                attest.load(attestations, self.catalogs, dt.date.today())
-            if reviews:
-                review_file.load(reviews)
-
-    def assess(self, findings: list) -> list[dict] | None:  # type: ignore[type-arg]
-        if not self.wanted:
-            return None
-        frameworks, evidence_dirs, attestations = self.args
-        return [r.to_dict() for r in assess(self.catalogs, frameworks, findings, evidence_dirs,
-                                            attestations, dt.date.today(), self.reviews)]
 
 
 def echo_summaries(compliance: list[dict] | None, err: bool = False) -> None:  # type: ignore[type-arg]

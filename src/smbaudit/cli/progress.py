@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from smbaudit.engine import Observer
+from smbaudit.pipeline import Observer
 
 WIDTH = 30
 

@@ -1,67 +1,32 @@
-"""`smbaudit scan`: targets -> checks -> engine -> score -> reports -> exit code."""
+"""`smbaudit scan`: flags (and a profile) -> ScanConfig -> pipeline -> summary -> exit code."""
 
 from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from smbaudit import engine
-from smbaudit import report as report_mod
-from smbaudit.cli import EXIT_CODES_HELP, handle_errors, periodic, policies
-from smbaudit.cli.catalog import load_catalog
+from smbaudit import pipeline
+from smbaudit import profile as profile_mod
+from smbaudit.cli import EXIT_CODES_HELP, handle_errors, policies
 from smbaudit.cli.progress import ProgressBar
-from smbaudit.cli.summary import print_summary
-from smbaudit.errors import (
-    EXIT_FINDINGS,
-    EXIT_INCOMPLETE,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    OutputError,
-    UsageError,
-)
-from smbaudit import fsutil
-from smbaudit.models import Severity, Status, TargetInfo, TargetKind
-from smbaudit.packs import cis, registry
-from smbaudit.redact import redact_text
-from smbaudit.render.formats import DEFAULT_FORMATS, OutputFormat, extension, renderer
-from smbaudit.report import Report
-from smbaudit.targets.base import Target
-from smbaudit.targets.resolve import ResolvedTargets, ResolveOptions, resolve
-from smbaudit.targets.ssh import SSHOptions
+from smbaudit.cli.summary import print_summary, since_last_scan
+from smbaudit.config import DEFAULT_OUTPUT_DIR, FAIL_ON_CHOICES, ScanConfig
+from smbaudit.errors import EXIT_OK
+from smbaudit.models import Severity
+from smbaudit.packs import cis
+from smbaudit.render.formats import OutputFormat
 
-DEFAULT_OUTPUT_DIR = "smbaudit-report"
-FAIL_ON_CHOICES = [s.value for s in Severity] + ["none"]
-
-
-def plan_network(resolved: ResolvedTargets, options: ResolveOptions) -> None:
-    """Network specs become discovery steps the engine runs beside the probes."""
-    if not resolved.network_specs:
-        return
-    from smbaudit import netscan
-    from smbaudit.targets import network
-
-    discovery = network.DiscoveryOptions(ports=options.ports, timing=options.timing,
-                                         timeout=options.timeout, scan_type=options.scan_type,
-                                         version_detection=options.version_detection)
-    sources, failed = netscan.plan_sources(resolved.network_specs, discovery)
-    resolved.sources = list(sources)
-    resolved.not_scanned += netscan.report_hosts(failed, resolved.network_specs)
-
-
-def network_hosts(resolved: ResolvedTargets, discovered: list[TargetInfo]) -> list[TargetInfo]:
-    """Hosts and ports that did not answer, and range summaries, from the discovery steps."""
-    if not resolved.network_specs:
-        return []
-    from smbaudit import netscan
-
-    return netscan.report_hosts(discovered, resolved.network_specs)
+DEFAULTS = ScanConfig()
+# Flags whose config field is named (or means) otherwise; the rest map one to one.
+NEGATED = {"no_default_checks": "default_checks", "no_history": "history", "no_lock": "use_lock"}
+CLI_ONLY = {"profile", "quiet", "verbose"}
 
 
 @contextmanager
@@ -78,61 +43,19 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def output_paths(formats: Sequence[OutputFormat], output: str | None) -> dict[OutputFormat, str]:
-    """Where each format goes: FILE (or '-') for one format, a folder for several."""
-    if output and output != "-" and len(formats) == 1 and not Path(output).is_dir():
-        return {formats[0]: output}
-    if output == "-":
-        if len(formats) != 1:
-            raise UsageError("--output - (stdout) takes exactly one --format")
-        return {formats[0]: "-"}
-    folder = Path(output or DEFAULT_OUTPUT_DIR)
-    return {fmt: str(folder / f"report.{extension(fmt)}") for fmt in formats}
-
-
-def check_outputs(paths: dict[OutputFormat, str]) -> None:
-    """Refuse, before scanning, an output path or folder that is a link (fsutil refuses it
-    again, race-free, when writing)."""
-    for dest in paths.values():
-        if dest != "-":
-            fsutil.refuse_links(dest)
-
-
-def write_reports(report: Report, paths: dict[OutputFormat, str], recover: str,
-                  shared: bool = False) -> list[str]:
-    """Render every format, then write each atomically (private unless `shared`; never
-    through a link). An output error is one line that says how to get the report back
-    (`recover`)."""
-    mode, dir_mode = (fsutil.SHARED_FILE, fsutil.SHARED_DIR) if shared else (
-        fsutil.PRIVATE_FILE, fsutil.PRIVATE_DIR)
-    rendered = {fmt: renderer(fmt)(report) for fmt in paths}
-    written = []
-    for fmt, dest in paths.items():
-        try:
-            if dest == "-":
-                sys.stdout.buffer.write(rendered[fmt])
-                sys.stdout.flush()
-            else:
-                fsutil.atomic_write(dest, rendered[fmt], mode=mode, dir_mode=dir_mode)
-                written.append(dest)
-        except OSError as exc:
-            raise OutputError(f"cannot write the report {dest}: {exc.strerror or exc}; "
-                              f"{recover}") from None
-    return written
-
-
-def exit_code(report: Report, fail_on: str) -> int:
-    """130 interrupted > 1 failures at/above the threshold > 3 errors/unreachable > 0."""
-    if not report.complete:
-        return EXIT_INTERRUPTED
-    if fail_on != "none":
-        threshold = Severity(fail_on).rank
-        if any(f.severity.rank >= threshold and not (f.waiver and not f.waiver.expired)
-               for f in report.failed):
-            return EXIT_FINDINGS
-    if report.unreachable or any(f.status is Status.ERROR for f in report.findings):
-        return EXIT_INCOMPLETE
-    return EXIT_OK
+def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
+    """The flags the user gave (not click's defaults) over the profile over the defaults."""
+    given: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in CLI_ONLY or ctx.get_parameter_source(name) not in (
+                ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            continue
+        if name in NEGATED:
+            given[NEGATED[name]] = not value
+        else:
+            given[name] = tuple(value) if isinstance(value, (tuple, list)) else value
+    prof = profile_mod.load(params["profile"]) if params.get("profile") else None
+    return ScanConfig.build(profile=prof, given=given).with_(command=tuple(sys.argv))
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -159,17 +82,18 @@ def exit_code(report: Report, fail_on: str) -> int:
 @click.option("--skip", multiple=True, metavar="ID|CATEGORY", help="Do not run matching checks.")
 @click.option("--level", type=click.Choice(sorted(cis.LEVELS)), default=None,
               help="Run only the checks of one CIS Benchmark profile level (level 2 includes level 1).")
-@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default=DEFAULTS.fail_on,
+              show_default=True,
               help="Exit 1 when a failing finding has this severity or higher ('none': never).")
-@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=DEFAULTS.timeout, show_default=True,
               help="Seconds allowed for each connection or command.")
-@click.option("--probe-timeout", type=click.FloatRange(1, 86400), default=120.0, show_default=True,
+@click.option("--probe-timeout", type=click.FloatRange(1, 86400), default=DEFAULTS.probe_timeout, show_default=True,
               help="Wall-clock seconds allowed for one probe run; past it its checks are errors.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
+@click.option("--jobs", type=click.IntRange(1, 64), default=DEFAULTS.jobs, show_default=True,
               help="Probes run at once.")
-@click.option("--ports", default="top100", show_default=True,
+@click.option("--ports", default=DEFAULTS.ports, show_default=True,
               help="Network targets: top100, top1000, or a list like 22,443,8000-8100.")
-@click.option("--timing", type=click.IntRange(0, 5), default=4, show_default=True,
+@click.option("--timing", type=click.IntRange(0, 5), default=DEFAULTS.timing, show_default=True,
               help="Network targets: nmap timing template (0 slowest .. 5 fastest).")
 @click.option("--scan-type", type=click.Choice(["auto", "connect", "syn"]), default="auto",
               show_default=True, help="Network targets: SYN scan needs root; auto picks.")
@@ -213,20 +137,7 @@ def exit_code(report: Report, fail_on: str) -> int:
 @click.option("-v", "--verbose", is_flag=True, help="List every failing and errored check.")
 @policies.scan_options
 @handle_errors
-@periodic.run_periodic
-def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...], output: str | None,
-         share_reports: bool, sarif_base: str, check_paths: tuple[str, ...], no_default_checks: bool,
-         select: tuple[str, ...],
-         skip: tuple[str, ...], level: str | None, fail_on: str, timeout: float, probe_timeout: float, jobs: int,
-         ports: str, timing: int, scan_type: str, version_detection: str,
-         ca_file: str | None, ssh_key: str | None,
-         ssh_known_hosts: str | None, ssh_accept_new_host_key: bool, plugins: tuple[str, ...],
-         fail_on_new: str | None, waiver_files: tuple[str, ...], db: str | None,
-         no_history: bool, lock: str | None, no_lock: bool, log_file: str | None,
-         notify_webhook: str | None, notify_email: tuple[str, ...], force: bool, quiet: bool,
-         verbose: bool, frameworks: tuple[str, ...] = (),
-         evidence_dirs: tuple[Path, ...] = (), attestations: Path | None = None,
-         reviews: Path | None = None) -> None:
+def scan(quiet: bool, verbose: bool, **params: Any) -> None:
     """Audit TARGETS and write the reports.
 
     \b
@@ -237,67 +148,22 @@ def scan(targets: tuple[str, ...], profile: str | None, formats: tuple[str, ...]
       HOST:PORT        one network service
       ssh://[USER@]HOST[:PORT]   a remote host, audited agentlessly over SFTP (read-only)
     """
-    if not targets:
-        raise UsageError("give at least one target, or a --profile that lists them")
-    if no_default_checks and not check_paths:
-        raise UsageError("--no-default-checks needs at least one --checks PATH")
-    fmts = [OutputFormat(f) for f in dict.fromkeys(formats)] or list(DEFAULT_FORMATS)
-    paths = output_paths(fmts, output)
-    check_outputs(paths)
-    catalog = load_catalog(check_paths, default_checks=not no_default_checks, plugins=plugins)
-    selected = cis.select_level(registry.select(catalog.checks, select, skip), level)
-    waiver_set = periodic.load_waivers(waiver_files)
-    coverage = policies.ScanCoverage(frameworks, evidence_dirs, attestations, reviews)
-    if fail_on_new and no_history:
-        raise UsageError("--fail-on-new needs the history store (drop --no-history)")
-    store = periodic.open_history(db, enabled=not no_history)
+    config = config_from_flags(click.get_current_context(), dict(params, quiet=quiet))
     progress = ProgressBar(enabled=not quiet and sys.stderr.isatty())
-    scan_id = report_mod.new_scan_id()
-    started = report_mod.now_utc()
-    with sigterm_as_interrupt():
-        try:
-            ssh_options = SSHOptions(key_file=ssh_key, known_hosts=ssh_known_hosts,
-                                     accept_new_host_key=ssh_accept_new_host_key, timeout=timeout)
-            resolve_options = ResolveOptions(ports=ports, timing=timing, scan_type=scan_type,
-                                             timeout=timeout, version_detection=version_detection,
-                                             ssh=ssh_options, force=force)
-            resolved = resolve(targets, resolve_options, progress=progress.message)
-            plan_network(resolved, resolve_options)
-            complete_discovery = True
-            periodic.begin_history(store, scan_id, started, resolved.targets)
-        except KeyboardInterrupt:
-            resolved, complete_discovery = ResolvedTargets([], []), False
-        options = engine.EngineOptions(jobs=jobs, probe_timeout=probe_timeout, io_timeout=timeout,
-                                       probe_options={"ca_file": ca_file} if ca_file else {})
-        result = engine.run(resolved.targets, selected, catalog.plugins.probes, options,
-                            observer=progress, sources=resolved.sources
-                            ) if complete_discovery else engine.EngineResult(
-                                [], [], False, "interrupted during discovery")
-    progress.close()
-    resolved.close()
-    resolved.not_scanned += network_hosts(resolved, result.discovered)
-    waiver_section = periodic.apply_waivers(result.findings, waiver_set)
-    report = report_mod.build(
-        scan_id=scan_id, started_at=started, finished_at=report_mod.now_utc(),
-        complete=result.complete, stop_reason=result.stop_reason,
-        targets=result.targets + resolved.not_scanned, findings=result.findings,
-        command=[redact_text(a) for a in sys.argv], checks_loaded=len(selected),
-        plugins=catalog.plugins.loaded)
-    report.waivers = waiver_section
-    report.sarif_base = sarif_base
-    report.compliance = coverage.assess(report.findings)
-    periodic.record_history(store, report)
-    written = write_reports(report, paths, periodic.recovery_hint(report, store),
-                            shared=share_reports)
-    code = periodic.exit_code_new(report, fail_on_new) if fail_on_new else exit_code(report, fail_on)
-    periodic.after_scan(report, code, written, fail_on=fail_on, fail_on_new=fail_on_new,
-                        webhook=notify_webhook, emails=notify_email)
-    to_stderr = "-" in paths.values()
-    if not quiet or code not in (EXIT_OK,):
-        print_summary(report, written, fail_on_new or fail_on, code, verbose=verbose,
-                      quiet=quiet, err=to_stderr or quiet)
+    try:
+        with sigterm_as_interrupt():
+            result = pipeline.run(config, observer=progress)
+    finally:
+        progress.close()
+    report, code = result.report, result.exit_code
+    to_stderr = result.to_stdout
+    if not quiet or code != EXIT_OK:
+        print_summary(report, result.written, config.fail_on_new or config.fail_on, code,
+                      verbose=verbose, quiet=quiet, err=to_stderr or quiet)
         policies.echo_summaries(report.compliance, err=to_stderr or quiet)
+    for failure in result.notify_failures:
+        click.echo(f"smbaudit: notification failed: {failure}", err=True)
     if not quiet:
-        for line in periodic.summary_lines(report):
+        for line in since_last_scan(report):
             click.echo(line, err=to_stderr)
     sys.exit(code)

@@ -9,6 +9,7 @@ import click
 from smbaudit.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERRUPTED
 from smbaudit.models import Status
 from smbaudit.report import Report
+from smbaudit.scoring import score_text
 
 SEVERITY_COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "blue",
                     "info": "white"}
@@ -81,3 +82,29 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
         out()
         for path in written:
             out(f"Report: {path}")
+
+
+def since_last_scan(report: Report) -> list[str]:
+    """What changed since the last scan and which waivers matched nothing, for the terminal."""
+    lines = []
+    h = report.history
+    if h is not None:
+        d = h.get("diff")
+        if d is None:
+            lines.append("History: first recorded scan of these targets.")
+        else:
+            lines.append(f"Since the last scan ({d['old_scan']['scan_id'][:12]}): "
+                         f"{len(d['new'])} new, {len(d['regressed'])} regressed, "
+                         f"{len(d['resolved'])} resolved, {len(d['unchanged'])} unchanged; score "
+                         f"{score_text(d['old_scan']['score'])} -> "
+                         f"{score_text(d['new_scan']['score'])}"
+                         + ("" if d["comparable"] else " (not comparable: "
+                            + "; ".join(d["notes"]) + ")"))
+    w = report.waivers or {}
+    if w:
+        lines.append(f"Waivers: {w['applied_live']} finding(s) accepted, {w['applied_expired']} "
+                     "under an expired waiver (counted again)")
+        for u in w["unmatched"]:
+            lines.append(f"  waiver {u['check']} on {u['target']!r} ({u['source']}) matched no "
+                         "failing finding: it may no longer be needed")
+    return lines

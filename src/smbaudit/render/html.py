@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
 import jinja2
 
-from smbaudit import resources
+from smbaudit import __version__, resources
+from smbaudit.compliance.model import FrameworkCoverage
 from smbaudit.models import CATEGORIES, Severity, Status
 from smbaudit.redact import redact
 from smbaudit.report import Report
@@ -53,3 +55,10 @@ def render_html(report: Report) -> bytes:
         waivers=report.waivers,
     )
     return html.encode("utf-8")
+
+
+def render_compliance_html(results: list[FrameworkCoverage]) -> str:
+    """The stand-alone compliance coverage report (`smbaudit policies coverage -f html`)."""
+    template = environment().get_template("compliance.html.j2")
+    return template.render(compliance=[r.to_dict() for r in results], version=__version__,
+                           generated=datetime.date.today().isoformat())

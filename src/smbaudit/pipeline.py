@@ -1,0 +1,465 @@
+"""The scan pipeline: a ScanConfig in, a ScanResult out. No click, no printing.
+
+    config -> catalog (plugins + packs, selection) -> waivers and compliance inputs (checked
+    before anything is scanned) -> targets (resolved, hosts that did not answer kept) ->
+    engine -> waivers -> report (scores) -> compliance coverage -> history -> report files
+    -> exit code -> notifications
+
+A periodic run holds a lock (a second run of the same profile is refused) and may append to a
+log file; both are taken here. Expected problems raise SmbauditError subclasses with their exit
+code (bad input 2, an output error 2 naming the `smbaudit report ID` command that recovers
+the scan); a KeyboardInterrupt during target resolution or the engine ends in a partial
+report, never an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import os
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from smbaudit import engine, fsutil, history, notify, waivers
+from smbaudit import report as report_mod
+from smbaudit.catalog import Catalog, load_catalog
+from smbaudit.compliance import attestations as attest
+from smbaudit.compliance import reviews as review_file
+from smbaudit.compliance.catalog import load_catalogs
+from smbaudit.compliance.coverage import assess
+from smbaudit.compliance.model import Catalog as RegulationCatalog
+from smbaudit.config import ScanConfig
+from smbaudit.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    OutputError,
+    SmbauditError,
+    UsageError,
+)
+from smbaudit.models import CheckDef, Finding, Severity, Status, TargetInfo, meets_threshold
+from smbaudit.packs import cis, registry
+from smbaudit.redact import redact_text
+from smbaudit.render.formats import OutputFormat, renderer
+from smbaudit.report import Report
+from smbaudit.targets.resolve import ResolvedTargets, ResolveOptions, resolve
+from smbaudit.targets.ssh import SSHOptions
+
+log = logging.getLogger("smbaudit.scan")
+log.addHandler(logging.NullHandler())  # only a log file gets these lines; never stderr
+log.propagate = False
+
+
+class LockedError(SmbauditError):
+    """Another run of the same profile (or lock file) is in progress: nothing was scanned."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class Observer(engine.Observer):
+    """Progress callbacks (the CLI's progress bar implements them)."""
+
+    def message(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """Why the --fail-on / --fail-on-new threshold was crossed, and the findings that did."""
+
+    reason: str
+    findings: list[dict[str, Any]]
+
+
+@dataclass
+class ScanResult:
+    report: Report
+    written: list[str]  # report files written (not "-")
+    exit_code: int
+    crossing: Crossing | None = None
+    notify_failures: list[str] = field(default_factory=list)  # "webhook URL: why"
+    to_stdout: bool = False  # a report went to standard output
+
+
+# ------------------------------------------------------------------------------ compliance
+
+
+def framework(catalogs: dict[str, RegulationCatalog], name: str) -> RegulationCatalog:
+    catalog = catalogs.get(name.lower())
+    if catalog is None:
+        raise UsageError(f"unknown framework {name!r} (known: {', '.join(sorted(catalogs))})")
+    return catalog
+
+
+class ScanCoverage:
+    """Validates the compliance inputs before a scan, then assesses its findings after it."""
+
+    def __init__(self, config: ScanConfig):
+        self.config = config
+        self.wanted = bool(config.frameworks or config.evidence_dirs or config.attestations)
+        self.catalogs = load_catalogs() if self.wanted else {}
+        if self.wanted:  # bad input must stop the run before anything is scanned
+            for f in config.frameworks:
+                framework(self.catalogs, f)
+            if config.attestations:
+                attest.load(config.attestations, self.catalogs, dt.date.today())
+            if config.reviews:
+                review_file.load(config.reviews)
+
+    def assess(self, findings: list[Finding]) -> list[dict[str, Any]] | None:
+        if not self.wanted:
+            return None
+        c = self.config
+        return [r.to_dict() for r in assess(self.catalogs, list(c.frameworks), findings,
+                                            list(c.evidence_dirs), c.attestations,
+                                            dt.date.today(), c.reviews)]
+
+
+# ------------------------------------------------------------------------------ verdict
+
+
+def new_or_regressed(report: Report) -> list[dict[str, Any]]:
+    """Findings new or regressed since the previous scan; with no previous scan, every failure
+    (a first run has nothing to compare against, so everything it finds is new)."""
+    diff = (report.history or {}).get("diff")
+    if diff is not None:
+        return [e for e in diff["new"] + diff["regressed"] if not e["waived"]]
+    return [{"check_id": f.check_id, "target": f.target, "severity": f.severity.value,
+             "title": f.title, "waived": False}
+            for f in report.failed if not f.waived]
+
+
+def exit_code(report: Report, fail_on: str, fail_on_new: str | None = None) -> int:
+    """130 interrupted > 1 failures at/above the threshold > 3 errors/unreachable > 0. With
+    `fail_on_new`, only new or regressed findings count for exit 1."""
+    if not report.complete:
+        return EXIT_INTERRUPTED
+    if fail_on_new:
+        if any(meets_threshold(Severity(e["severity"]), fail_on_new)
+               for e in new_or_regressed(report)):
+            return EXIT_FINDINGS
+    elif any(meets_threshold(f.severity, fail_on) and not f.waived for f in report.failed):
+        return EXIT_FINDINGS
+    if report.unreachable or any(f.status is Status.ERROR for f in report.findings):
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def crossing(report: Report, fail_on: str, fail_on_new: str | None) -> Crossing:
+    """Why the threshold was crossed, and the findings that crossed it."""
+    if fail_on_new:
+        found = [e for e in new_or_regressed(report)
+                 if meets_threshold(Severity(e["severity"]), fail_on_new)]
+        return Crossing(f"{len(found)} new or regressed finding(s) at or above {fail_on_new}",
+                        found)
+    found = [{"check_id": f.check_id, "title": f.title, "target": f.target,
+              "severity": f.severity.value, "location": f.location}
+             for f in report.findings_sorted() if f.status is Status.FAIL
+             and meets_threshold(f.severity, fail_on) and not f.waived]
+    return Crossing(f"{len(found)} failing finding(s) at or above {fail_on}", found)
+
+
+# ------------------------------------------------------------------------------ history
+
+
+def open_history(config: ScanConfig) -> history.HistoryStore | None:
+    if not config.history:
+        return None
+    store = history.HistoryStore(config.db)
+    store.open()
+    return store
+
+
+def open_existing_history(db: str | None) -> history.HistoryStore:
+    """The store for reading commands (`history`, `diff`, `report`): it must exist."""
+    store = history.HistoryStore(db)
+    if not store.path.exists():
+        raise history.HistoryError(f"no history store at {store.path} (no scan recorded yet)")
+    store.open()
+    return store
+
+
+def stored_report(db: str | None, scan_id: str) -> Report:
+    """A recorded scan as a report again, for re-rendering."""
+    with open_existing_history(db) as store:
+        return Report.from_dict(store.load(scan_id))
+
+
+def stored_diff(db: str | None, old: str | None, new: str | None,
+                target: str | None) -> history.ScanDiff:
+    """What changed between two recorded scans (default: the last two of the same targets)."""
+    with open_existing_history(db) as store:
+        older, newer = history.pick_pair(store, old, new, target)
+        failing = [(f["check_id"], f["target"]) for f in newer["findings"] if f["status"] == "fail"]
+        earlier = store.failed_before(failing, older["scan_id"])
+    return history.diff(older, newer, earlier)
+
+
+def recovery_hint(report: Report, store: history.HistoryStore | None) -> str:
+    """How to get a scan's report back when it could not be written."""
+    if store is None:
+        return ("the scan was not recorded (--no-history): run it again with -o pointing "
+                "to a folder you can write")
+    db = "" if store.path == history.default_db_path() else f" --db {shlex.quote(str(store.path))}"
+    return (f"the scan is in the history store: recover it with `smbaudit report "
+            f"{report.scan_id[:12]}{db} -f html -o FILE`")
+
+
+def _record(store: history.HistoryStore | None, report: Report, profile: str | None) -> None:
+    """Attach "since the last scan" to the report, then store the full report."""
+    if store is None:
+        return
+    try:
+        report.history = history.history_section(store, report.to_dict())
+        store.save(report.to_dict(), profile=profile)
+    finally:
+        store.close()
+
+
+# ------------------------------------------------------------------------------ outputs
+
+
+def check_outputs(paths: dict[OutputFormat, str]) -> None:
+    """Refuse, before scanning, an output path or folder that is a link (fsutil refuses it
+    again, race-free, when writing)."""
+    for dest in paths.values():
+        if dest != "-":
+            fsutil.refuse_links(dest)
+
+
+def write_reports(report: Report, paths: dict[OutputFormat, str], recover: str,
+                  shared: bool = False) -> list[str]:
+    """Render every format, then write each atomically (private unless `shared`; never
+    through a link). An output error is one line that says how to get the report back
+    (`recover`)."""
+    mode, dir_mode = (fsutil.SHARED_FILE, fsutil.SHARED_DIR) if shared else (
+        fsutil.PRIVATE_FILE, fsutil.PRIVATE_DIR)
+    rendered = {fmt: renderer(fmt)(report) for fmt in paths}
+    written = []
+    for fmt, dest in paths.items():
+        try:
+            if dest == "-":
+                sys.stdout.buffer.write(rendered[fmt])
+                sys.stdout.flush()
+            else:
+                fsutil.atomic_write(dest, rendered[fmt], mode=mode, dir_mode=dir_mode)
+                written.append(dest)
+        except OSError as exc:
+            raise OutputError(f"cannot write the report {dest}: {exc.strerror or exc}; "
+                              f"{recover}") from None
+    return written
+
+
+def _notify(result: ScanResult, config: ScanConfig) -> None:
+    """When the threshold was crossed (exit 1), send the notifications; a failure is kept in
+    the result and the log, never changes the exit code."""
+    report = result.report
+    if result.exit_code != EXIT_FINDINGS:
+        return
+    result.crossing = crossing(report, config.fail_on, config.fail_on_new)
+    if not (config.notify_webhook or config.notify_email):
+        return
+    data = notify.payload(report, result.crossing.reason, result.crossing.findings,
+                          [os.path.abspath(p) for p in result.written])
+    sends: list[tuple[str, Callable[[], object]]] = []
+    if config.notify_webhook:
+        url = config.notify_webhook
+        sends.append((f"webhook {url}", lambda: notify.send_webhook(url, data)))
+    if config.notify_email:
+        emails = list(config.notify_email)
+        sends.append((f"e-mail to {', '.join(emails)}",
+                      lambda: notify.send_email(emails, data, config.smtp)))
+    for label, send in sends:
+        try:
+            send()
+            log.info("notified: %s", label)
+        except OSError as exc:
+            log.error("notification failed: %s: %s", label, exc)
+            result.notify_failures.append(f"{label}: {exc}")
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+def _lock_path(config: ScanConfig) -> Path | None:
+    if not config.use_lock:
+        return None
+    if config.lock:
+        return Path(config.lock)
+    if config.profile is not None:
+        return config.profile.auto_lock_path(platformdirs.user_state_path("smbaudit",
+                                                                          appauthor=False))
+    return None
+
+
+class _NoFollowFileHandler(logging.FileHandler):
+    """Appends to the log file created 0600, never through a link (fsutil)."""
+
+    def _open(self) -> io.TextIOWrapper:  # type: ignore[override]
+        return fsutil.open_append_text(self.baseFilename)
+
+
+@contextmanager
+def _log_to(path: str | None) -> Iterator[None]:
+    if not path:
+        yield
+        return
+    try:
+        handler = _NoFollowFileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot open the log file {path}: {exc.strerror or exc}") from None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [pid %(process)d] "
+                                           "%(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+@contextmanager
+def _locked(path: Path | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    lock = fsutil.ExclusiveLock(path)
+    try:
+        lock.acquire()
+    except fsutil.AlreadyLocked:
+        raise LockedError(f"another scan holds the lock {path} (an earlier run of this "
+                          "profile is still going); not starting") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def run(config: ScanConfig, observer: Observer | None = None) -> ScanResult:
+    """Run one scan as configured: held under its lock, logged to its log file."""
+    with _log_to(config.log_file):
+        log.info("scan starting: targets=%s profile=%s", " ".join(config.targets),
+                 config.profile.path if config.profile else "-")
+        try:
+            with _locked(_lock_path(config)):
+                result = _scan(config, observer or Observer())
+        except SmbauditError as exc:
+            log.error("scan not run: %s (exit %s)", exc, exc.exit_code)
+            raise
+        except KeyboardInterrupt:
+            log.warning("scan interrupted")
+            raise
+        log.info("scan finished: exit %s", result.exit_code)
+        return result
+
+
+def select_checks(catalog: Catalog, config: ScanConfig) -> list[CheckDef]:
+    return cis.select_level(registry.select(catalog.checks, config.select, config.skip),
+                            config.level)
+
+
+def resolve_options(config: ScanConfig) -> ResolveOptions:
+    ssh = SSHOptions(key_file=config.ssh_key, known_hosts=config.ssh_known_hosts,
+                     accept_new_host_key=config.ssh_accept_new_host_key, timeout=config.timeout)
+    return ResolveOptions(ports=config.ports, timing=config.timing, scan_type=config.scan_type,
+                          timeout=config.timeout, version_detection=config.version_detection,
+                          ssh=ssh, force=config.force)
+
+
+def _plan_network(resolved: ResolvedTargets, options: ResolveOptions) -> None:
+    """Network specs become discovery steps the engine runs beside the probes."""
+    if not resolved.network_specs:
+        return
+    from smbaudit import netscan
+    from smbaudit.targets import network
+
+    discovery = network.DiscoveryOptions(ports=options.ports, timing=options.timing,
+                                         timeout=options.timeout, scan_type=options.scan_type,
+                                         version_detection=options.version_detection)
+    sources, failed = netscan.plan_sources(resolved.network_specs, discovery)
+    resolved.sources = list(sources)
+    resolved.not_scanned += netscan.report_hosts(failed, resolved.network_specs)
+
+
+def _network_hosts(resolved: ResolvedTargets, discovered: list[TargetInfo]) -> list[TargetInfo]:
+    """Hosts and ports that did not answer, and range summaries, from the discovery steps."""
+    if not resolved.network_specs:
+        return []
+    from smbaudit import netscan
+
+    return netscan.report_hosts(discovered, resolved.network_specs)
+
+
+def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
+    config.validate()
+    paths = config.output_paths()
+    check_outputs(paths)
+    catalog = load_catalog(config.check_paths, default_checks=config.default_checks,
+                           plugins=config.plugins)
+    selected = select_checks(catalog, config)
+    waiver_set = waivers.load(config.waiver_files) if config.waiver_files else None
+    coverage = ScanCoverage(config)
+    if config.output_is_folder and config.output:
+        try:
+            fsutil.make_dirs(config.output)  # a profile's outputs.dir is always a folder
+        except OSError as exc:
+            raise OutputError(f"cannot create the output folder {config.output}: "
+                              f"{exc.strerror or exc}") from None
+    store = open_history(config)
+    scan_id = report_mod.new_scan_id()
+    started = report_mod.now_utc()
+    options = resolve_options(config)
+    try:
+        resolved = resolve(config.targets, options, progress=observer.message)
+        _plan_network(resolved, options)
+        if store is not None:  # a scan killed outright stays listed as "did not finish"
+            store.begin(scan_id, started.isoformat(), [t.name for t in resolved.targets])
+        result = engine.run(resolved.targets, selected, catalog.plugins.probes,
+                            engine.EngineOptions(jobs=config.jobs,
+                                                 probe_timeout=config.probe_timeout,
+                                                 io_timeout=config.timeout,
+                                                 probe_options={"ca_file": config.ca_file}
+                                                 if config.ca_file else {}),
+                            observer=observer, sources=resolved.sources)
+    except KeyboardInterrupt:
+        resolved = ResolvedTargets([], [])
+        result = engine.EngineResult([], [], False, "interrupted during discovery")
+    resolved.close()
+    resolved.not_scanned += _network_hosts(resolved, result.discovered)
+    waiver_section = (waivers.apply(result.findings, waiver_set).to_dict()
+                      if waiver_set is not None else None)
+    report = report_mod.build(
+        scan_id=scan_id, started_at=started, finished_at=report_mod.now_utc(),
+        complete=result.complete, stop_reason=result.stop_reason,
+        targets=result.targets + resolved.not_scanned, findings=result.findings,
+        command=[redact_text(a) for a in config.command], checks_loaded=len(selected),
+        plugins=catalog.plugins.loaded)
+    report.waivers = waiver_section
+    report.sarif_base = config.sarif_base
+    report.compliance = coverage.assess(report.findings)
+    _record(store, report, config.profile.name if config.profile else None)
+    written = write_reports(report, paths, recovery_hint(report, store),
+                            shared=config.share_reports)
+    done = ScanResult(report=report, written=written,
+                      exit_code=exit_code(report, config.fail_on, config.fail_on_new),
+                      to_stdout="-" in paths.values())
+    s = report.summary
+    log.info("scan %s: score %s, %d fail, %d error, complete=%s; reports: %s",
+             report.scan_id[:12], s.score.label, s.counts["fail"], s.counts["error"],
+             report.complete, ", ".join(written) or "-")
+    for u in (report.waivers or {}).get("unmatched", []):
+        log.warning("waiver %s on %r (%s) matched no failing finding", u["check"], u["target"],
+                    u["source"])
+    _notify(done, config)
+    return done
+
