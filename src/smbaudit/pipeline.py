@@ -304,7 +304,7 @@ def _lock_path(config: ScanConfig) -> Path | None:
 class _NoFollowFileHandler(logging.FileHandler):
     """Appends to the log file created 0600, never through a link (fsutil)."""
 
-    def _open(self) -> io.TextIOWrapper:  # type: ignore[override]
+    def _open(self) -> io.TextIOWrapper:
         return fsutil.open_append_text(self.baseFilename)
 
 
