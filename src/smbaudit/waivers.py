@@ -3,7 +3,7 @@
 A waivers file is YAML::
 
     waivers:
-      - check: ssh.permit-root-login      # a check id (exact)
+      - check: ssh.root-login             # a check id (exact)
         target: "dir:/srv/images/*"       # a glob over target names ("*" for every target)
         justification: Break-glass access on the build image, removed before deployment
         approved_by: Jane Doe (CISO)
