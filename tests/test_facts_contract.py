@@ -170,3 +170,18 @@ def test_open_parts_of_a_schema_accept_any_path() -> None:
     assert factpaths.problem(schema, "either.a") is None
     assert "did you mean 'a'" not in (factpaths.problem(schema, "either.b") or "")
     assert factpaths.problem(schema, "either.b") is not None
+
+
+def test_the_cli_refuses_the_misspelt_pack_with_file_line_and_field(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from smbaudit.cli import cli
+
+    pack = tmp_path / "thirdparty.yaml"
+    pack.write_text(PACK)
+    for command in (["checks", "validate", str(pack)], ["scan", "dir:/nonexistent", "--checks", str(pack)]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 2, result.output
+        assert f"{pack}:13: [checks[0].condition.all[0].fact] probe 'sshd_config' cannot produce " \
+               "fact 'settings.permitrootlogn'" in result.output
+        assert "did you mean 'permitrootlogin'" in result.output

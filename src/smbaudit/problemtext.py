@@ -10,7 +10,7 @@ Syntax: plain text with `{placeholders}`; `{{` and `}}` are literal braces.
     {failed}          the elements that decided a `*` assertion (the offenders), by name
     {failed.KEY}      KEY (a dotted path) inside each of those elements
     {FACT.PATH}       a fact, addressed as in conditions; `*` collects from every element
-                      ({weak_hashes.*.user}); use {failed...} for the offenders only
+                      ({users.*.user}); use {failed...} for the offenders only
 
 Filters follow `|` and apply left to right:
 

@@ -85,8 +85,8 @@ def _explain(alternatives: list[Schema], walked: list[str], step: str) -> str:
     if not objects:
         return f"{where} has no fields"
     keys = sorted({k for s in objects for k in s.get("properties", {})})
-    close = difflib.get_close_matches(step, keys, n=3)
-    shown = ", ".join(keys) if len(keys) <= 12 else ", ".join(keys[:12]) + ", ..."
-    known = f" (known: {shown})" if keys else ""
-    hint = f"; did you mean {' or '.join(repr(k) for k in close)}?" if close else ""
-    return f"no fact {step!r} under {where}{known}{hint}"
+    close = difflib.get_close_matches(step, keys, n=2)
+    if close:
+        return f"no fact {step!r} under {where}; did you mean {' or '.join(map(repr, close))}?"
+    known = f" (known: {', '.join(keys)})" if 0 < len(keys) <= 10 else ""
+    return f"no fact {step!r} under {where}{known}"
