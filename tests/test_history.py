@@ -131,10 +131,14 @@ def test_history_section_diffs_against_previous_and_trends(tmp_path: Path) -> No
         third = scan([f("c.a", "fail"), f("c.b", "fail", "medium")], 2)
         store.begin(third["scan_id"], third["started_at"], ["dir:/srv/a"])
         section = history.history_section(store, third)
-        diff = section["diff"]
-        assert [e["check_id"] for e in diff["regressed"]] == ["c.a"]  # failed on day 0
-        assert [e["check_id"] for e in diff["new"]] == ["c.b"]
-        assert [p["score"] for p in section["trend"]] == [70.0, 0.0, 71.2]  # 10 x (7 + 3 x 4/100)
+        diff = section.diff
+        assert diff is not None
+        assert [e.check_id for e in diff.regressed] == ["c.a"]  # failed on day 0
+        assert [e.check_id for e in diff.new] == ["c.b"]
+        assert [p.score for p in section.trend] == [70.0, 0.0, 71.2]  # 10 x (7 + 3 x 4/100)
+        # the section survives the JSON round trip typed
+        again = history.HistorySection.from_dict(section.to_dict())
+        assert again == section
 
 
 def test_running_scan_is_listed_but_cannot_be_loaded(tmp_path: Path) -> None:

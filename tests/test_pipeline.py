@@ -50,10 +50,11 @@ def test_second_run_gets_the_history_section(tmp_path: Path) -> None:
                         select=("ssh.*",))
     first = pipeline.run(config)
     second = pipeline.run(config)
-    assert first.report.history is not None and first.report.history["diff"] is None
+    assert first.report.history is not None and first.report.history.diff is None
     assert second.report.history is not None
-    diff = second.report.history["diff"]
-    assert diff["comparable"] and diff["score_change"] == 0
+    diff = second.report.history.diff
+    assert diff is not None and diff.comparable and diff.score_change == 0
+    assert diff.old_scan.scan_id == first.report.scan_id
 
 
 def test_profile_fragment_then_flags(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from smbaudit.cli import cli
+from smbaudit.history import HistorySection
 from smbaudit.models import Evidence, Finding, Severity, Status, TargetInfo, TargetKind, Waiver
 from smbaudit.render.formats import OutputFormat, renderer
 from smbaudit.report import Report, build
@@ -146,7 +147,7 @@ def test_csv_round_trip_with_commas_quotes_newlines() -> None:
 
 def test_markdown_summary_escapes_values() -> None:
     rep = report()
-    rep.history = {"previous": None, "diff": None, "trend": []}
+    rep.history = HistorySection()
     text = renderer(OutputFormat.MARKDOWN)(rep).decode()
     assert text.startswith("# Security audit: dir:/srv/img, 127.0.0.1:443")
     assert "<script>" not in text and "&#60;script&#62;" in text

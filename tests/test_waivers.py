@@ -66,8 +66,8 @@ def test_glob_matching_and_unmatched_reported(tmp_path: Path) -> None:
                                   "expired": False}
     assert out.live == 2 and out.expired == 0
     # The ssh waiver matched only a passing finding and the last one nothing: both unmatched
-    assert [u["check"] for u in out.unmatched] == ["ssh.permit-root-login", "nothing.matches-this"]
-    assert out.unmatched[1]["source"].endswith("waivers.yaml:12")
+    assert [u.check for u in out.unmatched] == ["ssh.permit-root-login", "nothing.matches-this"]
+    assert out.unmatched[1].source.endswith("waivers.yaml:12")
 
 
 def test_expiry_on_a_fixed_clock(tmp_path: Path) -> None:

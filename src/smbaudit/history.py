@@ -274,13 +274,13 @@ class HistoryStore:
         return _row(row) if row else None
 
     def trend(self, targets: Iterable[str],
-              limit: int = TREND_LENGTH) -> builtins.list[dict[str, Any]]:
+              limit: int = TREND_LENGTH) -> builtins.list[TrendPoint]:
         """Score over the last `limit` stored scans of this set of targets, oldest first."""
         rows = self.db.execute(
             "SELECT scan_id, started_at, score, grade, state FROM scans WHERE target_key = ? "
             "AND report IS NOT NULL ORDER BY seq DESC LIMIT ?", (target_key(targets), limit))
-        points = [{"scan_id": r["scan_id"], "started_at": r["started_at"], "score": r["score"],
-                   "grade": r["grade"], "complete": r["state"] == "complete"} for r in rows]
+        points = [TrendPoint(scan_id=r["scan_id"], started_at=r["started_at"], score=r["score"],
+                             grade=r["grade"], complete=r["state"] == "complete") for r in rows]
         return points[::-1]
 
     def failed_before(self, keys: Iterable[tuple[str, str]], scan_id: str) -> set[tuple[str, str]]:
@@ -340,33 +340,74 @@ class DiffEntry:
     check_id: str
     target: str
     title: str
-    severity: str
-    old_status: str | None
-    new_status: str | None
-    old_severity: str | None = None
+    severity: Severity
+    old_status: Status | None
+    new_status: Status | None
+    old_severity: Severity | None = None
     waived: bool = False  # a live waiver covers it in the newer scan
     location: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"check_id": self.check_id, "target": self.target, "title": self.title,
-                "severity": self.severity, "old_severity": self.old_severity,
-                "old_status": self.old_status, "new_status": self.new_status,
+                "severity": self.severity.value,
+                "old_severity": self.old_severity.value if self.old_severity else None,
+                "old_status": self.old_status.value if self.old_status else None,
+                "new_status": self.new_status.value if self.new_status else None,
                 "waived": self.waived, "location": self.location}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DiffEntry:
+        return cls(check_id=d["check_id"], target=d["target"], title=d["title"],
+                   severity=Severity(d["severity"]),
+                   old_status=Status(d["old_status"]) if d.get("old_status") else None,
+                   new_status=Status(d["new_status"]) if d.get("new_status") else None,
+                   old_severity=Severity(d["old_severity"]) if d.get("old_severity") else None,
+                   waived=bool(d.get("waived")), location=d.get("location"))
 
-def _scan_brief(report: dict[str, Any]) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class ScanBrief:
+    """A scan as a diff or the trend names it."""
+
+    scan_id: str
+    started_at: str
+    targets: tuple[str, ...]
+    score: float | None
+    grade: str | None
+    complete: bool
+
+    @property
+    def graded(self) -> bool:
+        return is_letter(self.grade) and self.score is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scan_id": self.scan_id, "started_at": self.started_at,
+                "targets": list(self.targets), "score": self.score, "grade": self.grade,
+                "complete": self.complete}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ScanBrief:
+        return cls(scan_id=d["scan_id"], started_at=d["started_at"],
+                   targets=tuple(d.get("targets", ())), score=d.get("score"),
+                   grade=d.get("grade"), complete=bool(d.get("complete", True)))
+
+
+def _scan_brief(report: dict[str, Any]) -> ScanBrief:
     s = report["summary"]
-    return {"scan_id": report["scan_id"], "started_at": report["started_at"],
-            "targets": sorted(t["name"] for t in report["targets"]), "score": s["score"],
-            "grade": s["grade"], "complete": report["complete"]}
+    return ScanBrief(scan_id=report["scan_id"], started_at=report["started_at"],
+                     targets=tuple(sorted(t["name"] for t in report["targets"])),
+                     score=s["score"], grade=s["grade"], complete=report["complete"])
+
+
+_BUCKETS = ("new", "resolved", "regressed", "unchanged", "not_reassessed")
 
 
 @dataclass
 class ScanDiff:
     """What changed between an older and a newer scan."""
 
-    old_scan: dict[str, Any]
-    new_scan: dict[str, Any]
+    old_scan: ScanBrief
+    new_scan: ScanBrief
     new: list[DiffEntry] = field(default_factory=list)
     resolved: list[DiffEntry] = field(default_factory=list)
     regressed: list[DiffEntry] = field(default_factory=list)
@@ -380,24 +421,67 @@ class ScanDiff:
         """New minus old score; None unless both scans have a letter grade (a scan that was
         not assessed, incomplete or interrupted is never "better" or "worse")."""
         old, new = self.old_scan, self.new_scan
-        if not (is_letter(old["grade"]) and is_letter(new["grade"])) \
-                or old["score"] is None or new["score"] is None:
+        if not (old.graded and new.graded) or old.score is None or new.score is None:
             return None
-        return round(float(new["score"]) - float(old["score"]), 1)
+        return round(float(new.score) - float(old.score), 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "old_scan": self.old_scan,
-            "new_scan": self.new_scan,
+        data: dict[str, Any] = {
+            "old_scan": self.old_scan.to_dict(),
+            "new_scan": self.new_scan.to_dict(),
             "score_change": self.score_change,
             "comparable": self.comparable,
             "notes": self.notes,
-            "new": [e.to_dict() for e in self.new],
-            "resolved": [e.to_dict() for e in self.resolved],
-            "regressed": [e.to_dict() for e in self.regressed],
-            "unchanged": [e.to_dict() for e in self.unchanged],
-            "not_reassessed": [e.to_dict() for e in self.not_reassessed],
         }
+        for key in _BUCKETS:
+            data[key] = [e.to_dict() for e in getattr(self, key)]
+        return data
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ScanDiff:
+        buckets = {key: [DiffEntry.from_dict(e) for e in d.get(key, [])] for key in _BUCKETS}
+        return cls(old_scan=ScanBrief.from_dict(d["old_scan"]),
+                   new_scan=ScanBrief.from_dict(d["new_scan"]), notes=list(d.get("notes", [])),
+                   comparable=bool(d.get("comparable", True)), **buckets)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    scan_id: str
+    started_at: str
+    score: float | None
+    grade: str | None
+    complete: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scan_id": self.scan_id, "started_at": self.started_at, "score": self.score,
+                "grade": self.grade, "complete": self.complete}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrendPoint:
+        return cls(scan_id=d["scan_id"], started_at=d["started_at"], score=d.get("score"),
+                   grade=d.get("grade"), complete=bool(d.get("complete", True)))
+
+
+@dataclass
+class HistorySection:
+    """The report's "since the last scan": the previous comparable scan, the diff against it
+    (None for the first scan of these targets) and the score trend, this scan included."""
+
+    previous: ScanBrief | None = None
+    diff: ScanDiff | None = None
+    trend: list[TrendPoint] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"previous": self.previous.to_dict() if self.previous else None,
+                "diff": self.diff.to_dict() if self.diff else None,
+                "trend": [p.to_dict() for p in self.trend]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HistorySection:
+        return cls(previous=ScanBrief.from_dict(d["previous"]) if d.get("previous") else None,
+                   diff=ScanDiff.from_dict(d["diff"]) if d.get("diff") else None,
+                   trend=[TrendPoint.from_dict(p) for p in d.get("trend", [])])
 
 
 def _findings(report: dict[str, Any]) -> dict[tuple[str, str], Finding]:
@@ -405,17 +489,17 @@ def _findings(report: dict[str, Any]) -> dict[tuple[str, str], Finding]:
 
 
 def _entry(f: Finding, old: Finding | None, new: Finding | None) -> DiffEntry:
-    live = bool(new and new.waiver and not new.waiver.expired)
+    live = bool(new and new.waived)
     return DiffEntry(check_id=f.check_id, target=f.target, title=f.title,
-                     severity=f.severity.value,
-                     old_status=old.status.value if old else None,
-                     new_status=new.status.value if new else None,
-                     old_severity=old.severity.value if old else None, waived=live,
+                     severity=f.severity,
+                     old_status=old.status if old else None,
+                     new_status=new.status if new else None,
+                     old_severity=old.severity if old else None, waived=live,
                      location=f.location)
 
 
 def _sort_key(e: DiffEntry) -> tuple[int, str, str]:
-    return (-Severity(e.severity).rank, e.check_id, e.target)
+    return (-e.severity.rank, e.check_id, e.target)
 
 
 def diff(old: dict[str, Any], new: dict[str, Any],
@@ -462,7 +546,7 @@ def diff(old: dict[str, Any], new: dict[str, Any],
 def _comparability(old: dict[str, Any], new: dict[str, Any], result: ScanDiff) -> None:
     """Scores and deltas only mean something between like scans: say when they are not."""
     notes = result.notes
-    if result.old_scan["targets"] != result.new_scan["targets"]:
+    if result.old_scan.targets != result.new_scan.targets:
         notes.append("the scans cover different targets")
     old_checks = {f["check_id"] for f in old["findings"]}
     new_checks = {f["check_id"] for f in new["findings"]}
@@ -487,22 +571,22 @@ def _comparability(old: dict[str, Any], new: dict[str, Any], result: ScanDiff) -
         notes.append(f"smbaudit version changed ({old_tool} -> {new_tool})")
 
 
-def history_section(store: HistoryStore, report: dict[str, Any]) -> dict[str, Any]:
+def history_section(store: HistoryStore, report: dict[str, Any]) -> HistorySection:
     """The report's `history` section for a scan about to be saved: the diff against the
     previous complete scan of the same targets, and the score trend (this scan included)."""
     names = [t["name"] for t in report["targets"]]
     prev_row = store.previous(names, before=report["scan_id"])
-    section: dict[str, Any] = {"previous": None, "diff": None}
+    section = HistorySection()
     if prev_row is not None:
         prev = store.load(prev_row.scan_id)
         failing_now = [(f["check_id"], f["target"]) for f in report["findings"]
                        if f["status"] == Status.FAIL.value]
         earlier = store.failed_before(failing_now, prev_row.scan_id)
-        section["previous"] = _scan_brief(prev)
-        section["diff"] = diff(prev, report, earlier).to_dict()
-    trend = [p for p in store.trend(names) if p["scan_id"] != report["scan_id"]]
-    trend.append({"scan_id": report["scan_id"], "started_at": report["started_at"],
-                  "score": report["summary"]["score"], "grade": report["summary"]["grade"],
-                  "complete": report["complete"]})
-    section["trend"] = trend[-TREND_LENGTH:]
+        section.previous = _scan_brief(prev)
+        section.diff = diff(prev, report, earlier)
+    this = _scan_brief(report)
+    trend = [p for p in store.trend(names) if p.scan_id != this.scan_id]
+    trend.append(TrendPoint(scan_id=this.scan_id, started_at=this.started_at, score=this.score,
+                            grade=this.grade, complete=this.complete))
+    section.trend = trend[-TREND_LENGTH:]
     return section

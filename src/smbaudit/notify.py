@@ -33,7 +33,7 @@ def payload(report: Report, reason: str, crossing: list[dict[str, Any]],
             reports: list[str]) -> dict[str, Any]:
     """What is sent: enough to act on without opening the report."""
     s = report.summary
-    diff = (report.history or {}).get("diff") or {}
+    diff = report.history.diff if report.history else None
     return {
         "event": "smbaudit.threshold_crossed",
         "reason": reason,
@@ -42,10 +42,10 @@ def payload(report: Report, reason: str, crossing: list[dict[str, Any]],
         "targets": [t.name for t in report.targets],
         "score": s.score.score,
         "grade": s.score.grade,
-        "previous_score": (diff.get("old_scan") or {}).get("score"),
+        "previous_score": diff.old_scan.score if diff else None,
         "counts": s.counts,
-        "new": len(diff.get("new", [])),
-        "regressed": len(diff.get("regressed", [])),
+        "new": len(diff.new) if diff else 0,
+        "regressed": len(diff.regressed) if diff else 0,
         "findings": crossing[:MAX_LISTED],
         "findings_total": len(crossing),
         "reports": reports,

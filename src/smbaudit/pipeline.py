@@ -130,9 +130,9 @@ class ScanCoverage:
 def new_or_regressed(report: Report) -> list[dict[str, Any]]:
     """Findings new or regressed since the previous scan; with no previous scan, every failure
     (a first run has nothing to compare against, so everything it finds is new)."""
-    diff = (report.history or {}).get("diff")
+    diff = report.history.diff if report.history else None
     if diff is not None:
-        return [e for e in diff["new"] + diff["regressed"] if not e["waived"]]
+        return [e.to_dict() for e in diff.new + diff.regressed if not e.waived]
     return [{"check_id": f.check_id, "target": f.target, "severity": f.severity.value,
              "title": f.title, "waived": False}
             for f in report.failed if not f.waived]
@@ -219,8 +219,10 @@ def _record(store: history.HistoryStore | None, report: Report, profile: str | N
     if store is None:
         return
     try:
-        report.history = history.history_section(store, report.to_dict())
-        store.save(report.to_dict(), profile=profile)
+        data = report.to_dict()  # once: the new scan as history compares and stores it
+        report.history = history.history_section(store, data)
+        data["history"] = report.history.to_dict()
+        store.save(data, profile=profile)
     finally:
         store.close()
 
@@ -436,7 +438,7 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
         result = engine.EngineResult([], [], False, "interrupted during discovery")
     resolved.close()
     resolved.not_scanned += _network_hosts(resolved, result.discovered)
-    waiver_section = (waivers.apply(result.findings, waiver_set).to_dict()
+    waiver_section = (waivers.apply(result.findings, waiver_set)
                       if waiver_set is not None else None)
     report = report_mod.build(
         scan_id=scan_id, started_at=started, finished_at=report_mod.now_utc(),
@@ -457,9 +459,9 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
     log.info("scan %s: score %s, %d fail, %d error, complete=%s; reports: %s",
              report.scan_id[:12], s.score.label, s.counts["fail"], s.counts["error"],
              report.complete, ", ".join(written) or "-")
-    for u in (report.waivers or {}).get("unmatched", []):
-        log.warning("waiver %s on %r (%s) matched no failing finding", u["check"], u["target"],
-                    u["source"])
+    for u in report.waivers.unmatched if report.waivers else []:
+        log.warning("waiver %s on %r (%s) matched no failing finding", u.check, u.target,
+                    u.source)
     _notify(done, config)
     return done
 

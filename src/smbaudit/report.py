@@ -9,8 +9,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from smbaudit import __version__
+from smbaudit.history import HistorySection
 from smbaudit.models import CATEGORIES, Finding, Severity, Status, TargetInfo, TargetKind
 from smbaudit.scoring import SCORING_VERSION, Score, score
+from smbaudit.waivers import WaiverOutcome
 
 REPORT_SCHEMA_VERSION = "1"
 
@@ -71,8 +73,8 @@ class Report:
     plugins: list[str] = field(default_factory=list)
     # Sections added by later stages; each is JSON-like data (a list/dict from `to_dict()`).
     compliance: list[dict[str, Any]] | None = None
-    history: dict[str, Any] | None = None
-    waivers: dict[str, Any] | None = None
+    history: HistorySection | None = None
+    waivers: WaiverOutcome | None = None
     # A stored report scored under another scoring version keeps its own summary when
     # re-rendered: an old report must say what it said then.
     stored_summary: dict[str, Any] | None = None
@@ -114,9 +116,9 @@ class Report:
         if self.compliance is not None:
             data["compliance"] = self.compliance
         if self.history is not None:
-            data["history"] = self.history
+            data["history"] = self.history.to_dict()
         if self.waivers is not None:
-            data["waivers"] = self.waivers
+            data["waivers"] = self.waivers.to_dict()
         return data
 
     @classmethod
@@ -144,8 +146,8 @@ class Report:
             checks_loaded=data.get("checks_loaded", 0),
             plugins=data.get("plugins", []),
             compliance=data.get("compliance"),
-            history=data.get("history"),
-            waivers=data.get("waivers"),
+            history=HistorySection.from_dict(data["history"]) if data.get("history") else None,
+            waivers=WaiverOutcome.from_dict(data["waivers"]) if data.get("waivers") else None,
         )
 
 

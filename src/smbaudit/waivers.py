@@ -149,19 +149,54 @@ def load(paths: Iterable[str | Path]) -> WaiverSet:
     return WaiverSet(rules=tuple(rules), files=tuple(files))
 
 
-@dataclass
-class WaiverOutcome:
-    """What applying waivers did, for the report's `waivers` section."""
+@dataclass(frozen=True)
+class WaiverEntry:
+    """One waiver as applied to a scan: what it accepts and how many failures it matched."""
 
-    entries: list[dict[str, Any]]
-    files: list[str]
-    live: int
-    expired: int
-    unmatched: list[dict[str, Any]]
+    check: str
+    target: str
+    justification: str
+    approved_by: str
+    expires: str
+    expired: bool
+    matched: int
+    source: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": self.files, "entries": self.entries, "applied_live": self.live,
-                "applied_expired": self.expired, "unmatched": self.unmatched}
+        return {"check": self.check, "target": self.target, "justification": self.justification,
+                "approved_by": self.approved_by, "expires": self.expires,
+                "expired": self.expired, "matched": self.matched, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WaiverEntry:
+        return cls(**{k: data[k] for k in ("check", "target", "justification", "approved_by",
+                                           "expires", "expired", "matched", "source")})
+
+
+@dataclass(frozen=True)
+class WaiverOutcome:
+    """What applying waivers did: the report's `waivers` section."""
+
+    entries: tuple[WaiverEntry, ...]
+    files: tuple[str, ...]
+    live: int
+    expired: int
+
+    @property
+    def unmatched(self) -> list[WaiverEntry]:
+        """Waivers that matched no failing finding: they may no longer be needed."""
+        return [e for e in self.entries if not e.matched]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": list(self.files), "entries": [e.to_dict() for e in self.entries],
+                "applied_live": self.live, "applied_expired": self.expired,
+                "unmatched": [e.to_dict() for e in self.unmatched]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WaiverOutcome:
+        return cls(entries=tuple(WaiverEntry.from_dict(e) for e in data.get("entries", [])),
+                   files=tuple(data.get("files", [])), live=int(data.get("applied_live", 0)),
+                   expired=int(data.get("applied_expired", 0)))
 
 
 def apply(findings: Iterable[Finding], waivers: WaiverSet, clock: Clock = today) -> WaiverOutcome:
@@ -184,12 +219,9 @@ def apply(findings: Iterable[Finding], waivers: WaiverSet, clock: Clock = today)
             expired += 1
         else:
             live += 1
-    entries = []
-    for i, r in enumerate(waivers.rules):
-        entries.append({"check": r.check, "target": r.target, "justification": r.justification,
-                        "approved_by": r.approved_by, "expires": r.expires.isoformat(),
-                        "expired": r.expired_on(day), "matched": matched[i],
-                        "source": str(r.source)})
-    unmatched = [e for e in entries if not e["matched"]]
-    return WaiverOutcome(entries=entries, files=list(waivers.files), live=live, expired=expired,
-                         unmatched=unmatched)
+    entries = tuple(WaiverEntry(check=r.check, target=r.target, justification=r.justification,
+                                approved_by=r.approved_by, expires=r.expires.isoformat(),
+                                expired=r.expired_on(day), matched=matched[i],
+                                source=str(r.source))
+                    for i, r in enumerate(waivers.rules))
+    return WaiverOutcome(entries=entries, files=tuple(waivers.files), live=live, expired=expired)

@@ -55,7 +55,7 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
         out()
         out("Checks not met, worst first:" if not verbose else "All checks not met:")
         for f in failed if verbose else failed[:TOP]:
-            waived = " (accepted risk)" if f.waiver and not f.waiver.expired else ""
+            waived = " (accepted risk)" if f.waived else ""
             out(f"  {f.severity.value:<8}", fg=SEVERITY_COLOURS[f.severity.value], nl=False)
             out(f" {f.headline}{waived}")
             out(f"           {f.title} ({f.target}) {f.check_id}", dim=True)
@@ -89,22 +89,21 @@ def since_last_scan(report: Report) -> list[str]:
     lines = []
     h = report.history
     if h is not None:
-        d = h.get("diff")
+        d = h.diff
         if d is None:
             lines.append("History: first recorded scan of these targets.")
         else:
-            lines.append(f"Since the last scan ({d['old_scan']['scan_id'][:12]}): "
-                         f"{len(d['new'])} new, {len(d['regressed'])} regressed, "
-                         f"{len(d['resolved'])} resolved, {len(d['unchanged'])} unchanged; score "
-                         f"{score_text(d['old_scan']['score'])} -> "
-                         f"{score_text(d['new_scan']['score'])}"
-                         + ("" if d["comparable"] else " (not comparable: "
-                            + "; ".join(d["notes"]) + ")"))
-    w = report.waivers or {}
-    if w:
-        lines.append(f"Waivers: {w['applied_live']} finding(s) accepted, {w['applied_expired']} "
+            lines.append(f"Since the last scan ({d.old_scan.scan_id[:12]}): "
+                         f"{len(d.new)} new, {len(d.regressed)} regressed, "
+                         f"{len(d.resolved)} resolved, {len(d.unchanged)} unchanged; score "
+                         f"{score_text(d.old_scan.score)} -> {score_text(d.new_scan.score)}"
+                         + ("" if d.comparable else " (not comparable: "
+                            + "; ".join(d.notes) + ")"))
+    w = report.waivers
+    if w is not None:
+        lines.append(f"Waivers: {w.live} finding(s) accepted, {w.expired} "
                      "under an expired waiver (counted again)")
-        for u in w["unmatched"]:
-            lines.append(f"  waiver {u['check']} on {u['target']!r} ({u['source']}) matched no "
+        for u in w.unmatched:
+            lines.append(f"  waiver {u.check} on {u.target!r} ({u.source}) matched no "
                          "failing finding: it may no longer be needed")
     return lines

@@ -21,27 +21,27 @@ def md(text: object) -> str:
 
 
 def _history(report: Report) -> list[str]:
-    h = report.history or {}
-    d = h.get("diff")
-    if not d:
+    h = report.history
+    d = h.diff if h else None
+    if d is None:
         return ["", "## Since the last scan", "", "First recorded scan of these targets."] if h else []
-    change = d["score_change"]
+    change = d.score_change
     moved = "not comparable" if change is None else f"{'+' if change > 0 else ''}{change:g}"
     lines = ["", "## Since the last scan", "",
-             f"Compared with scan `{md(d['old_scan']['scan_id'][:12])}` of "
-             f"{md(d['old_scan']['started_at'][:16].replace('T', ' '))} UTC: risk score "
-             f"{score_text(d['old_scan']['score'])} → {score_text(d['new_scan']['score'])} "
+             f"Compared with scan `{md(d.old_scan.scan_id[:12])}` of "
+             f"{md(d.old_scan.started_at[:16].replace('T', ' '))} UTC: risk score "
+             f"{score_text(d.old_scan.score)} → {score_text(d.new_scan.score)} "
              f"({moved}).", "",
              "| New | Regressed | Resolved | Unchanged |", "|---:|---:|---:|---:|",
-             f"| {len(d['new'])} | {len(d['regressed'])} | {len(d['resolved'])} "
-             f"| {len(d['unchanged'])} |"]
-    for note in d["notes"]:
+             f"| {len(d.new)} | {len(d.regressed)} | {len(d.resolved)} "
+             f"| {len(d.unchanged)} |"]
+    for note in d.notes:
         lines.append(f"\n> Note: {md(note)}")
-    for key, label in (("new", "New"), ("regressed", "Regressed"), ("resolved", "Resolved")):
-        if d[key]:
+    for entries, label in ((d.new, "New"), (d.regressed, "Regressed"), (d.resolved, "Resolved")):
+        if entries:
             lines += ["", f"**{label}:**", ""]
-            lines += [f"- {md(e['severity'])}: {md(e['title'])} ({md(e['target'])}, "
-                      f"`{md(e['check_id'])}`)" for e in d[key]]
+            lines += [f"- {md(e.severity.value)}: {md(e.title)} ({md(e.target)}, "
+                      f"`{md(e.check_id)}`)" for e in entries]
     return lines
 
 
@@ -87,9 +87,9 @@ def render_markdown(report: Report) -> bytes:
     if errors:
         lines += ["", "## Checks that could not be completed", ""]
         lines += [f"- `{md(f.check_id)}` on {md(f.target)}: {md(f.reason)}" for f in errors]
-    w = report.waivers or {}
-    if w.get("unmatched"):
+    unmatched = report.waivers.unmatched if report.waivers else []
+    if unmatched:
         lines += ["", "## Waivers that matched no failing finding", ""]
-        lines += [f"- `{md(u['check'])}` on `{md(u['target'])}` ({md(u['source'])}): may no longer "
-                  "be needed" for u in w["unmatched"]]
+        lines += [f"- `{md(u.check)}` on `{md(u.target)}` ({md(u.source)}): may no longer "
+                  "be needed" for u in unmatched]
     return ("\n".join(lines) + "\n").encode("utf-8")
