@@ -11,6 +11,7 @@ import click
 
 from smbaudit import __version__
 from smbaudit.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputFileError, SmbauditError
+from smbaudit.textsafe import visible
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,10 +26,10 @@ def handle_errors(func: F) -> F:
         except InputFileError as exc:
             click.echo(f"smbaudit: {len(exc.errors)} problem(s) in input files:", err=True)
             for e in exc.errors:
-                click.echo(f"  {e}", err=True)
+                click.echo(f"  {visible(str(e))}", err=True)
             sys.exit(exc.exit_code)
         except SmbauditError as exc:
-            click.echo(f"smbaudit: {exc}", err=True)
+            click.echo(f"smbaudit: {visible(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("smbaudit: interrupted", err=True)

@@ -14,6 +14,7 @@ from smbaudit.errors import OutputError
 from smbaudit.fsutil import atomic_write
 from smbaudit.render.formats import OutputFormat, renderer
 from smbaudit.scoring import score_text
+from smbaudit.textsafe import visible
 
 db_option = click.option(
     "--db", type=click.Path(dir_okay=False),
@@ -59,7 +60,7 @@ def _print_diff(d: dict[str, Any]) -> None:
     click.echo(f"Risk score {score_text(o['score'])} ({o['grade']}) -> {score_text(n['score'])} "
                f"({n['grade']}): {moved}")
     for note in d["notes"]:
-        click.secho(f"! {note}", fg="yellow")
+        click.secho(f"! {visible(note)}", fg="yellow")
     labels = [("new", "New"), ("regressed", "Regressed"), ("resolved", "Resolved"),
               ("unchanged", "Unchanged"), ("not_reassessed", "Not re-assessed")]
     for key, label in labels:
@@ -72,8 +73,8 @@ def _print_diff(d: dict[str, Any]) -> None:
             elif key == "not_reassessed":
                 extra = f" (now {e['new_status'] or 'not run'})"
             waived = " [accepted risk]" if e["waived"] else ""
-            click.echo(f"  {e['severity']:<8} {e['check_id']} on {e['target']}: "
-                       f"{e['title']}{extra}{waived}")
+            click.echo(visible(f"  {e['severity']:<8} {e['check_id']} on {e['target']}: "
+                               f"{e['title']}{extra}{waived}"))
 
 
 @click.command("diff")

@@ -22,6 +22,7 @@ from smbaudit.compliance.coverage import assess
 from smbaudit.compliance.model import Catalog, EvidenceKind, FrameworkCoverage, Status
 from smbaudit.errors import UsageError
 from smbaudit.fsutil import atomic_write
+from smbaudit.textsafe import visible
 
 STATUS_MARK = {"met": "MET", "partial": "PARTIAL", "not_met": "NOT MET",
                "not_assessed": "not assessed", "not_applicable": "n/a"}
@@ -153,7 +154,7 @@ def coverage(frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
         atomic_write(output, body.encode("utf-8"))
         click.echo(f"coverage report written to {output}", err=True)
     for problem in results[0].problems if results else []:
-        click.echo(f"smbaudit: warning: {problem}", err=True)
+        click.echo(f"smbaudit: warning: {visible(problem)}", err=True)
 
 
 @policies.command("review")
@@ -204,7 +205,7 @@ def review(evidence_dirs: tuple[Path, ...], frameworks: tuple[str, ...], reviews
     click.echo(f"{len(shown)} decision(s)" + ("" if include_all else " need review") +
                "; confirm or reject with --confirm/--reject ID --by NAME --reason TEXT", err=True)
     for problem in results[0].problems if results else []:
-        click.echo(f"smbaudit: warning: {problem}", err=True)
+        click.echo(f"smbaudit: warning: {visible(problem)}", err=True)
 
 
 def _clip(text: str, width: int = 160) -> str:
@@ -260,4 +261,4 @@ def echo_summaries(compliance: list[dict] | None, err: bool = False) -> None:  #
     for fw in compliance or []:
         click.echo(f"{fw['framework'].upper()}: {fw['summary']['line']}", err=err)
     for problem in (compliance or [{}])[0].get("problems", []):
-        click.echo(f"smbaudit: warning: {problem}", err=True)
+        click.echo(f"smbaudit: warning: {visible(problem)}", err=True)

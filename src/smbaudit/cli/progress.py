@@ -6,6 +6,7 @@ import sys
 import time
 
 from smbaudit.pipeline import Observer
+from smbaudit.textsafe import visible
 
 WIDTH = 30
 
@@ -42,7 +43,7 @@ class ProgressBar(Observer):
         self._write(f"[{bar}] {self.done}/{self.total} probes {elapsed:5.1f}s {label[:40]}")
 
     def _write(self, text: str) -> None:
-        sys.stderr.write("\r\033[K" + text)
+        sys.stderr.write("\r\033[K" + visible(text))  # labels name targets: escaped
         sys.stderr.flush()
         self._shown = True
 

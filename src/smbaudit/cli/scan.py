@@ -22,6 +22,7 @@ from smbaudit.errors import EXIT_OK
 from smbaudit.models import Severity
 from smbaudit.packs import cis
 from smbaudit.render.formats import OutputFormat
+from smbaudit.textsafe import visible
 
 DEFAULTS = ScanConfig()
 # Flags whose config field is named (or means) otherwise; the rest map one to one.
@@ -162,8 +163,8 @@ def scan(quiet: bool, verbose: bool, **params: Any) -> None:
                       verbose=verbose, quiet=quiet, err=to_stderr or quiet)
         policies.echo_summaries(report.compliance, err=to_stderr or quiet)
     for failure in result.notify_failures:
-        click.echo(f"smbaudit: notification failed: {failure}", err=True)
+        click.echo(f"smbaudit: notification failed: {visible(str(failure))}", err=True)
     if not quiet:
         for line in since_last_scan(report):
-            click.echo(line, err=to_stderr)
+            click.echo(visible(line), err=to_stderr)
     sys.exit(code)

@@ -10,6 +10,7 @@ from smbaudit.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERRUPTED
 from smbaudit.models import Status
 from smbaudit.report import Report
 from smbaudit.scoring import score_text
+from smbaudit.textsafe import visible
 
 SEVERITY_COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "blue",
                     "info": "white"}
@@ -19,7 +20,8 @@ TOP = 10
 def print_summary(report: Report, written: list[str], fail_on: str, code: int, *,
                   verbose: bool, quiet: bool, err: bool) -> None:
     def out(text: str = "", **style: object) -> None:
-        click.secho(text, err=err, **style)  # type: ignore[arg-type]
+        # Headlines, reasons and target names come from targets: shown with visible escapes.
+        click.secho(visible(text), err=err, **style)  # type: ignore[arg-type]
 
     s = report.summary
     c = s.counts

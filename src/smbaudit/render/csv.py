@@ -14,6 +14,7 @@ import json
 from smbaudit.models import Finding
 from smbaudit.redact import redact
 from smbaudit.report import Report
+from smbaudit.textsafe import visible_lines
 
 COLUMNS = ("scan_id", "target", "check_id", "problem", "title", "severity", "status", "category", "location",
            "risk", "network_exposed", "reason", "evidence", "remediation", "compliance",
@@ -23,7 +24,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
+    text = visible_lines("" if value is None else str(value))  # control characters as escapes
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

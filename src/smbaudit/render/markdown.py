@@ -9,13 +9,14 @@ import re
 from smbaudit.models import Status
 from smbaudit.report import Report
 from smbaudit.scoring import score_text
+from smbaudit.textsafe import visible
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|<>~]|&(?=[#A-Za-z]))")
 
 
 def md(text: object) -> str:
     """Escape Markdown and HTML specials; keep each value on one line."""
-    one_line = " ".join(str(text).split())
+    one_line = visible(" ".join(str(text).split()))  # controls left after that: as escapes
     return _SPECIAL.sub(lambda m: f"&#{ord(m.group(1))};" if m.group(1) in "<>&"
                         else "\\" + m.group(1), one_line)
 
