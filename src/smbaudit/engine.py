@@ -80,6 +80,7 @@ class _Job:
     started: float | None = None
     finished: bool = False  # set by the engine thread only
     abandoned: bool = False  # timed out: its worker drops the result and retires
+    ctx: ProbeContext | None = None  # cancelled when the run is abandoned
 
     def run(self, ctx: ProbeContext) -> None:
         try:
@@ -109,6 +110,7 @@ class _SourceJob:
     started: float | None = None
     finished: bool = False
     abandoned: bool = False
+    ctx: ProbeContext | None = None
 
     def run(self, ctx: ProbeContext) -> None:
         try:
@@ -153,6 +155,7 @@ class _Pool:
             ctx = ProbeContext(deadline=job.started + job.timeout,
                                timeout=self.options.io_timeout,
                                options=dict(self.options.probe_options))
+            job.ctx = ctx
             job.run(ctx)
             if job.abandoned:
                 return  # a replacement worker was started when this job timed out
@@ -218,6 +221,9 @@ def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str,
     except KeyboardInterrupt:
         complete, stop_reason = False, "interrupted before every check ran"
         _drain(pool)  # keep results that arrived while the interrupt was handled
+        for unfinished in plan.jobs.values():
+            if not unfinished.finished and unfinished.ctx is not None:
+                unfinished.ctx.cancel()  # running probes stop at their next deadline check
     finally:
         pool.close()
     findings: list[Finding] = []
@@ -269,6 +275,8 @@ def _collect(pool: _Pool, pending: list[_AnyJob], options: EngineOptions, observ
         for job in list(running):
             if job.started is not None and now - job.started > job.timeout:
                 job.abandoned = True
+                if job.ctx is not None:
+                    job.ctx.cancel()  # the probe stops at its next deadline check
                 pool.add_worker()
                 finish(job)
         if not left:

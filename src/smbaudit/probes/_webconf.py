@@ -85,6 +85,7 @@ class NginxParser:
     def __init__(self, reader: Reader, conf_dir: str = "/etc/nginx"):
         self.reader = reader
         self.conf_dir = conf_dir
+        self._tokens: dict[str, list[tuple[str, int, bool]]] = {}  # each file tokenized once
 
     def parse_file(self, path: str, stack: tuple[str, ...] = ()) -> list[Directive]:
         if not include_allowed(self.reader, path, stack):
@@ -92,7 +93,9 @@ class NginxParser:
         text = self.reader.read(path)
         if text is None:
             return []
-        tokens = nginx_tokens(text)
+        tokens = self._tokens.get(path)
+        if tokens is None:
+            tokens = self._tokens[path] = nginx_tokens(text)
         directives, _ = self._block(tokens, 0, path, stack + (path,))
         return directives
 
@@ -124,6 +127,7 @@ class NginxParser:
 
     def _add(self, out: list[Directive], words: list[str], block: list[Directive] | None,
              path: str, line: int, stack: tuple[str, ...]) -> None:
+        self.reader.budget.directive()  # several directives may share a line
         if words[0] == "include" and block is None and len(words) > 1:
             for inc in _expand(self.reader, _resolve(self.conf_dir, words[1])):
                 out.extend(self.parse_file(inc, stack))

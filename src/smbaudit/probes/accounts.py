@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from smbaudit.errors import ProbeError
+from smbaudit.errors import BudgetExceeded, ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes import factschema as fs
+from smbaudit.probes._common import Budget
 from smbaudit.probes.base import Facts, Probe, ProbeContext, mark_unreadable
 from smbaudit.targets.base import HostTarget, Target
 
@@ -78,6 +79,8 @@ class SudoScan:
     files: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     nopasswd: list[dict[str, Any]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # files listed, as a set: linear in their number
+    budget: Budget = field(default_factory=Budget)
     no_authenticate: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
 
@@ -118,8 +121,9 @@ def scan_sudoers(host: HostTarget, path: str = SUDOERS, scan: SudoScan | None = 
                  depth: int = 0) -> SudoScan:
     """Follow includes from `path` and collect NOPASSWD rules and `!authenticate` defaults."""
     scan = scan or SudoScan()
-    if depth > MAX_INCLUDE_DEPTH or path in scan.files:
+    if depth > MAX_INCLUDE_DEPTH or path in scan.seen:
         return scan
+    scan.seen.add(path)
     try:
         text = host.read_text_or_none(path)
     except PermissionError:
@@ -127,6 +131,7 @@ def scan_sudoers(host: HostTarget, path: str = SUDOERS, scan: SudoScan | None = 
         return scan
     if text is None:
         return scan
+    scan.budget.file(path, len(text))
     scan.files.append(path)
     base_dir = path.rsplit("/", 1)[0] or "/"
     for number, line in _logical_lines(text):
@@ -138,7 +143,9 @@ def scan_sudoers(host: HostTarget, path: str = SUDOERS, scan: SudoScan | None = 
             if not target.startswith("/"):
                 target = f"{base_dir}/{target}"
             if kind == "includedir":
-                for child in _sudoers_dir_files(host, target):
+                children = _sudoers_dir_files(host, target)
+                scan.budget.fanout(target, len(children))
+                for child in children:
                     scan_sudoers(host, child, scan, depth + 1)
             else:
                 scan_sudoers(host, target, scan, depth + 1)
@@ -314,7 +321,10 @@ class AccountsProbe(Probe):
         admin_groups = {g: sorted(members[g]) for g in wanted_admin if g in members}
         gshadow_rows = _colon_rows(gshadow_text, 4)
 
-        sudo = scan_sudoers(host, params.get("sudoers", SUDOERS))
+        try:
+            sudo, sudo_cut = scan_sudoers(host, params.get("sudoers", SUDOERS)), ""
+        except BudgetExceeded as exc:  # only the sudo facts are lost; the accounts stand
+            sudo, sudo_cut = SudoScan(), f"sudoers: {exc}"
         root = next((u for u in users if u["user"] == "root"), None)
         password_users = [u for u in users if u["password_state"] == "hash"]
         facts: Facts = {
@@ -355,4 +365,6 @@ class AccountsProbe(Probe):
                                        SUDO_FACTS)):
             if not readable:
                 mark_unreadable(facts, paths, str(host.not_readable(path)))
+        if sudo_cut:
+            mark_unreadable(facts, SUDO_FACTS, sudo_cut)
         return facts

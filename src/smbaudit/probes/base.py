@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from contextvars import ContextVar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -43,12 +44,23 @@ class ProbeContext:
     """What the engine gives a probe: its deadline and the per-connection timeout.
 
     A probe must honour both: pass `io_timeout()` to every socket and subprocess, and call
-    `check_deadline()` between steps of long loops.
+    `check_deadline()` between steps of long loops. The engine `cancel()`s the context of a
+    run it abandons, so the next check stops it (cooperative cancellation). The context
+    created last in a thread is also its *current* one (`current_context()`): shared parsing
+    helpers check the deadline inside their loops without it being passed down to them.
     """
 
     deadline: float  # time.monotonic() value
     timeout: float  # seconds allowed for one connection / command
     options: dict[str, Any] = field(default_factory=dict)  # scan-wide settings (e.g. nmap timing)
+    cancelled: bool = False
+
+    def __post_init__(self) -> None:
+        _CURRENT.set(self)
+
+    def cancel(self) -> None:
+        """Ask the probe to stop at its next deadline check."""
+        self.cancelled = True
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -58,8 +70,18 @@ class ProbeContext:
         return max(0.05, min(self.timeout, self.remaining()))
 
     def check_deadline(self) -> None:
+        if self.cancelled:
+            raise ProbeTimeout("probe stopped: it ran past its deadline and was abandoned")
         if self.remaining() <= 0:
             raise ProbeTimeout("probe ran past its deadline")
+
+
+_CURRENT: ContextVar[ProbeContext | None] = ContextVar("smbaudit_probe_context", default=None)
+
+
+def current_context() -> ProbeContext | None:
+    """The ProbeContext of the probe running in this thread, if any."""
+    return _CURRENT.get()
 
 
 class Probe(ABC):
