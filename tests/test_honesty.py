@@ -233,3 +233,62 @@ def test_existing_path_without_dir_prefix_gets_a_hint(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "did you mean dir:./tree?" in proc.stderr
     proc = smbaudit(tmp_path, "scan", f"{tree}/etc", "--no-history")
     assert proc.returncode == 2 and f"did you mean dir:{tree}?" in proc.stderr
+
+
+# ------------------------------------------------------------------ unreadable over SSH
+
+
+@pytest.fixture
+def sshd_for_nobody(shared_tmp: Path) -> Iterator[tuple[int, Path, Path]]:
+    """A real sshd on loopback that lets `nobody` in with a key (SFTP only)."""
+    import shutil as sh
+
+    from netservers import LOOPBACK, wait_port
+
+    binary = sh.which("sshd") or "/usr/sbin/sshd"
+    if not Path(binary).exists():
+        pytest.skip("sshd is not installed")
+    if os.geteuid() != 0:
+        pytest.skip("sshd needs root to log in as another user")
+    keys = shared_tmp / "ssh"
+    keys.mkdir(mode=0o755)
+    keys.chmod(0o755)
+    for name in ("host_ed25519", "client_ed25519"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / name)],
+                       check=True, timeout=60, stdout=subprocess.DEVNULL)
+    (keys / "authorized_keys").write_text((keys / "client_ed25519.pub").read_text())
+    (keys / "authorized_keys").chmod(0o644)
+    port = free_port()
+    known = keys / "known_hosts"
+    known.write_text(f"[{LOOPBACK}]:{port} {(keys / 'host_ed25519.pub').read_text()}")
+    Path("/run/sshd").mkdir(exist_ok=True)
+    cfg = keys / "sshd_config"
+    cfg.write_text(f"Port {port}\nListenAddress {LOOPBACK}\nHostKey {keys}/host_ed25519\n"
+                   f"PidFile {keys}/sshd.pid\nUsePAM no\nStrictModes no\n"
+                   f"AuthorizedKeysFile {keys}/authorized_keys\nPasswordAuthentication no\n"
+                   "KbdInteractiveAuthentication no\nSubsystem sftp internal-sftp\n")
+    proc = subprocess.Popen([binary, "-D", "-e", "-f", str(cfg)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc)
+        yield port, keys / "client_ed25519", known
+    finally:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+@pytest.mark.needs_sshd
+def test_ssh_scan_as_an_unprivileged_user_errors_on_the_shadow(
+        sshd_for_nobody: tuple[int, Path, Path], tmp_path: Path) -> None:
+    port, key, known = sshd_for_nobody
+    proc = smbaudit(tmp_path, "scan", f"ssh://nobody@127.0.0.1:{port}", "--ssh-key", str(key),
+                    "--ssh-known-hosts", str(known), "--select", "accounts.*", "--no-history",
+                    "--timeout", "5", "-f", "json", "-o", "-")
+    assert proc.returncode in (1, 3), proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["targets"][0]["reachable"] is True, data["targets"]
+    by = {f["check_id"]: f for f in data["findings"]}
+    finding = by["accounts.no-empty-passwords"]
+    assert finding["status"] == "error", finding
+    assert finding["reason"].startswith("/etc/shadow is not readable by nobody over SSH")
+    assert by["accounts.uid0-only-root"]["status"] in ("pass", "fail")  # /etc/passwd was read

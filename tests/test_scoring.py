@@ -22,7 +22,7 @@ def test_one_critical_cannot_be_averaged_away() -> None:
     findings = [f("critical")] + [f("low", "pass") for _ in range(500)]
     s = score(findings)
     assert s.score == 100.0 and s.grade == "F"
-    assert s.top_contributors[0]["severity"] == "critical"
+    assert s.top_contributors[0].severity is Severity.CRITICAL
 
 
 def test_one_high_lands_in_d_and_network_weighs_more() -> None:

@@ -47,7 +47,7 @@ from smbaudit.errors import (
     SmbauditError,
     UsageError,
 )
-from smbaudit.models import CheckDef, Finding, Severity, Status, TargetInfo, meets_threshold
+from smbaudit.models import CheckDef, Finding, Severity, Status, meets_threshold
 from smbaudit.packs import cis, registry
 from smbaudit.redact import redact_text
 from smbaudit.render.formats import OutputFormat, renderer
@@ -390,16 +390,7 @@ def _plan_network(resolved: ResolvedTargets, options: ResolveOptions) -> None:
                                          version_detection=options.version_detection)
     sources, failed = netscan.plan_sources(resolved.network_specs, discovery)
     resolved.sources = list(sources)
-    resolved.not_scanned += netscan.report_hosts(failed, resolved.network_specs)
-
-
-def _network_hosts(resolved: ResolvedTargets, discovered: list[TargetInfo]) -> list[TargetInfo]:
-    """Hosts and ports that did not answer, and range summaries, from the discovery steps."""
-    if not resolved.network_specs:
-        return []
-    from smbaudit import netscan
-
-    return netscan.report_hosts(discovered, resolved.network_specs)
+    resolved.not_scanned += resolved.did_not_answer(failed)
 
 
 def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
@@ -437,7 +428,7 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
         resolved = ResolvedTargets([], [])
         result = engine.EngineResult([], [], False, "interrupted during discovery")
     resolved.close()
-    resolved.not_scanned += _network_hosts(resolved, result.discovered)
+    resolved.not_scanned += resolved.did_not_answer(result.discovered)
     waiver_section = (waivers.apply(result.findings, waiver_set)
                       if waiver_set is not None else None)
     report = report_mod.build(

@@ -119,13 +119,31 @@ class TargetScore:
                    reason=data.get("reason", ""))
 
 
+@dataclass(frozen=True)
+class Contributor:
+    """One failing finding among those that drive the score most."""
+
+    check_id: str
+    title: str
+    problem: str
+    target: str
+    severity: Severity
+    risk: float
+    network_exposed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check_id": self.check_id, "title": self.title, "problem": self.problem,
+                "target": self.target, "severity": self.severity.value, "risk": self.risk,
+                "network_exposed": self.network_exposed}
+
+
 @dataclass
 class Score:
     score: float | None  # None: nothing was assessed, or the scan was interrupted
     grade: str  # a letter, "Incomplete" or "Not assessed"
     score_without_waivers: float | None
     per_target: list[TargetScore]
-    top_contributors: list[dict[str, Any]]
+    top_contributors: list[Contributor]
     gates: list[str] = field(default_factory=list)  # why the grade is not a letter
     network_weighted: int = 0  # failing findings that carried the network-exposure weight
 
@@ -148,7 +166,7 @@ class Score:
             "grade": self.grade,
             "score_without_waivers": self.score_without_waivers,
             "per_target": [t.to_dict() for t in self.per_target],
-            "top_contributors": self.top_contributors,
+            "top_contributors": [c.to_dict() for c in self.top_contributors],
             "gates": self.gates,
             "network_weighted": self.network_weighted,
             "formula": FORMULA,
@@ -222,8 +240,8 @@ def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
     without = _overall(per_target, findings, with_waivers=False)
     counted = sorted((f for f in findings if _counted(f, True) and f.risk > 0),
                      key=lambda f: (-f.risk, -f.severity.rank, f.check_id, f.target))
-    top = [{"check_id": f.check_id, "title": f.title, "problem": f.headline, "target": f.target,
-            "severity": f.severity.value, "risk": f.risk, "network_exposed": f.network_exposed}
+    top = [Contributor(check_id=f.check_id, title=f.title, problem=f.headline, target=f.target,
+                       severity=f.severity, risk=f.risk, network_exposed=f.network_exposed)
            for f in counted[:TOP_CONTRIBUTORS]]
     gates = []
     grade = NOT_ASSESSED if overall is None else grade_for(overall)

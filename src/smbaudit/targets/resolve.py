@@ -43,6 +43,16 @@ class ResolvedTargets:
         for target in self.targets:
             target.close()
 
+    def did_not_answer(self, discovered: list[TargetInfo]) -> list[TargetInfo]:
+        """From what network discovery saw: the hosts and ports that did not answer, and one
+        summary per range (how many addresses were silent), for the report."""
+        if not self.network_specs:
+            return []
+        from smbaudit.targets import network
+
+        hosts = network.summarise_ranges(discovered, network.parse_specs(self.network_specs))
+        return [h for h in hosts if not h.reachable or "did_not_answer_count" in h.details]
+
 
 def _unknown(spec: str, why: str) -> TargetError:
     return TargetError(path_hint(spec) or f"unknown target {spec!r}: {why}")
