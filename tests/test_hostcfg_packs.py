@@ -18,7 +18,8 @@ from smbaudit.targets.posixfs import DirectoryTarget
 
 REPO = Path(__file__).resolve().parents[1]
 PACK_DIRS = ["ssh", "password", "kernel", "shell", "firewall", "logging", "webserver"]
-AREAS = ["ssh", "password_policy", "sysctl", "shell", "firewall", "audit_logging", "webserver"]
+AREAS = ["ssh", "password_policy", "sysctl", "kernel_modules", "shell", "firewall", "audit_logging",
+         "webserver"]
 
 
 def _probes() -> dict[str, Any]:
@@ -72,7 +73,7 @@ def test_pack_metadata(checks: list[CheckDef]) -> None:
     for c in checks:
         assert c.references, c.id
         assert c.rationale and c.remediation, c.id
-        assert c.id.split(".")[0] in {"ssh", "webserver", "password", "kernel", "firewall",
+        assert c.id.split(".")[0] in {"ssh", "webserver", "password", "kernel", "kmod", "firewall",
                                       "logging", "shell", "sysctl"}, c.id
 
 
@@ -152,12 +153,14 @@ def test_rhel_family_tree(tmp_path: Path, checks: list[CheckDef]) -> None:
     the packs read the RHEL layouts and judge them like the Debian ones."""
     import os
 
+    from smbaudit.demotree import kernel_modules
     from smbaudit.demotree.sysctl import GOOD as SYSCTL_GOOD
 
     for path, text in RHEL_FILES.items():
         dest = tmp_path / path.lstrip("/")
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(text)
+    kernel_modules.build(tmp_path, hardened=True)
     (tmp_path / "etc/sysctl.d").mkdir(parents=True)
     (tmp_path / "etc/sysctl.d/99-cis.conf").write_text(SYSCTL_GOOD)
     (tmp_path / "etc/pam.d/password-auth").write_text(RHEL_FILES["/etc/pam.d/system-auth"])
@@ -171,6 +174,8 @@ def test_rhel_family_tree(tmp_path: Path, checks: list[CheckDef]) -> None:
     failing = sorted(i for i, r in results.items() if r == "fail")
     # RHEL 9's 50-redhat.conf is included before the admin's lines and sets X11Forwarding yes,
     # so "X11Forwarding no" further down sshd_config has no effect (first value wins).
-    assert failing == ["ssh.x11-forwarding"]
+    # It also turns GSSAPI on, and nothing sets DisableForwarding or an AllowGroups list.
+    assert failing == ["ssh.access-lists", "ssh.disable-forwarding", "ssh.gssapi-authentication",
+                       "ssh.x11-forwarding"]
     not_applicable = sorted(i for i, r in results.items() if r == "not_applicable")
     assert not_applicable == ["webserver.nginx-server-tokens"]   # no nginx on this host

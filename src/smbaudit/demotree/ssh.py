@@ -29,6 +29,7 @@ MaxStartups 100:30:200
 MaxSessions 50
 StrictModes no
 UsePAM no
+GSSAPIAuthentication yes
 Ciphers +aes128-cbc,3des-cbc
 MACs +hmac-md5
 KexAlgorithms +diffie-hellman-group1-sha1
@@ -48,6 +49,9 @@ PermitEmptyPasswords no
 MaxAuthTries 4
 LoginGraceTime 60
 X11Forwarding no
+DisableForwarding yes
+GSSAPIAuthentication no
+AllowGroups ssh-users sftponly
 ClientAliveInterval 300
 ClientAliveCountMax 3
 AllowTcpForwarding no
@@ -78,7 +82,7 @@ FAILING = [
     "ssh.x11-forwarding", "ssh.idle-timeout", "ssh.tcp-forwarding",
     "ssh.permit-user-environment", "ssh.log-level", "ssh.banner", "ssh.hostbased-authentication",
     "ssh.ignore-rhosts", "ssh.max-startups", "ssh.max-sessions", "ssh.strict-modes",
-    "ssh.use-pam",
+    "ssh.use-pam", "ssh.disable-forwarding", "ssh.gssapi-authentication", "ssh.access-lists",
 ]
 
 
