@@ -30,7 +30,7 @@ def tree(root: Path, files: dict[str, str]) -> DirectoryTarget:
 
 
 def status(target: DirectoryTarget, check: CheckDef) -> Status:
-    return run_checks(target, [check])[check.id][0]
+    return run_checks(target, [check])[check.id].status
 
 
 @pytest.mark.parametrize(("config", "expected"), [
