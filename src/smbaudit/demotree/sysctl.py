@@ -24,6 +24,8 @@ net.ipv4.tcp_syncookies = 0
 net.ipv4.icmp_echo_ignore_broadcasts = 0
 kernel.yama.ptrace_scope = 0
 fs.suid_dumpable = 2
+kernel.sysrq = 438
+kernel.perf_event_paranoid = 1
 """
 
 GOOD = """# CIS-style kernel hardening
@@ -55,6 +57,15 @@ net.ipv4.conf.all.log_martians = 1
 net.ipv4.conf.default.log_martians = 1
 net.ipv4.icmp_echo_ignore_broadcasts = 1
 net.ipv4.icmp_ignore_bogus_error_responses = 1
+net.ipv6.conf.all.accept_ra = 0
+net.ipv6.conf.default.accept_ra = 0
+kernel.sysrq = 0
+kernel.unprivileged_bpf_disabled = 1
+net.core.bpf_jit_harden = 2
+kernel.perf_event_paranoid = 3
+fs.protected_fifos = 2
+fs.protected_regular = 2
+dev.tty.ldisc_autoload = 0
 """
 
 FAILING = [
@@ -62,6 +73,9 @@ FAILING = [
     "sysctl.source-routing", "sysctl.syncookies", "sysctl.rp-filter", "sysctl.log-martians",
     "sysctl.icmp-broadcasts", "sysctl.dmesg-restrict", "sysctl.kptr-restrict",
     "sysctl.ptrace-scope", "sysctl.protected-links", "sysctl.suid-dumpable",
+    "sysctl.ipv6-router-advertisements", "sysctl.sysrq", "sysctl.unprivileged-bpf",
+    "sysctl.bpf-jit-harden", "sysctl.perf-event-paranoid", "sysctl.protected-fifos-regular",
+    "sysctl.ldisc-autoload",
 ]
 
 

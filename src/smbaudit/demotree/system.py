@@ -49,7 +49,7 @@ UUID=0b9e8f21-5c44-4f0e-8a2d-7e6b1c9d2f33 /boot ext4 defaults 0 2
 FSTAB_ENCRYPTED = """# /etc/fstab: static file system information.
 /dev/mapper/vg0-root /     ext4 errors=remount-ro 0 1
 UUID=0b9e8f21-5c44-4f0e-8a2d-7e6b1c9d2f33 /boot ext4 defaults 0 2
-/dev/mapper/vg0-home /home ext4 defaults,nodev 0 2
+/dev/mapper/vg0-home /home ext4 defaults,nodev,nosuid 0 2
 /dev/mapper/cryptswap none swap sw 0 0
 """
 CRYPTTAB = """# <target name> <source device> <key file> <options>

@@ -27,9 +27,16 @@ from smbaudit.targets.base import Target
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d",
                "/lib/sysctl.d")
 SYSCTL_CONF = "/etc/sysctl.conf"
+BUILD_DEFAULTS: dict[str, tuple[str, int]] = {
+    # key: (kernel build option set to y, the default it gives)
+    "kernel.unprivileged_bpf_disabled": ("CONFIG_BPF_UNPRIV_DEFAULT_OFF", 2),
+    "kernel.perf_event_paranoid": ("CONFIG_SECURITY_PERF_EVENTS_RESTRICT", 3),
+}
 
 # Upstream kernel defaults for the keys hardening checks look at; used offline for keys the
-# configuration leaves unset (a distribution kernel may build with different ones).
+# configuration leaves unset. A distribution kernel may build with different ones: where its
+# build configuration (/boot/config-RELEASE) says so, BUILD_DEFAULTS applies instead (for every
+# installed kernel, or the upstream default stays).
 KERNEL_DEFAULTS: dict[str, int] = {
     "kernel.randomize_va_space": 2,
     "kernel.dmesg_restrict": 0,
@@ -37,6 +44,11 @@ KERNEL_DEFAULTS: dict[str, int] = {
     "kernel.yama.ptrace_scope": 1,
     "kernel.sysrq": 0,
     "kernel.unprivileged_bpf_disabled": 0,
+    "kernel.perf_event_paranoid": 2,
+    "net.core.bpf_jit_harden": 0,
+    "dev.tty.ldisc_autoload": 1,
+    "net.ipv6.conf.all.disable_ipv6": 0,
+    "net.ipv6.conf.default.disable_ipv6": 0,
     "fs.protected_hardlinks": 0,
     "fs.protected_symlinks": 0,
     "fs.protected_fifos": 0,
@@ -66,6 +78,44 @@ KERNEL_DEFAULTS: dict[str, int] = {
     "net.ipv6.conf.all.accept_ra": 1,
     "net.ipv6.conf.default.accept_ra": 1,
 }
+
+
+def _build_defaults(host: Any) -> dict[str, int]:
+    """Defaults every installed kernel was built with, from /boot/config-RELEASE."""
+    try:
+        configs = [n for n in host.list_dir("/boot") if n.startswith("config-")]
+    except OSError:
+        return {}
+    texts = [host.read_text_or_none(f"/boot/{n}", 4 * 1024 * 1024) or "" for n in configs]
+    found: dict[str, int] = {}
+    for key, (option, value) in BUILD_DEFAULTS.items():
+        if texts and all(f"\n{option}=y" in "\n" + t for t in texts):
+            found[key] = value
+    return found
+
+
+def _ipv6_disabled(host: Any, configured: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """Whether IPv6 is off for the whole host, and what says so: the kernel command line
+    (ipv6.disable=1) or disable_ipv6 for all and default interfaces."""
+    from smbaudit.probes.bootloader import boot_entries, parse_args
+
+    if host.live:
+        if host.stat("/proc/sys/net/ipv6") is None and host.stat("/proc/sys/net") is not None:
+            return True, "/proc/sys/net/ipv6 is absent (ipv6.disable=1)"
+        values = [SysctlProbe._proc(host, f"net.ipv6.conf.{i}.disable_ipv6") for i in ("all", "default")]
+        if values == [1, 1]:
+            return True, "net.ipv6.conf.all/default.disable_ipv6 = 1 (running)"
+        cmdline = host.read_text_or_none("/proc/cmdline", 64 * 1024)
+        if cmdline is not None and parse_args(cmdline).get("ipv6_disable") == "1":
+            return True, "ipv6.disable=1 on /proc/cmdline"
+        return False, None
+    entries = boot_entries(host)
+    if entries and all(e["args"].get("ipv6_disable") == "1" for e in entries):
+        return True, "ipv6.disable=1 on every boot entry"
+    if configured.get("net.ipv6.conf.all.disable_ipv6") == 1 and \
+            configured.get("net.ipv6.conf.default.disable_ipv6") == 1:
+        return True, "net.ipv6.conf.all/default.disable_ipv6 = 1"
+    return False, None
 
 
 def normalise_key(key: str) -> str:
@@ -128,7 +178,9 @@ class SysctlProbe(Probe):
     that /proc/sys has), effective (live: runtime over configured; offline: configured over the
     upstream kernel defaults), defaults_used (offline: keys whose effective value is a kernel
     default), settings (list of {key, value, file, line} for the winning assignments), and
-    mismatches (live: keys whose runtime value differs from the configured one).
+    mismatches (live: keys whose runtime value differs from the configured one), ipv6_disabled
+    (IPv6 is off for the whole host: ipv6.disable=1 on the kernel command line, or disable_ipv6
+    for all and default interfaces) and ipv6_disabled_by (what says so).
     Values are integers when they are one number, else whitespace-normalised text.
     """
 
@@ -201,10 +253,12 @@ class SysctlProbe(Probe):
                 mismatches=sorted(k for k in configured if k in runtime and runtime[k] != configured[k]))
         else:
             effective = dict(KERNEL_DEFAULTS)
+            effective.update(_build_defaults(host))
             effective.update(configured)
             facts.update(runtime={}, effective=nest(effective),
                          defaults_used=sorted(k for k in KERNEL_DEFAULTS if k not in configured),
                          mismatches=[])
+        facts["ipv6_disabled"], facts["ipv6_disabled_by"] = _ipv6_disabled(host, configured)
         return facts
 
     @staticmethod

@@ -1,0 +1,140 @@
+"""The CIS-depth host packs, check by check: every check fails on at least one misconfigured
+tree built here and passes on the hardened demo tree; nothing errors on either."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hostsys_util import run_checks
+from smbaudit import demotree
+from smbaudit.models import CheckDef, Status
+from smbaudit.packs.loader import load_packs
+from smbaudit.probes.builtin import builtin_probe_classes
+from smbaudit.targets.posixfs import DirectoryTarget
+
+REPO = Path(__file__).resolve().parents[1]
+PACKS = [REPO / "checks" / p for p in (
+    "kernel/modules.yaml", "kernel/sysctl-hardening.yaml", "ssh/sshd-cis.yaml", "filesystems",
+    "services", "boot", "files/cis-files.yaml")]
+
+
+class LiveTree(DirectoryTarget):
+    """A tree standing in for a live host's /proc (which cannot be faked on this machine)."""
+
+    live = True
+
+
+def put(root: Path, path: str, text: str, mode: int = 0o644) -> None:
+    dest = root / path.lstrip("/")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text)
+    os.chmod(dest, mode)
+
+
+def mounts_all_weak(root: Path) -> None:
+    """Every CIS mount point separate, none with nodev / nosuid / noexec."""
+    put(root, "/etc/fstab", "".join(f"/dev/vg/{n} {p} ext4 defaults,user,exec,suid,dev 0 2\n"
+                                    for n, p in (("tmp", "/tmp"), ("shm", "/dev/shm"), ("home", "/home"),
+                                                 ("var", "/var"), ("vt", "/var/tmp"), ("log", "/var/log"),
+                                                 ("audit", "/var/log/audit"))))
+    put(root, "/boot/vmlinuz-6.1.0-28-amd64", "")
+
+
+def mounts_none(root: Path) -> None:
+    """A VM with everything on the root file system and /dev/shm remounted with defaults."""
+    put(root, "/etc/fstab", "/dev/vda1 / ext4 errors=remount-ro 0 1\ntmpfs /dev/shm tmpfs defaults 0 0\n")
+    put(root, "/boot/vmlinuz-6.1.0-28-amd64", "")
+
+
+def services_in_use(root: Path) -> None:
+    """Every service of the services pack installed and enabled; every unwanted client installed."""
+    from smbaudit.demotree._systemd_links import install_unit
+    from smbaudit.demotree.packages import status_paragraph
+
+    checks = [c for c in _load() if c.probe in ("services", "packages")]
+    pkgs = sorted({p for c in checks for p in c.params.get("packages", [])}
+                  | {a.value for c in checks if c.probe == "packages" for a in _assertions(c)})
+    put(root, "/var/lib/dpkg/status", "".join(status_paragraph(p, "", "1.0-1", "amd64") for p in pkgs))
+    for c in checks:
+        for unit in c.params.get("units", [])[:1]:
+            install_unit(root, unit, enabled=True)
+
+
+def _assertions(check: CheckDef) -> list:
+    from smbaudit.models import Assertion, Condition
+
+    out, todo = [], [check.condition]
+    while todo:
+        cond: Condition = todo.pop()
+        for item in cond.items:
+            (out if isinstance(item, Assertion) else todo).append(item)
+    return out
+
+
+def loose_files(root: Path) -> None:
+    put(root, "/etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAA demo\n", 0o666)
+    put(root, "/etc/audit/auditd.conf", "log_file = /var/log/audit/audit.log\n", 0o644)
+    put(root, "/etc/audit/rules.d/50-scope.rules", "-w /etc/sudoers -p wa -k scope\n", 0o666)
+
+
+def live_container(root: Path) -> None:
+    """A live host (see LiveTree) whose mount table has no /dev/shm of its own."""
+    put(root, "/proc/self/mounts", "/dev/vda1 / ext4 rw,relatime 0 0\nproc /proc proc rw 0 0\n")
+    put(root, "/etc/fstab", "/dev/vda1 / ext4 errors=remount-ro 0 1\n")
+
+
+VARIANTS: dict[str, Callable[[Path], None]] = {
+    "loose-files": loose_files,
+    "live-no-shm": live_container,
+    "mounts-all-weak": mounts_all_weak,
+    "mounts-none": mounts_none,
+    "services-in-use": services_in_use,
+}
+
+
+def _load() -> list[CheckDef]:
+    schemas = {c.name: c.params_schema for c in builtin_probe_classes()}
+    return load_packs(PACKS, schemas)
+
+
+@pytest.fixture(scope="module")
+def checks() -> list[CheckDef]:
+    return _load()
+
+
+@pytest.fixture(scope="module")
+def results(checks: list[CheckDef], tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Status]]:
+    out: dict[str, dict[str, Status]] = {}
+    for hardened in (False, True):
+        root = tmp_path_factory.mktemp("demo")
+        demotree.build(root, hardened=hardened)
+        found = run_checks(DirectoryTarget("dir:demo", str(root)), checks)
+        out["hardened" if hardened else "demo-bad"] = {k: f.status for k, f in found.items()}
+    for name, builder in VARIANTS.items():
+        root = tmp_path_factory.mktemp(name)
+        builder(root)
+        kind = LiveTree if name.startswith("live-") else DirectoryTarget
+        found = run_checks(kind(f"dir:{name}", str(root)), checks)
+        out[name] = {k: f.status for k, f in found.items()}
+    return out
+
+
+def test_every_check_passes_on_the_hardened_tree(results: dict[str, dict[str, Status]]) -> None:
+    bad = {k: s for k, s in results["hardened"].items() if s is not Status.PASS}
+    assert bad == {}
+
+
+def test_every_check_fails_somewhere(checks: list[CheckDef], results: dict[str, dict[str, Status]]) -> None:
+    never = [c.id for c in checks
+             if not any(r.get(c.id) is Status.FAIL for name, r in results.items() if name != "hardened")]
+    assert never == []
+
+
+def test_no_check_errors_on_the_demo_trees(results: dict[str, dict[str, Status]]) -> None:
+    errors = {(name, k) for name in ("demo-bad", "hardened") for k, s in results[name].items()
+              if s is Status.ERROR}
+    assert errors == set()
