@@ -20,6 +20,33 @@ GOOD_RULES = {
         "-w /etc/localtime -p wa -k time-change\n"),
     "/etc/audit/rules.d/50-login.rules": (
         "-w /var/log/lastlog -p wa -k logins\n-w /var/run/faillock -p wa -k logins\n"),
+    "/etc/audit/rules.d/60-cis.rules": "".join(
+        f"-a always,exit -F arch={a} -C euid!=uid -F auid!=unset -S execve -k user_emulation\n"
+        f"-a always,exit -F arch={a} -S sethostname,setdomainname -k system-locale\n"
+        f"-a always,exit -F arch={a} -S creat,open,openat,truncate,ftruncate -F exit=-EACCES"
+        " -F auid>=1000 -F auid!=unset -k access\n"
+        f"-a always,exit -F arch={a} -S creat,open,openat,truncate,ftruncate -F exit=-EPERM"
+        " -F auid>=1000 -F auid!=unset -k access\n"
+        f"-a always,exit -F arch={a} -S chmod,fchmod,fchmodat -F auid>=1000 -F auid!=unset -k perm_mod\n"
+        f"-a always,exit -F arch={a} -S chown,fchown,fchownat,lchown -F auid>=1000 -F auid!=unset -k perm_mod\n"
+        f"-a always,exit -F arch={a} -S setxattr,lsetxattr,fsetxattr,removexattr,lremovexattr,fremovexattr"
+        " -F auid>=1000 -F auid!=unset -k perm_mod\n"
+        f"-a always,exit -F arch={a} -S mount -F auid>=1000 -F auid!=unset -k mounts\n"
+        f"-a always,exit -F arch={a} -S unlink,unlinkat,rename,renameat -F auid>=1000 -F auid!=unset -k delete\n"
+        for a in ("b64", "b32")) + (
+        "-w /etc/issue -p wa -k system-locale\n-w /etc/issue.net -p wa -k system-locale\n"
+        "-w /etc/hosts -p wa -k system-locale\n-w /etc/networks -p wa -k system-locale\n"
+        "-w /etc/network/ -p wa -k system-locale\n"
+        "-w /var/run/utmp -p wa -k session\n-w /var/log/wtmp -p wa -k session\n"
+        "-w /var/log/btmp -p wa -k session\n"
+        "-w /etc/apparmor/ -p wa -k MAC-policy\n-w /etc/apparmor.d/ -p wa -k MAC-policy\n"
+        "-a always,exit -F path=/usr/bin/chcon -F perm=x -F auid>=1000 -F auid!=unset -k perm_chng\n"
+        "-a always,exit -F path=/usr/bin/setfacl -F perm=x -F auid>=1000 -F auid!=unset -k perm_chng\n"
+        "-a always,exit -F path=/usr/bin/chacl -F perm=x -F auid>=1000 -F auid!=unset -k perm_chng\n"
+        "-a always,exit -F path=/usr/sbin/usermod -F perm=x -F auid>=1000 -F auid!=unset -k usermod\n"
+        "-a always,exit -F arch=b64 -S init_module,finit_module,delete_module -F auid>=1000"
+        " -F auid!=unset -k kernel_modules\n"
+        "-a always,exit -F path=/usr/bin/kmod -F perm=x -F auid>=1000 -F auid!=unset -k kernel_modules\n"),
     "/etc/audit/rules.d/99-finalize.rules": "-e 2\n",
 }
 
@@ -32,6 +59,7 @@ space_left_action = email
 action_mail_acct = root
 admin_space_left_action = single
 disk_full_action = HALT
+disk_error_action = HALT
 """
 
 BAD_AUDITD = """log_file = /var/log/audit/audit.log
@@ -61,8 +89,14 @@ def build(root: Path, hardened: bool) -> list[str]:
         install_unit(root, "logrotate.timer", enabled=True, target="timers.target")
     else:
         write(root, "/etc/audit/rules.d/audit.rules", "-D\n-b 320\n-w /etc/passwd -p wa\n", 0o640)
-        write(root, "/etc/systemd/journald.conf", "[Journal]\nStorage=volatile\n")
+        write(root, "/etc/systemd/journald.conf",
+              "[Journal]\nStorage=volatile\nCompress=no\nForwardToSyslog=yes\n")
     return ["logging.auditd-enabled", "logging.audit-identity-files", "logging.audit-sudoers",
             "logging.audit-time-change", "logging.audit-logins", "logging.audit-immutable",
             "logging.audit-log-retention", "logging.audit-disk-full", "logging.persistent-logs",
-            "logging.logrotate"]
+            "logging.logrotate", "audit.disk-full-halts", "audit.rules-user-emulation",
+            "audit.rules-network-environment", "audit.rules-failed-access",
+            "audit.rules-permission-changes", "audit.rules-mounts", "audit.rules-session",
+            "audit.rules-file-deletion", "audit.rules-mac-policy", "audit.rules-chcon",
+            "audit.rules-setfacl", "audit.rules-chacl", "audit.rules-usermod",
+            "audit.rules-kernel-modules", "logging.journald-compress", "logging.journald-no-forward"]

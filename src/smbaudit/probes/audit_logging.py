@@ -72,7 +72,8 @@ def parse_audit_rules(lines: list[tuple[str, int, str]]) -> dict[str, Any]:
                 syscalls.extend(x for x in s.split(",") if x)
             fields = opts.get("-F", [])
             syscall_rules.append({"action": (opts.get("-a") or opts.get("-A") or [""])[0],
-                                  "syscalls": syscalls, "fields": fields, "key": key, **where})
+                                  "syscalls": syscalls, "fields": fields,
+                                  "compare": opts.get("-C", []), "key": key, **where})
     paths = [w["path"] for w in watches]
     for rule in syscall_rules:
         for f in rule["fields"]:
@@ -82,11 +83,39 @@ def parse_audit_rules(lines: list[tuple[str, int, str]]) -> dict[str, Any]:
     return {
         "watches": watches,
         "syscall_rules": syscall_rules,
+        "by_arch": _by_arch(syscall_rules),
         "watched_paths": sorted({p.rstrip("/") or "/" for p in paths}),
         "syscalls": sorted({s for r in syscall_rules for s in r["syscalls"]}),
         "keys": sorted({k for k in [w["key"] for w in watches] + [r["key"] for r in syscall_rules] if k}),
         "immutable": immutable,
     }
+
+
+def _by_arch(rules: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What the syscall exit rules audit, per architecture (a rule without arch= applies to the
+    native one, b64 on the 64-bit hosts the benchmarks cover): syscalls, those audited when they
+    fail with EACCES / EPERM, and whether execve is audited when euid differs from uid."""
+    out: dict[str, dict[str, Any]] = {a: {"syscalls": set(), "eacces": set(), "eperm": set(),
+                                          "euid_execve": False} for a in ("b64", "b32")}
+    for rule in rules:
+        action = {a.strip() for a in str(rule["action"]).split(",")}
+        if "exit" not in action or "never" in action:
+            continue
+        arch = next((f.split("=", 1)[1] for f in rule["fields"] if f.startswith("arch=")), "b64")
+        if arch not in out:
+            continue
+        facts = out[arch]
+        names = set(rule["syscalls"])
+        facts["syscalls"] |= names
+        if "exit=-EACCES" in rule["fields"]:
+            facts["eacces"] |= names
+        if "exit=-EPERM" in rule["fields"]:
+            facts["eperm"] |= names
+        if "execve" in names and any(c.replace(" ", "") in ("euid!=uid", "uid!=euid")
+                                     for c in rule.get("compare", [])):
+            facts["euid_execve"] = True
+    return {arch: {k: (sorted(v) if isinstance(v, set) else v) for k, v in facts.items()}
+            for arch, facts in out.items()}
 
 
 def _rule_lines(reader: Reader) -> tuple[list[tuple[str, int, str]], str]:
@@ -150,14 +179,25 @@ def rsyslog_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
     installed = host.exists("/etc/rsyslog.conf") or host.exists("/usr/sbin/rsyslogd")
     unit = unit_state(host, "rsyslog.service")
     file_actions = 0
+    create_mode = "0644"  # rsyslog's default $FileCreateMode
+    remote_inputs: list[str] = []
     paths = ["/etc/rsyslog.conf"] + reader.glob("/etc/rsyslog.d/*.conf")
     for path in paths:
-        for raw in lines_of(reader.read(path) or ""):
+        for lineno, raw in enumerate(lines_of(reader.read(path) or ""), 1):
             line = strip_comment(raw)
             if re.search(r"\s-?/var/log/\S+\s*$", line) or re.search(r'file="/var/log/', line):
                 file_actions += 1
+            m = re.match(r"^\$FileCreateMode\s+(0?[0-7]{3,4})\b", line) or \
+                re.search(r'fileCreateMode\s*=\s*"(0?[0-7]{3,4})"', line, re.I)
+            if m:
+                create_mode = m.group(1).zfill(4)
+            if re.match(r"^\$(ModLoad\s+im(tcp|udp|relp)|InputTCPServerRun|UDPServerRun|InputRELPServerRun)\b",
+                        line, re.I) or re.search(r'(module\s*\(\s*load|input\s*\(\s*type)\s*=\s*"im(tcp|udp|relp)"',
+                                                 line, re.I):
+                remote_inputs.append(f"{path}:{lineno}")
     return {"installed": installed, "enabled": installed and unit["enabled"],
-            "file_actions": file_actions, "unit": unit}
+            "file_actions": file_actions, "unit": unit, "file_create_mode": create_mode,
+            "remote_inputs": remote_inputs, "receives_remote": bool(remote_inputs)}
 
 
 def logrotate_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
@@ -185,10 +225,14 @@ class AuditLoggingProbe(Probe):
 
     Facts: auditd {installed, enabled, unit, conf (auditd.conf over its defaults; *_action values
     lower-case), conf_set (keys set in the file), rules_source (rules.d or audit.rules), watches
-    [{path, perms, key, file, line}], syscall_rules [{action, syscalls, fields, key, file, line}],
-    watched_paths (from -w and -F path=/dir=), syscalls, keys, immutable (-e 2)},
+    [{path, perms, key, file, line}], syscall_rules [{action, syscalls, fields, compare, key, file,
+    line}], by_arch ({b64, b32} -> {syscalls, eacces, eperm (syscalls audited on that failure),
+    euid_execve (execve audited when euid != uid)}), watched_paths (from -w and -F path=/dir=),
+    syscalls, keys, immutable (-e 2)},
     journald {storage, persistent, compress, forward_to_syslog, settings},
-    rsyslog {installed, enabled, file_actions (rules writing under /var/log), unit},
+    rsyslog {installed, enabled, file_actions (rules writing under /var/log), unit,
+    file_create_mode (of new log files, rsyslog's default 0644), remote_inputs (file:line of
+    imtcp / imudp / imrelp inputs), receives_remote},
     logrotate {present, rotate, frequency, scheduled (timer or cron.daily), configs},
     persistent_logs (journald keeps logs on disk, or an enabled rsyslog writes log files),
     files, errors.
