@@ -201,3 +201,30 @@ def test_socket_activation_masking_and_sysv(tmp_path: Path, checks: dict[str, Ch
     t3 = tree(gone, {"/var/lib/dpkg/status": dpkg("bash")})
     unit(gone, "avahi-daemon.service", enabled=True)
     assert status(t3, checks["services.avahi-not-in-use"]) is Status.PASS
+
+
+# ----------------------------------------------------------------------------- sudo
+
+
+@pytest.mark.parametrize(("version", "sudoers", "expected"), [
+    ("1.9.13p3-1+deb12u1", "root ALL=(ALL) ALL\n", Status.FAIL),  # Debian 12: default off
+    ("1.9.15p5-3ubuntu5", "root ALL=(ALL) ALL\n", Status.PASS),  # Ubuntu 24.04: default on
+    ("1.9.15p5-3ubuntu5", "Defaults !use_pty\n", Status.FAIL),
+    ("1.9.13p3-1+deb12u1", "Defaults use_pty\nDefaults:bob !use_pty\n", Status.PASS),  # scoped
+    ("1.9.13p3-1+deb12u1", "Defaults:%sudo use_pty\n", Status.FAIL),  # scoped: not global
+    ("1.9.13p3-1+deb12u1", "Defaults use_pty\nDefaults env_reset, !use_pty\n", Status.FAIL),  # last wins
+])
+def test_sudo_use_pty_default_depends_on_the_version(tmp_path: Path, checks: dict[str, CheckDef],
+                                                      version: str, sudoers: str, expected: Status) -> None:
+    t = tree(tmp_path, {"/etc/sudoers": sudoers, "/var/lib/dpkg/status":
+                        f"Package: sudo\nStatus: install ok installed\nVersion: {version}\nArchitecture: amd64\n"})
+    assert status(t, checks["sudo.use-pty"]) is expected
+
+
+def test_sudo_timestamp_timeout_default_and_includes(tmp_path: Path, checks: dict[str, CheckDef]) -> None:
+    base = {"/usr/bin/sudo": "", "/etc/sudoers": "@includedir /etc/sudoers.d\n"}
+    assert status(tree(tmp_path / "a", base), checks["sudo.timestamp-timeout"]) is Status.PASS  # 5
+    late = tree(tmp_path / "b", {**base, "/etc/sudoers.d/zz": "Defaults timestamp_timeout=60\n"})
+    assert status(late, checks["sudo.timestamp-timeout"]) is Status.FAIL
+    ignored = tree(tmp_path / "c", {**base, "/etc/sudoers.d/zz.conf": "Defaults timestamp_timeout=60\n"})
+    assert status(ignored, checks["sudo.timestamp-timeout"]) is Status.PASS  # names with a dot are skipped

@@ -19,7 +19,7 @@ from smbaudit.targets.posixfs import DirectoryTarget
 REPO = Path(__file__).resolve().parents[1]
 PACKS = [REPO / "checks" / p for p in (
     "kernel/modules.yaml", "kernel/sysctl-hardening.yaml", "ssh/sshd-cis.yaml", "filesystems",
-    "services", "boot", "files/cis-files.yaml", "audit")]
+    "services", "boot", "files/cis-files.yaml", "audit", "access")]
 
 
 class LiveTree(DirectoryTarget):
@@ -104,11 +104,41 @@ def auditd_defaults(root: Path) -> None:
 
 # Trees on which checks not applicable to the hardened demo tree (the alternatives it does not
 # use) must pass.
+def chrony(root: Path, good: bool) -> None:
+    from smbaudit.demotree._systemd_links import install_unit
+
+    put(root, "/etc/debian_version", "12.8\n")
+    put(root, "/etc/chrony/chrony.conf", ("sourcedir /etc/chrony/sources.d\n" if good else "user root\n")
+        + "driftfile /var/lib/chrony/chrony.drift\n")
+    if good:
+        put(root, "/etc/chrony/sources.d/local.sources", "pool ntp.example.org iburst\n")
+    install_unit(root, "chrony.service", enabled=good)
+    install_unit(root, "systemd-timesyncd.service", enabled=False)
+
+
+def aide_unscheduled(root: Path) -> None:
+    put(root, "/usr/bin/aide", "")
+    put(root, "/etc/aide/aide.conf", "/etc p+i+n+u+g+s+sha512\n")
+    put(root, "/etc/cron.daily/logrotate", "#!/bin/sh\nlogrotate /etc/logrotate.conf\n")
+
+
+def journald_only(root: Path) -> None:
+    from smbaudit.demotree._systemd_links import install_unit
+    from smbaudit.demotree.packages import status_paragraph
+
+    put(root, "/var/lib/dpkg/status", status_paragraph("bash", "", "5.2.15-2+b7", "amd64"))
+    install_unit(root, "systemd-timesyncd.service", enabled=False)
+
+
 GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-good": lambda root: rsyslog(root, True),
+    "chrony-good": lambda root: chrony(root, True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
+    "chrony-bad": lambda root: chrony(root, False),
+    "aide-unscheduled": aide_unscheduled,
+    "journald-only": journald_only,
     "auditd-defaults": auditd_defaults,
     "loose-files": loose_files,
     "live-no-shm": live_container,

@@ -83,6 +83,7 @@ class SudoScan:
     budget: Budget = field(default_factory=Budget)
     no_authenticate: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
+    defaults: list[dict[str, Any]] = field(default_factory=list)  # {file, line, scope, settings}
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -155,6 +156,8 @@ def scan_sudoers(host: HostTarget, path: str = SUDOERS, scan: SudoScan | None = 
         defaults = _DEFAULTS.match(stripped)
         if defaults:
             scope, settings = defaults.groups()
+            scan.defaults.append({"file": path, "line": number, "scope": scope or "",
+                                  "settings": settings})
             if re.search(r"(^|[\s,])!\s*authenticate\b", settings):
                 scan.no_authenticate.append({"file": path, "line": number,
                                              "scope": (scope or "")[1:] or "all"})
