@@ -122,6 +122,19 @@ def aide_unscheduled(root: Path) -> None:
     put(root, "/etc/cron.daily/logrotate", "#!/bin/sh\nlogrotate /etc/logrotate.conf\n")
 
 
+def pam_weak(root: Path) -> None:
+    """PAM stacks with pam_unix only, carrying remember= and no use_authtok; a lone pwhistory."""
+    put(root, "/etc/pam.d/common-auth", "auth required pam_permit.so\n")
+    put(root, "/etc/pam.d/common-password", "password requisite pam_pwquality.so dictcheck=0\n"
+        "password required pam_pwhistory.so remember=5\n"
+        "password [success=1 default=ignore] pam_unix.so remember=5 yescrypt\n"
+        "password requisite pam_deny.so\n")
+
+
+def pam_sss_only(root: Path) -> None:
+    put(root, "/etc/pam.d/common-auth", "auth required pam_sss.so\n")
+
+
 def journald_only(root: Path) -> None:
     from smbaudit.demotree._systemd_links import install_unit
     from smbaudit.demotree.packages import status_paragraph
@@ -139,6 +152,8 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "chrony-bad": lambda root: chrony(root, False),
     "aide-unscheduled": aide_unscheduled,
     "journald-only": journald_only,
+    "pam-weak": pam_weak,
+    "pam-sss-only": pam_sss_only,
     "auditd-defaults": auditd_defaults,
     "loose-files": loose_files,
     "live-no-shm": live_container,

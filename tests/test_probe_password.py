@@ -79,11 +79,14 @@ def test_debian_stack_with_at_include(tmp_path: Path) -> None:
     assert mods[1]["args"] == ["use_first_pass"]
     assert mods[3]["optional"] is True
     assert f["unix"] == {"present": True, "hash": "yescrypt", "hash_source": "pam", "nullok": True,
-                         "nullok_lines": ["/etc/pam.d/common-auth:2"]}
+                         "nullok_lines": ["/etc/pam.d/common-auth:2"], "remember": True,
+                        "use_authtok": True}
     assert f["pwquality"]["present"] is True
     assert f["pwquality"]["settings"]["minlen"] == 12        # argument overrides the file
     assert f["pwquality"]["settings"]["minclass"] == 3       # file value kept
-    assert f["password_history"] == {"present": True, "module": "pam_unix", "remember": 5}
+    assert f["password_history"] == {"present": True, "module": "pam_unix", "remember": 5,
+                                     "pwhistory": False, "enforce_for_root": False,
+                                     "use_authtok": False}
     assert f["lockout"]["present"] is False
 
 
@@ -105,11 +108,14 @@ def test_rhel_stack_include_substack_faillock(tmp_path: Path) -> None:
         ("auth", "pam_env"), ("auth", "pam_faillock"), ("auth", "pam_unix"),
         ("auth", "pam_faillock"), ("session", "pam_limits")]   # include takes its own type only
     assert f["lockout"] == {"present": True, "module": "pam_faillock", "deny": 4,
-                            "unlock_time": 1200, "fail_interval": 900, "even_deny_root": True}
+                            "unlock_time": 1200, "fail_interval": 900, "even_deny_root": True,
+                            "root_unlock_time": None}
     assert f["unix"]["hash"] is None  # su's stack has no password lines
     g = collect("pam", tmp_path, {"services": ["system-auth"]})
     assert g["unix"]["hash"] == "sha512" and g["unix"]["nullok"] is False
-    assert g["password_history"] == {"present": True, "module": "pam_pwhistory", "remember": 10}
+    assert g["password_history"] == {"present": True, "module": "pam_pwhistory", "remember": 10,
+                                     "pwhistory": True, "enforce_for_root": False,
+                                     "use_authtok": True}
 
 
 def test_tally2_cracklib_and_login_defs_hash(tmp_path: Path) -> None:

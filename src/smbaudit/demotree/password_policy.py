@@ -64,6 +64,9 @@ FAILING = [
     "password.min-length", "password.complexity", "password.quality-enforced",
     "password.lockout", "password.lockout-duration", "password.strong-hash",
     "password.no-nullok", "password.reuse",
+    # the PAM CIS pack
+    "pam.pam-pwhistory-enabled", "pam.lockout-root", "pam.pwquality-difok", "pam.pwquality-maxrepeat",
+    "pam.pwquality-maxsequence", "pam.pwquality-root",
 ]
 
 
@@ -79,7 +82,8 @@ def build(root: Path, hardened: bool) -> list[str]:
     if hardened:
         write(root, "/etc/security/pwquality.conf", "# see pwquality.conf.d\n")
         write(root, "/etc/security/pwquality.conf.d/50-cis.conf",
-              "minlen = 14\nminclass = 4\nmaxrepeat = 3\ndictcheck = 1\nenforce_for_root\n")
+              "minlen = 14\nminclass = 4\nmaxrepeat = 3\nmaxsequence = 3\ndifok = 2\ndictcheck = 1\n"
+              "enforce_for_root\n")
         write(root, "/etc/security/faillock.conf",
               "deny = 5\nunlock_time = 900\neven_deny_root\n")
     else:

@@ -31,7 +31,9 @@ def build(root: Path, hardened: bool) -> list[str]:
     install_unit(root, "systemd-journal-remote.socket", enabled=not hardened, target="sockets.target")
     write(root, "/lib/systemd/system/systemd-journal-remote.service", "[Service]\nExecStart=/bin/true\n")
     if hardened:
-        packages.append(("aide", "", "0.18.3-1+deb12u3", "amd64"))
+        packages += [("aide", "", "0.18.3-1+deb12u3", "amd64"),
+                     ("libpam-modules", "pam", "1.5.2-6+deb12u1", "amd64"),
+                     ("libpam-pwquality", "libpwquality", "1.4.5-1+b1", "amd64")]
         append(root, "/var/lib/dpkg/status", "".join(status_paragraph(*p) for p in packages))
         append(root, "/etc/group", "sugroup:x:1100:\n")
         write(root, "/etc/pam.d/su", "auth       sufficient pam_rootok.so\n"
@@ -54,4 +56,5 @@ def build(root: Path, hardened: bool) -> list[str]:
     return ["sudo.use-pty", "sudo.logfile", "sudo.timestamp-timeout", "sudo.su-restricted",
             "time.single-daemon", "time.timesyncd-servers", "cron.restricted", "at.restricted",
             "aide.installed", "services.cron-enabled", "services.journal-upload-enabled",
-            "services.journal-remote-not-in-use"]
+            "services.journal-remote-not-in-use", "packages.libpam-modules-installed",
+            "packages.libpam-pwquality-installed"]

@@ -162,12 +162,15 @@ class PamProbe(Probe):
     pwquality {present, module (pam_pwquality / pam_cracklib), options (module arguments),
     settings (pwquality.conf values, then libpwquality defaults, overridden by the arguments)},
     lockout {present, module (pam_faillock / pam_tally2), deny, unlock_time, fail_interval,
-    even_deny_root},
+    even_deny_root, root_unlock_time (None unset)},
     unix {present, hash (from pam_unix's password line, else login.defs ENCRYPT_METHOD),
     hash_source (pam / login.defs / None), nullok (any pam_unix line allows empty passwords),
-    nullok_lines (file:line list)},
+    nullok_lines (file:line list), remember (pam_unix's password line carries remember=),
+    use_authtok (it carries use_authtok)},
     password_history {present, module, remember (largest of pam_pwhistory and pam_unix remember=,
-    0 when none)}.
+    0 when none), pwhistory (pam_pwhistory is on a password line), enforce_for_root and
+    use_authtok (pam_pwhistory's arguments over pwhistory.conf)}, modules (every module name in
+    the listed stacks).
     """
 
     name = "pam"
@@ -220,6 +223,7 @@ class PamProbe(Probe):
             "lockout": self._lockout(every, reader),
             "unix": self._unix(every, host, reader),
             "password_history": self._history(every, reader),
+            "modules": sorted({m["module"] for m in every}),
             "files": reader.files,
             "errors": reader.errors,
         }
@@ -242,7 +246,7 @@ class PamProbe(Probe):
         line = self._first(modules, "auth", ("pam_faillock", "pam_tally2", "pam_tally"))
         if line is None:
             return {"present": False, "module": None, "deny": 0, "unlock_time": 0,
-                    "fail_interval": 0, "even_deny_root": False}
+                    "fail_interval": 0, "even_deny_root": False, "root_unlock_time": None}
         if line["module"] == "pam_faillock":
             values: dict[str, Any] = dict(FAILLOCK_DEFAULTS)
             values.update(_simple_conf(reader.read(FAILLOCK_CONF)))
@@ -256,7 +260,8 @@ class PamProbe(Probe):
         return {"present": True, "module": line["module"], "deny": values.get("deny", 0),
                 "unlock_time": values.get("unlock_time", 0),
                 "fail_interval": values.get("fail_interval", 0),
-                "even_deny_root": bool(values.get("even_deny_root", False))}
+                "even_deny_root": bool(values.get("even_deny_root", False)),
+                "root_unlock_time": values.get("root_unlock_time")}
 
     def _unix(self, modules: list[dict[str, Any]], host: Any, reader: Reader) -> dict[str, Any]:
         unix = [m for m in modules if m["module"] == "pam_unix"]
@@ -272,19 +277,27 @@ class PamProbe(Probe):
         nullok = [f"{m['file']}:{m['line']}" for m in unix
                   if m["options"].get("nullok") or m["options"].get("nullok_secure")]
         return {"present": bool(unix), "hash": hash_name, "hash_source": source,
-                "nullok": bool(nullok), "nullok_lines": sorted(set(nullok))}
+                "nullok": bool(nullok), "nullok_lines": sorted(set(nullok)),
+                "remember": password is not None and "remember" in password["options"],
+                "use_authtok": password is not None and bool(password["options"].get("use_authtok"))}
 
     def _history(self, modules: list[dict[str, Any]], reader: Reader) -> dict[str, Any]:
         remember = 0
         module = None
+        enforce_for_root = use_authtok = False
         hist = self._first(modules, "password", ("pam_pwhistory",))
         if hist is not None:
             conf = _simple_conf(reader.read(PWHISTORY_CONF))
             value = hist["options"].get("remember", conf.get("remember", 10))
             remember = value if isinstance(value, int) else 0
             module = "pam_pwhistory"
+            enforce_for_root = bool(hist["options"].get("enforce_for_root",
+                                                        conf.get("enforce_for_root", False)))
+            use_authtok = bool(hist["options"].get("use_authtok"))
         unix = self._first(modules, "password", ("pam_unix",))
         if unix is not None and isinstance(unix["options"].get("remember"), int):
             if unix["options"]["remember"] > remember:
                 remember, module = unix["options"]["remember"], "pam_unix"
-        return {"present": module is not None, "module": module, "remember": remember}
+        return {"present": module is not None, "module": module, "remember": remember,
+                "pwhistory": hist is not None, "enforce_for_root": enforce_for_root,
+                "use_authtok": use_authtok}
