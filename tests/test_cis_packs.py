@@ -135,6 +135,16 @@ def pam_sss_only(root: Path) -> None:
     put(root, "/etc/pam.d/common-auth", "auth required pam_sss.so\n")
 
 
+def accounts_odd(root: Path) -> None:
+    """An operator account in group 0, one whose group was deleted, a change date in 2100, a
+    service account with a password."""
+    put(root, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nops:x:1001:0::/home/ops:/bin/bash\n"
+        "old:x:1002:1500::/home/old:/bin/bash\nftp:x:120:65534::/srv/ftp:/usr/sbin/nologin\n")
+    put(root, "/etc/group", "root:x:0:\nshadow:x:42:\n")
+    put(root, "/etc/shadow", "root:!:19700:0:99999:7:::\nops:$y$j9T$abc$def:47482:0:99999:7:30::\n"
+        "old:!:19700:0:99999:7:::\nftp:$y$j9T$abc$def:19700:0:99999:7:::\n", 0o640)
+
+
 def journald_only(root: Path) -> None:
     from smbaudit.demotree._systemd_links import install_unit
     from smbaudit.demotree.packages import status_paragraph
@@ -153,6 +163,7 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "aide-unscheduled": aide_unscheduled,
     "journald-only": journald_only,
     "pam-weak": pam_weak,
+    "accounts-odd": accounts_odd,
     "pam-sss-only": pam_sss_only,
     "auditd-defaults": auditd_defaults,
     "loose-files": loose_files,

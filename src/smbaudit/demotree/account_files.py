@@ -21,6 +21,8 @@ AUDIT_TOOLS = ("auditctl", "aureport", "ausearch", "autrace", "auditd", "augenru
 def build(root: Path, hardened: bool) -> list[str]:
     for path, (good, bad) in BACKUPS.items():
         write(root, path, "# demo copy\n", good if hardened else bad)
+    write(root, "/etc/shells", "/bin/sh\n/bin/bash\n" + ("" if hardened else "/usr/sbin/nologin\n"),
+          0o644 if hardened else 0o664)
     for tool in AUDIT_TOOLS:
         write(root, f"/usr/sbin/{tool}", "#!/bin/sh\n", 0o755 if hardened else 0o775)
     write(root, "/var/log/audit/audit.log", "type=DAEMON_START msg=audit(0.0:1): demo\n",
@@ -39,4 +41,4 @@ def build(root: Path, hardened: bool) -> list[str]:
             "files.issue-permissions", "files.issue-net-permissions", "banners.motd-no-os-details",
             "banners.issue-no-os-details", "banners.issue-net-no-os-details",
             "files.audit-tools-permissions", "files.audit-logs-permissions",
-            "files.audit-log-dir-permissions"]
+            "files.audit-log-dir-permissions", "files.shells-no-nologin"]

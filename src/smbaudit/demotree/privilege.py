@@ -33,7 +33,10 @@ def build(root: Path, hardened: bool) -> list[str]:
     if hardened:
         packages += [("aide", "", "0.18.3-1+deb12u3", "amd64"),
                      ("libpam-modules", "pam", "1.5.2-6+deb12u1", "amd64"),
-                     ("libpam-pwquality", "libpwquality", "1.4.5-1+b1", "amd64")]
+                     ("libpam-pwquality", "libpwquality", "1.4.5-1+b1", "amd64"),
+                     ("acct", "", "6.6.4-5+b1", "amd64")]
+        install_unit(root, "acct.service", enabled=True)
+        write(root, "/etc/default/useradd", "SHELL=/bin/bash\nINACTIVE=30\n")
         append(root, "/var/lib/dpkg/status", "".join(status_paragraph(*p) for p in packages))
         append(root, "/etc/group", "sugroup:x:1100:\n")
         write(root, "/etc/pam.d/su", "auth       sufficient pam_rootok.so\n"
@@ -47,7 +50,11 @@ def build(root: Path, hardened: bool) -> list[str]:
         write(root, "/var/lib/aide/aide.db", "")
         install_unit(root, "dailyaidecheck.timer", enabled=True, target="timers.target")
         return []
+    packages.append(("gcc", "gcc-defaults", "4:10.2.1-1", "amd64"))
     append(root, "/var/lib/dpkg/status", "".join(status_paragraph(*p) for p in packages))
+    group = (root / "etc/group").read_text().replace("shadow:x:42:", "shadow:x:42:bob")
+    mode = (root / "etc/group").stat().st_mode & 0o7777
+    write(root, "/etc/group", group + "wheel0:x:0:\n", mode)
     write(root, "/etc/pam.d/su", "auth       sufficient pam_rootok.so\n"
           "# auth       required   pam_wheel.so\n@include common-auth\n")
     write(root, "/etc/sudoers.d/relaxed", "Defaults !use_pty, !logfile\nDefaults timestamp_timeout=-1\n", 0o440)
@@ -57,4 +64,6 @@ def build(root: Path, hardened: bool) -> list[str]:
             "time.single-daemon", "time.timesyncd-servers", "cron.restricted", "at.restricted",
             "aide.installed", "services.cron-enabled", "services.journal-upload-enabled",
             "services.journal-remote-not-in-use", "packages.libpam-modules-installed",
-            "packages.libpam-pwquality-installed"]
+            "packages.libpam-pwquality-installed", "accounts.shadow-group-empty",
+            "accounts.gid0-group-only-root", "accounts.inactive-lock", "packages.compilers-not-installed",
+            "services.process-accounting"]

@@ -6,6 +6,7 @@ Password hashes are never part of the facts: only their algorithm (`hash_type`) 
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ _HASH_PREFIXES = (
 SHADOW_FACTS = ["empty_password", "hash_types", "password_users", "root.locked",
                 "root.password_state", "users.*.password_state", "users.*.hash_type",
                 "users.*.locked", "users.*.max", "users.*.min", "users.*.warn",
-                "users.*.inactive", "users.*.last_change"]
+                "users.*.inactive", "users.*.last_change", "unlocked_without_shell",
+                "password_changed_in_future", "inactive_lock_missing"]
 GSHADOW_FACTS = ["groups_with_password"]
 SUDO_FACTS = ["sudo.nopasswd", "sudo.no_authenticate", "sudo.rules_count"]
 _DES = re.compile(r"^[./0-9A-Za-z]{13}$")
@@ -228,7 +230,14 @@ class AccountsProbe(Probe):
     password_state, shell, login_shell}), admin_users (members of sudo/wheel/admin),
     admin_groups ({group: members}), groups_with_password (gshadow), sudo ({files,
     unreadable, nopasswd: [{principal, file, line, all_commands}], no_authenticate: [{file,
-    line, scope}], rules_count}).
+    line, scope}], rules_count}), groups (list of {name, gid, members}),
+    missing_primary_groups ({user, gid} whose primary group is not in /etc/group), gid0_users
+    (primary group 0, besides root, sync, shutdown, halt, operator), gid0_groups (besides root),
+    shadow_group_members (listed in the shadow group or with it as primary group),
+    unlocked_without_shell (accounts with no login shell but a usable password, root aside),
+    password_changed_in_future (last change after today), useradd_inactive (INACTIVE of
+    /etc/default/useradd, -1 unset), inactive_lock_missing (password users whose inactive
+    lock is unset or over 45 days).
     """
 
     name = "accounts"
@@ -330,7 +339,30 @@ class AccountsProbe(Probe):
             sudo, sudo_cut = SudoScan(), f"sudoers: {exc}"
         root = next((u for u in users if u["user"] == "root"), None)
         password_users = [u for u in users if u["password_state"] == "hash"]
-        facts: Facts = {
+        gid_of = {g[0]: _int(g[2]) for g in groups}
+        today = int(time.time() // 86400)
+        useradd = host.read_text_or_none("/etc/default/useradd") or ""
+        m_inactive = re.search(r"^\s*INACTIVE\s*=\s*(-?\d+)", useradd, re.MULTILINE)
+        facts_extra: Facts = {
+            "groups": [{"name": g[0], "gid": _int(g[2]), "members": sorted(m for m in g[3].split(",") if m)}
+                       for g in groups],
+            "missing_primary_groups": [{"user": u["user"], "gid": u["gid"]} for u in users
+                                       if group_text is not None and u["gid"] not in gid_name],
+            "gid0_users": [u["user"] for u in users if u["gid"] == 0
+                           and u["user"] not in ("root", "sync", "shutdown", "halt", "operator")],
+            "gid0_groups": [g[0] for g in groups if _int(g[2]) == 0 and g[0] != "root"],
+            "shadow_group_members": sorted(
+                {m for g in groups if g[0] == "shadow" for m in g[3].split(",") if m}
+                | {u["user"] for u in users if "shadow" in gid_of and u["gid"] == gid_of["shadow"]}),
+            "unlocked_without_shell": [u["user"] for u in users if u["user"] != "root"
+                                       and not u["login_shell"] and u["password_state"] == "hash"],
+            "password_changed_in_future": [u["user"] for u in users if isinstance(u["last_change"], int)
+                                           and u["last_change"] > today],
+            "useradd_inactive": int(m_inactive.group(1)) if m_inactive else -1,
+            "inactive_lock_missing": [u["user"] for u in password_users
+                                      if not (0 <= u["inactive"] <= 45)],
+        }
+        facts: Facts = {**facts_extra,
             "passwd_present": True,
             "shadow_present": shadow_text is not None or not shadow_readable,
             "shadow_readable": shadow_readable,
