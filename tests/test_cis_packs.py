@@ -145,6 +145,12 @@ def accounts_odd(root: Path) -> None:
         "old:!:19700:0:99999:7:::\nftp:$y$j9T$abc$def:19700:0:99999:7:::\n", 0o640)
 
 
+def coredump(root: Path, good: bool) -> None:
+    put(root, "/usr/lib/systemd/systemd-coredump", "")
+    if good:
+        put(root, "/etc/systemd/coredump.conf.d/60-cis.conf", "[Coredump]\nStorage=none\nProcessSizeMax=0\n")
+
+
 def journald_only(root: Path) -> None:
     from smbaudit.demotree._systemd_links import install_unit
     from smbaudit.demotree.packages import status_paragraph
@@ -156,6 +162,7 @@ def journald_only(root: Path) -> None:
 GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-good": lambda root: rsyslog(root, True),
     "chrony-good": lambda root: chrony(root, True),
+    "coredump-good": lambda root: coredump(root, True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
@@ -163,6 +170,7 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "aide-unscheduled": aide_unscheduled,
     "journald-only": journald_only,
     "pam-weak": pam_weak,
+    "coredump-default": lambda root: coredump(root, False),
     "accounts-odd": accounts_odd,
     "pam-sss-only": pam_sss_only,
     "auditd-defaults": auditd_defaults,

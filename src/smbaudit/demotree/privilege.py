@@ -4,11 +4,13 @@ Runs after `packages` and `accounts` (areas run in name order) and adds to their
 and group files. The misconfigured tree turns use_pty and the sudo log off for everyone, never
 expires sudo timestamps, leaves su open, runs two time daemons without configured servers,
 lets every user schedule jobs, has no AIDE, and accepts journals from the network without
-sending its own anywhere.
+sending its own anywhere. Home directories are handed to their users only when the tree is
+built as root (as the tests do).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from smbaudit.demotree._systemd_links import install_unit
@@ -49,6 +51,13 @@ def build(root: Path, hardened: bool) -> list[str]:
         write(root, "/etc/aide/aide.conf", AIDE_CONF)
         write(root, "/var/lib/aide/aide.db", "")
         install_unit(root, "dailyaidecheck.timer", enabled=True, target="timers.target")
+        write(root, "/etc/security/limits.d/60-coredump.conf", "* hard core 0\n")
+        write(root, "/root/.bashrc", "umask 027\n", 0o600)
+        (root / "root").chmod(0o700)
+        if os.geteuid() == 0:  # homes belong to their users (only root can hand them over)
+            for user, uid in (("alice", 1000), ("bob", 1001)):
+                for path in (root / "home" / user, root / "home" / user / ".profile"):
+                    os.chown(path, uid, uid)
         return []
     packages.append(("gcc", "gcc-defaults", "4:10.2.1-1", "amd64"))
     append(root, "/var/lib/dpkg/status", "".join(status_paragraph(*p) for p in packages))
@@ -60,10 +69,13 @@ def build(root: Path, hardened: bool) -> list[str]:
     write(root, "/etc/sudoers.d/relaxed", "Defaults !use_pty, !logfile\nDefaults timestamp_timeout=-1\n", 0o440)
     install_unit(root, "ntp.service", enabled=True)
     write(root, "/etc/cron.deny", "", 0o644)
+    write(root, "/home/alice/.netrc", "machine backup.example.org login alice password s3cret\n", 0o600)
+    write(root, "/home/alice/.bashrc", "export PATH=$PATH:.\n", 0o666)
     return ["sudo.use-pty", "sudo.logfile", "sudo.timestamp-timeout", "sudo.su-restricted",
             "time.single-daemon", "time.timesyncd-servers", "cron.restricted", "at.restricted",
             "aide.installed", "services.cron-enabled", "services.journal-upload-enabled",
             "services.journal-remote-not-in-use", "packages.libpam-modules-installed",
             "packages.libpam-pwquality-installed", "accounts.shadow-group-empty",
             "accounts.gid0-group-only-root", "accounts.inactive-lock", "packages.compilers-not-installed",
-            "services.process-accounting"]
+            "services.process-accounting", "coredump.hard-limit", "homes.exist-owned-private",
+            "homes.no-access-dotfiles", "homes.dotfiles-private"]
