@@ -19,7 +19,7 @@ from smbaudit.targets.posixfs import DirectoryTarget
 REPO = Path(__file__).resolve().parents[1]
 PACKS = [REPO / "checks" / p for p in (
     "kernel/modules.yaml", "kernel/sysctl-hardening.yaml", "ssh/sshd-cis.yaml", "filesystems",
-    "services", "boot", "files/cis-files.yaml", "audit", "access")]
+    "services", "boot", "files/cis-files.yaml", "audit", "access", "netfilter")]
 
 
 class LiveTree(DirectoryTarget):
@@ -151,6 +151,51 @@ def coredump(root: Path, good: bool) -> None:
         put(root, "/etc/systemd/coredump.conf.d/60-cis.conf", "[Coredump]\nStorage=none\nProcessSizeMax=0\n")
 
 
+def ufw(root: Path, good: bool) -> None:
+    from smbaudit.demotree._systemd_links import install_unit
+
+    put(root, "/usr/sbin/ufw", "")
+    put(root, "/etc/ufw/ufw.conf", "ENABLED=yes\n")
+    put(root, "/etc/default/ufw", 'DEFAULT_INPUT_POLICY="DROP"\n')
+    install_unit(root, "ufw.service", enabled=good)
+    if good:
+        put(root, "/etc/ufw/user.rules", "*filter\n-A ufw-user-input -i lo -j ACCEPT\n"
+            "-A ufw-user-input -s 127.0.0.0/8 -j DROP\nCOMMIT\n")
+    else:
+        put(root, "/etc/iptables/rules.v4", "*filter\n:INPUT DROP [0:0]\nCOMMIT\n")
+
+
+def iptables(root: Path, good: bool, crowded: bool = False) -> None:
+    from smbaudit.demotree._systemd_links import install_unit
+
+    lo4 = "-A INPUT -i lo -j ACCEPT\n-A INPUT -s 127.0.0.0/8 -j DROP\n" if good else ""
+    lo6 = "-A INPUT -i lo -j ACCEPT\n-A INPUT -s ::1/128 -j DROP\n" if good else ""
+    put(root, "/etc/iptables/rules.v4", f"*filter\n:INPUT DROP [0:0]\n{lo4}COMMIT\n")
+    put(root, "/etc/iptables/rules.v6", f"*filter\n:INPUT DROP [0:0]\n{lo6}COMMIT\n")
+    install_unit(root, "netfilter-persistent.service", enabled=True)
+    if crowded:  # nftables and ufw loading rules as well
+        put(root, "/etc/nftables.conf", "table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n")
+        install_unit(root, "nftables.service", enabled=True)
+        put(root, "/usr/sbin/ufw", "")
+        put(root, "/etc/ufw/ufw.conf", "ENABLED=yes\n")
+
+
+def nftables_bare(root: Path) -> None:
+    """nftables with an input chain only, no loopback drop rule, service not enabled."""
+    from smbaudit.demotree._systemd_links import install_unit
+
+    put(root, "/etc/nftables.conf", "table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  iif lo accept\n }\n}\n")
+    install_unit(root, "nftables.service", enabled=False)
+
+
+def nftables_none(root: Path) -> None:
+    from smbaudit.demotree._systemd_links import install_unit
+
+    put(root, "/etc/nftables.conf", "flush ruleset\n")
+    put(root, "/usr/sbin/nft", "")
+    install_unit(root, "nftables.service", enabled=True)
+
+
 def journald_only(root: Path) -> None:
     from smbaudit.demotree._systemd_links import install_unit
     from smbaudit.demotree.packages import status_paragraph
@@ -163,6 +208,8 @@ GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-good": lambda root: rsyslog(root, True),
     "chrony-good": lambda root: chrony(root, True),
     "coredump-good": lambda root: coredump(root, True),
+    "ufw-good": lambda root: ufw(root, True),
+    "iptables-good": lambda root: iptables(root, True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
@@ -170,6 +217,11 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "aide-unscheduled": aide_unscheduled,
     "journald-only": journald_only,
     "pam-weak": pam_weak,
+    "ufw-bad": lambda root: ufw(root, False),
+    "iptables-bad": lambda root: iptables(root, False),
+    "iptables-crowded": lambda root: iptables(root, True, crowded=True),
+    "nftables-bare": nftables_bare,
+    "nftables-none": nftables_none,
     "coredump-default": lambda root: coredump(root, False),
     "accounts-odd": accounts_odd,
     "pam-sss-only": pam_sss_only,

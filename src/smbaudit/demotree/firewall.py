@@ -16,6 +16,8 @@ table inet filter {
         type filter hook input priority filter; policy drop;
         ct state established,related accept
         iif "lo" accept
+        ip saddr 127.0.0.0/8 counter drop
+        ip6 saddr ::1 counter drop
         meta l4proto { icmp, ipv6-icmp } accept
         tcp dport { 22, 443 } accept
     }
@@ -39,4 +41,4 @@ def build(root: Path, hardened: bool) -> list[str]:
         write(root, "/etc/default/ufw", 'IPV6=no\nDEFAULT_INPUT_POLICY="ACCEPT"\n'
               'DEFAULT_OUTPUT_POLICY="ACCEPT"\nDEFAULT_FORWARD_POLICY="DROP"\n')
         install_unit(root, "ufw.service", enabled=True)
-    return ["firewall.active", "firewall.default-deny", "firewall.ipv6"]
+    return ["firewall.active", "firewall.default-deny", "firewall.ipv6", "firewall.single-utility"]

@@ -44,8 +44,12 @@ def ufw_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
     unit = unit_state(host, "ufw.service")
     enabled = installed and conf.get("ENABLED", "no").lower() == "yes" and not unit["masked"]
     policy = defaults.get("DEFAULT_INPUT_POLICY", "DROP").lower() if installed else None
+    user_rules = "\n".join(reader.read(p) or "" for p in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules"))
+    loopback = bool(re.search(r"-A ufw-user-input -i lo -j ACCEPT", user_rules)) and \
+        bool(re.search(r"-A ufw-user-input -s 127\.0\.0\.0/8 -j (DROP|REJECT)", user_rules))
     return {"installed": installed, "enabled": enabled, "default_input_policy": policy,
-            "ipv6": defaults.get("IPV6", "yes").lower() == "yes", "unit": unit}
+            "ipv6": defaults.get("IPV6", "yes").lower() == "yes", "unit": unit,
+            "loopback": loopback}
 
 
 # ----------------------------------------------------------------------------- nftables
@@ -121,7 +125,12 @@ def nftables_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
         denies = [c for c in chains if c["policy"] == "drop" or c["last_verdict"] in DENY]
         policy = ("drop" if all(c["policy"] == "drop" for c in denies) else "reject") \
             if len(denies) == len(chains) else "accept"
+    tables = re.findall(r"\btable\s+(?:(?:ip|ip6|inet|arp|bridge|netdev)\s+)?([\w.-]+)\s*\{", text)
+    hooks = sorted(set(re.findall(r"\btype\s+filter\s+hook\s+(input|forward|output)\b", text)))
+    loopback = bool(re.search(r'\biif(?:name)?\s+"?lo"?\s+accept\b', text)) and \
+        bool(re.search(r"\bip\s+saddr\s+127\.0\.0\.0/8\b[^\n;]*\b(drop|reject)\b", text))
     return {"installed": installed, "enabled": installed and unit["enabled"] and bool(chains),
+            "tables": tables, "base_hooks": hooks, "loopback": loopback,
             "config_files": paths, "input_chains": chains, "default_input_policy": policy,
             "ipv6": any(c["family"] in ("inet", "ip6") for c in chains
                         if c["policy"] == "drop" or c["last_verdict"] in DENY),
@@ -190,11 +199,18 @@ def iptables_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
     v4 = next((p for p in ("/etc/iptables/rules.v4", "/etc/sysconfig/iptables") if host.exists(p)), None)
     v6 = next((p for p in ("/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables") if host.exists(p)), None)
     units = [unit_state(host, u) for u in ("netfilter-persistent.service", "iptables.service")]
-    policy4 = parse_iptables_save(reader.read(v4)) if v4 else None
-    policy6 = parse_iptables_save(reader.read(v6)) if v6 else None
+    text4 = reader.read(v4) if v4 else None
+    text6 = reader.read(v6) if v6 else None
+    policy4 = parse_iptables_save(text4)
+    policy6 = parse_iptables_save(text6)
+
+    def loopback(text: str | None, net: str) -> bool:
+        return bool(text) and bool(re.search(r"-A INPUT -i lo -j ACCEPT", text or "")) and \
+            bool(re.search(rf"-A INPUT -s {re.escape(net)} -j (DROP|REJECT)", text or ""))
     return {"installed": bool(v4 or v6), "enabled": bool(v4) and any(u["enabled"] for u in units),
             "rules_v4": v4, "rules_v6": v6, "default_input_policy": policy4,
-            "ipv6_input_policy": policy6, "ipv6": policy6 in DENY, "units": units}
+            "ipv6_input_policy": policy6, "ipv6": policy6 in DENY, "units": units,
+            "loopback_v4": loopback(text4, "127.0.0.0/8"), "loopback_v6": loopback(text6, "::1/128")}
 
 
 class FirewallProbe(Probe):
@@ -206,8 +222,11 @@ class FirewallProbe(Probe):
     netfilter-persistent/iptables.service enabled), active (any), default_input_policy (of the
     first active one in the order firewalld, ufw, nftables, iptables: drop / reject / accept, None
     when none is active), default_deny (policy is drop or reject), ipv6_covered (the active
-    firewall also filters IPv6), and per tool: ufw, nftables, firewalld, iptables (details,
-    including the systemd unit state).
+    firewall also filters IPv6), active_count, in_use (the first active one: the utility whose
+    items apply), and per tool: ufw, nftables, firewalld, iptables (details, including the
+    systemd unit state; ufw.loopback: user rules accept lo and drop 127.0.0.0/8;
+    nftables.tables, base_hooks (filter hooks among input / forward / output), loopback (iif lo
+    accept and 127.0.0.0/8 dropped); iptables.loopback_v4 / loopback_v6 likewise).
     """
 
     name = "firewall"
@@ -253,6 +272,8 @@ class FirewallProbe(Probe):
             "tools_found": [name for name, t in tools.items() if t["installed"]],
             "active_firewalls": active,
             "active": bool(active),
+            "active_count": len(active),
+            "in_use": active[0] if active else None,
             "default_input_policy": policy,
             "default_deny": policy in DENY,
             "ipv6_covered": bool(active) and bool(tools[active[0]]["ipv6"]),
