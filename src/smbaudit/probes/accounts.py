@@ -280,6 +280,12 @@ class AccountsProbe(Probe):
                                           all_commands=fs.BOOL)),
             no_authenticate=fs.list_of(fs.record(file=fs.STR, line=fs.INT, scope=fs.STR)),
             rules_count=fs.INT),
+        groups=fs.list_of(fs.record(name=fs.STR, gid=fs.INT, members=fs.list_of(fs.STR))),
+        missing_primary_groups=fs.list_of(fs.record(user=fs.STR, gid=fs.INT)),
+        gid0_users=fs.list_of(fs.STR), gid0_groups=fs.list_of(fs.STR),
+        shadow_group_members=fs.list_of(fs.STR), unlocked_without_shell=fs.list_of(fs.STR),
+        password_changed_in_future=fs.list_of(fs.STR), useradd_inactive=fs.INT,
+        inactive_lock_missing=fs.list_of(fs.STR),
     )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:

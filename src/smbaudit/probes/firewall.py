@@ -239,10 +239,13 @@ class FirewallProbe(Probe):
         tools_found=fs.list_of(fs.STR), active_firewalls=fs.list_of(fs.STR), active=fs.BOOL,
         default_input_policy=fs.nullable(fs.STR), default_deny=fs.BOOL, ipv6_covered=fs.BOOL,
         files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
+        active_count=fs.INT, in_use=fs.nullable(fs.STR),
         ufw=fs.record(installed=fs.BOOL, enabled=fs.BOOL,
-                      default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS),
+                      default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS,
+                      loopback=fs.BOOL),
         nftables=fs.record(
             installed=fs.BOOL, enabled=fs.BOOL, config_files=fs.list_of(fs.STR),
+            tables=fs.list_of(fs.STR), base_hooks=fs.list_of(fs.STR), loopback=fs.BOOL,
             input_chains=fs.list_of(fs.record(family=fs.STR, table=fs.STR, chain=fs.STR,
                                               policy=fs.STR, last_verdict=fs.nullable(fs.STR))),
             default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS),
@@ -253,7 +256,8 @@ class FirewallProbe(Probe):
         iptables=fs.record(
             installed=fs.BOOL, enabled=fs.BOOL, rules_v4=fs.nullable(fs.STR),
             rules_v6=fs.nullable(fs.STR), default_input_policy=fs.nullable(fs.STR),
-            ipv6_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, units=fs.list_of(UNIT_FACTS)),
+            ipv6_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, units=fs.list_of(UNIT_FACTS),
+            loopback_v4=fs.BOOL, loopback_v6=fs.BOOL),
     )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:

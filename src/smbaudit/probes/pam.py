@@ -196,11 +196,15 @@ class PamProbe(Probe):
         pwquality=fs.record(present=fs.BOOL, module=fs.nullable(fs.STR),
                             options=fs.mapping(fs.SCALAR), settings=fs.mapping(fs.SCALAR)),
         lockout=fs.record(present=fs.BOOL, module=fs.nullable(fs.STR), deny=fs.INT,
-                          unlock_time=fs.INT, fail_interval=fs.INT, even_deny_root=fs.BOOL),
+                          unlock_time=fs.INT, fail_interval=fs.INT, even_deny_root=fs.BOOL,
+                          root_unlock_time=fs.nullable(fs.SCALAR)),
         unix=fs.record(present=fs.BOOL, hash=fs.nullable(fs.STR),
                        hash_source=fs.nullable(fs.enum("pam", "login.defs")), nullok=fs.BOOL,
-                       nullok_lines=fs.list_of(fs.STR)),
-        password_history=fs.record(present=fs.BOOL, module=fs.nullable(fs.STR), remember=fs.INT),
+                       nullok_lines=fs.list_of(fs.STR), remember=fs.BOOL, use_authtok=fs.BOOL),
+        password_history=fs.record(present=fs.BOOL, module=fs.nullable(fs.STR), remember=fs.INT,
+                                   pwhistory=fs.BOOL, enforce_for_root=fs.BOOL,
+                                   use_authtok=fs.BOOL),
+        modules=fs.list_of(fs.STR),
         files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
     )
 

@@ -207,6 +207,7 @@ class SysctlProbe(Probe):
         settings=fs.list_of(fs.record(key=fs.STR, value=fs.one_of(fs.INT, fs.STR), file=fs.STR,
                                       line=fs.INT)),
         mismatches=fs.list_of(fs.STR),
+        ipv6_disabled=fs.BOOL, ipv6_disabled_by=fs.nullable(fs.STR),
     )
     del _params
 
