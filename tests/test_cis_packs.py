@@ -196,6 +196,24 @@ def nftables_none(root: Path) -> None:
     install_unit(root, "nftables.service", enabled=True)
 
 
+def gdm(root: Path, good: bool) -> None:
+    put(root, "/usr/sbin/gdm3", "")
+    if not good:
+        put(root, "/etc/gdm3/custom.conf", "[daemon]\n[xdmcp]\nEnable=true\n")
+        put(root, "/etc/dconf/db/local.d/00-media", "[org/gnome/desktop/media-handling]\nautomount=true\n")
+        return
+    put(root, "/etc/gdm3/custom.conf", "[daemon]\n[xdmcp]\n")
+    put(root, "/etc/dconf/db/gdm.d/01-banner-message", "[org/gnome/login-screen]\n"
+        "banner-message-enable=true\nbanner-message-text='Authorised users only'\ndisable-user-list=true\n")
+    put(root, "/etc/dconf/db/local.d/00-screensaver", "[org/gnome/desktop/session]\nidle-delay=uint32 900\n\n"
+        "[org/gnome/desktop/screensaver]\nlock-delay=uint32 5\n")
+    put(root, "/etc/dconf/db/local.d/00-media", "[org/gnome/desktop/media-handling]\nautomount=false\n"
+        "automount-open=false\nautorun-never=true\n")
+    put(root, "/etc/dconf/db/local.d/locks/00-cis", "".join(f"/org/gnome/desktop/{k}\n" for k in (
+        "session/idle-delay", "screensaver/lock-delay", "media-handling/automount",
+        "media-handling/automount-open", "media-handling/autorun-never")))
+
+
 def journald_only(root: Path) -> None:
     from smbaudit.demotree._systemd_links import install_unit
     from smbaudit.demotree.packages import status_paragraph
@@ -210,6 +228,7 @@ GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "coredump-good": lambda root: coredump(root, True),
     "ufw-good": lambda root: ufw(root, True),
     "iptables-good": lambda root: iptables(root, True),
+    "gdm-good": lambda root: gdm(root, True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
@@ -217,6 +236,7 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "aide-unscheduled": aide_unscheduled,
     "journald-only": journald_only,
     "pam-weak": pam_weak,
+    "gdm-bad": lambda root: gdm(root, False),
     "ufw-bad": lambda root: ufw(root, False),
     "iptables-bad": lambda root: iptables(root, False),
     "iptables-crowded": lambda root: iptables(root, True, crowded=True),
