@@ -218,13 +218,13 @@ def test_sudo_use_pty_default_depends_on_the_version(tmp_path: Path, checks: dic
                                                       version: str, sudoers: str, expected: Status) -> None:
     t = tree(tmp_path, {"/etc/sudoers": sudoers, "/var/lib/dpkg/status":
                         f"Package: sudo\nStatus: install ok installed\nVersion: {version}\nArchitecture: amd64\n"})
-    assert status(t, checks["sudo.use-pty"]) is expected
+    assert status(t, checks["accounts.sudo-use-pty"]) is expected
 
 
 def test_sudo_timestamp_timeout_default_and_includes(tmp_path: Path, checks: dict[str, CheckDef]) -> None:
     base = {"/usr/bin/sudo": "", "/etc/sudoers": "@includedir /etc/sudoers.d\n"}
-    assert status(tree(tmp_path / "a", base), checks["sudo.timestamp-timeout"]) is Status.PASS  # 5
+    assert status(tree(tmp_path / "a", base), checks["accounts.sudo-timestamp-timeout"]) is Status.PASS  # 5
     late = tree(tmp_path / "b", {**base, "/etc/sudoers.d/zz": "Defaults timestamp_timeout=60\n"})
-    assert status(late, checks["sudo.timestamp-timeout"]) is Status.FAIL
+    assert status(late, checks["accounts.sudo-timestamp-timeout"]) is Status.FAIL
     ignored = tree(tmp_path / "c", {**base, "/etc/sudoers.d/zz.conf": "Defaults timestamp_timeout=60\n"})
-    assert status(ignored, checks["sudo.timestamp-timeout"]) is Status.PASS  # names with a dot are skipped
+    assert status(ignored, checks["accounts.sudo-timestamp-timeout"]) is Status.PASS  # names with a dot are skipped

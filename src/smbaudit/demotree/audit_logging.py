@@ -94,9 +94,9 @@ def build(root: Path, hardened: bool) -> list[str]:
     return ["logging.auditd-enabled", "logging.audit-identity-files", "logging.audit-sudoers",
             "logging.audit-time-change", "logging.audit-logins", "logging.audit-immutable",
             "logging.audit-log-retention", "logging.audit-disk-full", "logging.persistent-logs",
-            "logging.logrotate", "audit.disk-full-halts", "audit.rules-user-emulation",
-            "audit.rules-network-environment", "audit.rules-failed-access",
-            "audit.rules-permission-changes", "audit.rules-mounts", "audit.rules-session",
-            "audit.rules-file-deletion", "audit.rules-mac-policy", "audit.rules-chcon",
-            "audit.rules-setfacl", "audit.rules-chacl", "audit.rules-usermod",
-            "audit.rules-kernel-modules", "logging.journald-compress", "logging.journald-no-forward"]
+            "logging.logrotate", "logging.audit-disk-full-halts", "logging.audit-rules-user-emulation",
+            "logging.audit-rules-network-environment", "logging.audit-rules-failed-access",
+            "logging.audit-rules-permission-changes", "logging.audit-rules-mounts", "logging.audit-rules-session",
+            "logging.audit-rules-file-deletion", "logging.audit-rules-mac-policy", "logging.audit-rules-chcon",
+            "logging.audit-rules-setfacl", "logging.audit-rules-chacl", "logging.audit-rules-usermod",
+            "logging.audit-rules-kernel-modules", "logging.journald-compress", "logging.journald-no-forward"]

@@ -71,7 +71,7 @@ def build(root: Path, hardened: bool) -> list[str]:
     write(root, "/etc/cron.deny", "", 0o644)
     write(root, "/home/alice/.netrc", "machine backup.example.org login alice password s3cret\n", 0o600)
     write(root, "/home/alice/.bashrc", "export PATH=$PATH:.\n", 0o666)
-    return ["sudo.use-pty", "sudo.logfile", "sudo.timestamp-timeout", "sudo.su-restricted",
+    return ["accounts.sudo-use-pty", "accounts.sudo-logfile", "accounts.sudo-timestamp-timeout", "accounts.su-restricted",
             "time.single-daemon", "time.timesyncd-servers", "cron.restricted", "at.restricted",
             "aide.installed", "services.cron-enabled", "services.journal-upload-enabled",
             "services.journal-remote-not-in-use", "packages.libpam-modules-installed",
