@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,7 @@ def tls_endpoint(label: str, port: int, tmp: Path, with_testssl: bool) -> None:
     compare(label, "sslyze", "certificate trusted (system store)", cert["trusted"], sy["cert_trusted"])
     compare(label, "sslyze", "HSTS present", bool(facts["hsts"] and facts["hsts"]["present"]), sy["hsts"])
     compare(label, "sslyze", "HSTS max-age", (facts["hsts"] or {}).get("max_age") or None, sy["hsts_max_age"])
+    extras_vs_sslyze(label, port, facts, tmp)
     if not with_testssl:
         return
     run_testssl(port, tmp / f"testssl-{label}.json")
@@ -84,6 +87,47 @@ def tls_endpoint(label: str, port: int, tmp: Path, with_testssl: bool) -> None:
     compare(label, "testssl", "HSTS max-age", (facts["hsts"] or {}).get("max_age") or None, ts["hsts_max_age"])
 
 
+SSLYZE_EXTRAS = ["--elliptic_curves", "--reneg", "--compression", "--fallback", "--heartbleed",
+                 "--openssl_ccs", "--tlsv1_2", "--certinfo"]
+SSLYZE_CURVES = {"prime256v1": "secp256r1", "X25519": "x25519", "X448": "x448"}
+
+
+def extras_vs_sslyze(label: str, port: int, facts: dict[str, Any], tmp: Path) -> None:
+    """Key-exchange groups, curves, renegotiation, compression, fallback SCSV, OCSP stapling,
+    Heartbleed and CCS injection: smbaudit's facts beside sslyze's own scan of them."""
+    import json
+
+    out = tmp / f"sslyze-extras-{label}.json"
+    run_sslyze(port, out, SSLYZE_EXTRAS)
+    result = json.loads(out.read_text())["server_scan_results"][0]["scan_result"]
+
+    def res(key: str) -> dict[str, Any]:
+        return (result.get(key) or {}).get("result") or {}
+
+    theirs_dh = sorted({(c["cipher_suite"]["name"], (c.get("ephemeral_key") or {}).get("size"))
+                        for c in res("tls_1_2_cipher_suites").get("accepted_cipher_suites", [])
+                        if (c.get("ephemeral_key") or {}).get("type_name") == "DH"})
+    ours_dh = sorted({(g["name"].split(" ", 1)[1], g["bits"]) for g in facts["dh_groups"]
+                      if g["name"].startswith("TLSv1.2 ")})
+    compare(label, "sslyze", "TLS 1.2 DHE suites and group bits", ours_dh, theirs_dh)
+    curves = res("elliptic_curves")
+    theirs_curves = sorted(SSLYZE_CURVES.get(c["name"], c["name"]) for c in curves.get("supported_curves") or [])
+    compare(label, "sslyze", "ECDHE curves accepted", sorted(c["name"] for c in facts["curves"]), theirs_curves)
+    compare(label, "sslyze", "secure renegotiation", facts["secure_renegotiation"],
+            res("session_renegotiation").get("supports_secure_renegotiation"))
+    compare(label, "sslyze", "TLS compression", facts["compression"],
+            res("tls_compression").get("supports_compression"))
+    compare(label, "sslyze", "TLS_FALLBACK_SCSV", facts["fallback_scsv"],
+            res("tls_fallback_scsv").get("supports_fallback_scsv"))
+    compare(label, "sslyze", "Heartbleed", facts["heartbleed"],
+            res("heartbleed").get("is_vulnerable_to_heartbleed"))
+    compare(label, "sslyze", "CCS injection", facts["ccs_injection"],
+            res("openssl_ccs_injection").get("is_vulnerable_to_ccs_injection"))
+    deployments = res("certificate_info").get("certificate_deployments") or [{}]
+    compare(label, "sslyze", "OCSP response stapled", facts["ocsp_stapling"],
+            deployments[0].get("ocsp_response") is not None)
+
+
 def ssh_endpoint(label: str, port: int) -> None:
     facts = smbaudit_ssh(port)
     _, doc = run_ssh_audit(port)
@@ -101,6 +145,26 @@ def ssh_endpoint(label: str, port: int) -> None:
     compare(label, "ssh-audit", "RSA host key bits", sorted(set(rsa)), sa["rsa_bits"])
 
 
+@contextmanager
+def dhe_1024(tmp: Path) -> Iterator[int]:
+    """nginx with server preference and DHE suites over a 1024-bit group (TLS 1.2 only)."""
+    import subprocess
+
+    from netservers import nginx
+
+    dhparam = tmp / "dh1024.pem"
+    subprocess.run(["openssl", "dhparam", "-dsaparam", "-out", str(dhparam), "1024"], check=True,
+                   timeout=120, capture_output=True)
+    config = f"""
+        ssl_protocols TLSv1.2;
+        ssl_ciphers "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0";
+        ssl_prefer_server_ciphers on;
+        ssl_dhparam {dhparam};
+"""
+    with nginx(tmp / "dhe1024", strong=False, tls_config=config) as web:
+        yield web.tls_port
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-testssl", action="store_true")
@@ -108,6 +172,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, endpoints() as ep:
         tls_endpoint("nginx-weak", ep.weak_tls, Path(tmp), not args.no_testssl)
         tls_endpoint("nginx-strong", ep.strong_tls, Path(tmp), not args.no_testssl)
+        with dhe_1024(Path(tmp)) as port:
+            tls_endpoint("nginx-dhe1024", port, Path(tmp), False)
         ssh_endpoint("sshd-weak", ep.weak_ssh)
         ssh_endpoint("sshd-hardened", ep.hardened_ssh)
     agree = sum(1 for r in rows if r[5])

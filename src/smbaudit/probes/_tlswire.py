@@ -11,10 +11,11 @@ Every read is bounded in bytes and by the caller's socket timeout and deadline.
 from __future__ import annotations
 
 import os
+import selectors
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,19 +257,43 @@ def _parse_certificates(body: bytes) -> list[bytes]:
     return certs
 
 
-def hello(opener: Opener, version: int, ciphers: list[int], server_name: str, deadline: float,
-          want_certificate: bool = False, **offer: Any) -> ServerHello:
-    """Offer `ciphers` at `version`; return what the server chose, with its key exchange group
-    (the flight is read to ServerHelloDone up to TLS 1.2). Rejected if it refused. `offer`
-    goes to `client_hello` (groups, extra_extensions, compression)."""
-    sock = opener()
-    try:
-        sock.sendall(client_hello(version, ciphers, server_name, **offer))
-        reader = _Reader(sock, deadline)
-        result: ServerHello | None = None
-        for mtype, body in _handshake_messages(reader, want_certificate):
+def parse_flight(buf: bytes, version: int, ciphers: list[int], want_certificate: bool,
+                 eof: bool = False) -> ServerHello | None:
+    """The server's answer to a ClientHello, from the bytes received so far: its ServerHello
+    once the clear-text flight is complete (to ServerHelloDone up to TLS 1.2), None while more
+    bytes are needed. Rejected for an alert, a close or another version; ProbeError for what is
+    not TLS or is malformed."""
+    if len(buf) > MAX_FLIGHT:
+        raise ProbeError(f"TLS server sent more than {MAX_FLIGHT} bytes without finishing its hello")
+    pos, pending, result = 0, b"", None
+    while True:
+        if len(buf) - pos < 5:
+            break
+        ctype, _ver, length = struct.unpack("!BHH", buf[pos:pos + 5])
+        if ctype not in (20, 21, 22, 23) or length > MAX_RECORD:
+            if pos == 0:
+                raise ProbeError(f"not a TLS server (first bytes {buf[:5].hex()})")
+            raise ProbeError("malformed TLS record from server")
+        if len(buf) - pos - 5 < length:
+            if eof:
+                raise ProbeError("TLS server closed the connection mid-record")
+            break
+        body = buf[pos + 5:pos + 5 + length]
+        pos += 5 + length
+        if ctype == 21:
+            raise Rejected(f"alert {body[1] if len(body) > 1 else '?'}", body[1] if len(body) > 1 else None)
+        if ctype != 22:  # ChangeCipherSpec / encrypted data: the clear-text part is over
+            if result is None:
+                raise Rejected("no ServerHello")
+            return result
+        pending += body
+        while len(pending) >= 4:
+            mtype, mlen = pending[0], int.from_bytes(pending[1:4], "big")
+            if len(pending) < 4 + mlen:
+                break
+            msg, pending = pending[4:4 + mlen], pending[4 + mlen:]
             if mtype == 2:
-                result = _parse_server_hello(body)
+                result = _parse_server_hello(msg)
                 if result.version != version:
                     raise Rejected(f"server answered {PROTOCOL_NAMES.get(result.version, hex(result.version))}")
                 if result.cipher not in ciphers:
@@ -279,18 +304,119 @@ def hello(opener: Opener, version: int, ciphers: list[int], server_name: str, de
                 continue
             elif mtype == 11:
                 if want_certificate:
-                    result.certificates = _parse_certificates(body)
+                    result.certificates = _parse_certificates(msg)
             elif mtype == 12:
-                result.key_exchange = _parse_key_exchange(body, result.cipher)
+                result.key_exchange = _parse_key_exchange(msg, result.cipher)
             elif mtype == 22:
                 result.ocsp_stapled = True
             elif mtype == 14:  # ServerHelloDone
-                break
-        if result is None:
-            raise Rejected("no ServerHello")
-        return result
+                return result
+    if eof:
+        raise Rejected("connection closed")
+    return None
+
+
+def hello(opener: Opener, version: int, ciphers: list[int], server_name: str, deadline: float,
+          want_certificate: bool = False, **offer: Any) -> ServerHello:
+    """Offer `ciphers` at `version`; return what the server chose, with its key exchange group
+    (the flight is read to ServerHelloDone up to TLS 1.2). Rejected if it refused. `offer`
+    goes to `client_hello` (groups, extra_extensions, compression)."""
+    result: ServerHello | Rejected | None = None
+
+    def once() -> Stream:
+        nonlocal result
+        result = yield HelloRequest(version, ciphers, server_name, want_certificate, offer)
+
+    drive(opener, [once()], deadline, lambda: None)
+    if isinstance(result, Rejected):
+        raise result
+    assert result is not None
+    return result
+
+
+@dataclass
+class HelloRequest:
+    """One ClientHello to send on a fresh connection."""
+
+    version: int
+    ciphers: list[int]
+    server_name: str
+    want_certificate: bool = False
+    offer: dict[str, Any] = field(default_factory=dict)  # client_hello keywords
+
+
+# A stream of handshakes that depend on each other's answers: it yields the next request and
+# is sent the answer (ServerHello, or the Rejected refusal).
+Stream = Generator[HelloRequest, "ServerHello | Rejected", None]
+MAX_PARALLEL = 6  # connections open to one server at once
+
+
+def drive(opener: Opener, streams: list[Stream], deadline: float, check: Callable[[], None],
+          parallel: int = MAX_PARALLEL) -> None:
+    """Run independent streams of handshakes concurrently, at most `parallel` connections at
+    once. Each answer must be complete within the connection's timeout (however it trickles)
+    and the probe's deadline, else ProbeTimeout; ProbeError from a bad answer propagates."""
+    sel = selectors.DefaultSelector()
+    live: dict[socket.socket, tuple[Stream, HelloRequest, list[bytes], float]] = {}
+    queue = list(reversed(streams))
+
+    def advance(stream: Stream, answer: ServerHello | Rejected | None) -> None:
+        try:
+            request = stream.send(answer)  # type: ignore[arg-type]
+        except StopIteration:
+            return
+        check()
+        sock = opener()
+        try:
+            timeout = sock.gettimeout()
+            sock.sendall(client_hello(request.version, request.ciphers, request.server_name,
+                                      **request.offer))
+            sock.setblocking(False)
+            sel.register(sock, selectors.EVENT_READ)
+        except BaseException:
+            sock.close()
+            raise
+        step = deadline if timeout is None else min(deadline, time.monotonic() + timeout)
+        live[sock] = (stream, request, [], step)
+
+    try:
+        while queue and len(live) < parallel:
+            advance(queue.pop(), None)
+        while live:
+            now = time.monotonic()
+            soonest = min(entry[3] for entry in live.values())
+            if now > soonest:
+                raise ProbeTimeout("TLS server stalled mid-handshake" if soonest < deadline
+                                   else "TLS server did not finish its answer in time")
+            for key, _ in sel.select(timeout=max(0.0, min(soonest - now, 0.5))):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                stream, request, chunks, _step = live[sock]
+                try:
+                    chunk = sock.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    chunk = b""
+                chunks.append(chunk)
+                answer: ServerHello | Rejected | None
+                try:
+                    answer = parse_flight(b"".join(chunks), request.version, request.ciphers,
+                                          request.want_certificate, eof=not chunk)
+                except Rejected as exc:
+                    answer = exc
+                if answer is None:
+                    continue
+                sel.unregister(sock)
+                sock.close()
+                del live[sock]
+                advance(stream, answer)
+                while queue and len(live) < parallel:
+                    advance(queue.pop(), None)
     finally:
-        sock.close()
+        for sock in live:
+            sock.close()
+        sel.close()
 
 
 @dataclass
@@ -303,49 +429,53 @@ class Enumeration:
     certificates: list[bytes] = field(default_factory=list)
 
 
-def enumerate_ciphers(opener: Opener, version: int, server_name: str, deadline: float,
-                      check: Callable[[], None]) -> Enumeration:
-    """All cipher suites the server accepts at `version`, in the order it chose them.
-
-    Offers every suite, removes the chosen one, and repeats until the server refuses:
-    one handshake per accepted suite, plus one.
-    """
-    offer = list(TLS13_SUITES if version == TLS13 else LEGACY_SUITES)
-    found = Enumeration()
+def cipher_stream(version: int, offer: list[int], server_name: str, found: Enumeration) -> Stream:
+    """Suites the server accepts among `offer` at `version`: offer them all, remove the chosen
+    one, repeat until refused (one handshake per accepted suite, plus one)."""
+    offer = list(offer)
     while offer:
-        check()
-        try:
-            sh = hello(opener, version, offer, server_name, deadline,
-                       want_certificate=not found.certificates)
-        except Rejected:
-            break
-        found.accepted.append(sh.cipher)
-        if sh.key_exchange is not None:
-            found.key_exchanges[sh.cipher] = sh.key_exchange
-        if sh.certificates and not found.certificates:
-            found.certificates = sh.certificates
-        offer.remove(sh.cipher)
+        answer = yield HelloRequest(version, offer, server_name, want_certificate=not found.certificates)
+        if isinstance(answer, Rejected):
+            return
+        found.accepted.append(answer.cipher)
+        if answer.key_exchange is not None:
+            found.key_exchanges[answer.cipher] = answer.key_exchange
+        if answer.certificates and not found.certificates:
+            found.certificates = answer.certificates
+        offer.remove(answer.cipher)
+
+
+def enumerate_ciphers(opener: Opener, version: int, server_name: str, deadline: float,
+                      check: Callable[[], None], chunks: int = 1) -> Enumeration:
+    """All cipher suites the server accepts at `version`. The suite list is split in `chunks`
+    enumerated concurrently (the union is the same; fewer handshakes in a row)."""
+    suites = list(TLS13_SUITES if version == TLS13 else LEGACY_SUITES)
+    found = Enumeration()
+    parts = [suites[i::chunks] for i in range(chunks)] if chunks > 1 else [suites]
+    drive(opener, [cipher_stream(version, part, server_name, found) for part in parts], deadline, check)
     return found
+
+
+def group_stream(version: int, suites: list[int], server_name: str, found: list[KeyExchange]) -> Stream:
+    """Elliptic curves the server accepts for ECDHE at `version` (<= TLS 1.2), offering every
+    known curve and removing the chosen one: one handshake per accepted curve, plus one."""
+    offer = list(EC_GROUPS)
+    while offer:
+        answer = yield HelloRequest(version, suites, server_name, offer={"groups": list(offer)})
+        if isinstance(answer, Rejected):
+            return
+        kx = answer.key_exchange
+        chosen = next((g for g, (name, _) in GROUPS.items() if kx and name == kx.group), None)
+        if kx is None or chosen not in offer:
+            return
+        found.append(kx)
+        offer.remove(chosen)
 
 
 def enumerate_groups(opener: Opener, version: int, suites: list[int], server_name: str,
                      deadline: float, check: Callable[[], None]) -> list[KeyExchange]:
-    """Elliptic curves the server accepts for ECDHE at `version` (<= TLS 1.2), offering every
-    known curve and removing the chosen one: one handshake per accepted curve, plus one."""
-    offer = list(EC_GROUPS)
     found: list[KeyExchange] = []
-    while offer:
-        check()
-        try:
-            sh = hello(opener, version, suites, server_name, deadline, groups=offer)
-        except Rejected:
-            break
-        kx = sh.key_exchange
-        chosen = next((g for g, (name, _) in GROUPS.items() if kx and name == kx.group), None)
-        if kx is None or chosen not in offer:
-            break
-        found.append(kx)
-        offer.remove(chosen)
+    drive(opener, [group_stream(version, suites, server_name, found)], deadline, check)
     return found
 
 

@@ -29,6 +29,7 @@ HTTP_SERVICES = frozenset({"http", "https", "http-alt", "https-alt", "http-proxy
 WEAK_CLASSES = ("null", "anonymous", "export", "rc4", "des", "3des", "md5", "legacy_cipher", "legacy",
                 "no_forward_secrecy", "static_rsa", "static_dh", "cbc_legacy_protocol")
 LEGACY = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
+CHUNKS = 3  # parts of the legacy suite list enumerated concurrently per protocol version
 
 
 def cipher_weaknesses(name: str, protocol: str) -> list[str]:
@@ -163,6 +164,18 @@ class TlsProbe(Probe):
         chain: list[bytes] = []
         suites: dict[int, list[int]] = {}  # version -> accepted suites, in the server's order
         try:
+            found: dict[int, _tlswire.Enumeration] = {}
+            streams: list[_tlswire.Stream] = []
+            for version, pname in sorted(_tlswire.PROTOCOL_NAMES.items(), key=lambda kv: -kv[0]):
+                if pname not in wanted or version == _tlswire.SSL2:
+                    continue
+                found[version] = _tlswire.Enumeration()
+                offer = _tlswire.TLS13_SUITES if version == _tlswire.TLS13 else _tlswire.LEGACY_SUITES
+                parts = 1 if version == _tlswire.TLS13 else CHUNKS
+                streams += [_tlswire.cipher_stream(version, offer[i::parts], sni, found[version])
+                            for i in range(parts)]
+            # every protocol version, and parts of each suite list, enumerated concurrently
+            _tlswire.drive(opener, streams, ctx.deadline, ctx.check_deadline)
             for version, pname in sorted(_tlswire.PROTOCOL_NAMES.items(), key=lambda kv: -kv[0]):
                 if pname not in wanted:
                     continue
@@ -171,13 +184,13 @@ class TlsProbe(Probe):
                     protocols[pname] = bool(names)
                     ciphers += [_cipher(pname, n, None, None) for n in names]
                     continue
-                found = _tlswire.enumerate_ciphers(opener, version, sni, ctx.deadline, ctx.check_deadline)
-                protocols[pname] = bool(found.accepted)
-                suites[version] = found.accepted
-                ciphers += [_cipher(pname, CIPHER_SUITES.get(c, f"0x{c:04X}"), c, found.key_exchanges.get(c))
-                            for c in found.accepted]
-                if found.certificates and not chain:
-                    chain = found.certificates
+                enum = found[version]
+                protocols[pname] = bool(enum.accepted)
+                suites[version] = enum.accepted
+                ciphers += [_cipher(pname, CIPHER_SUITES.get(c, f"0x{c:04X}"), c, enum.key_exchanges.get(c))
+                            for c in enum.accepted]
+                if enum.certificates and not chain:
+                    chain = enum.certificates
             extras = _extras(opener, suites, sni, ctx)
         except _NoStartTls:
             return {"tls": False, "starttls": False, "endpoint": target.endpoint, "protocols": {},
@@ -262,69 +275,72 @@ _STATUS_REQUEST = struct.pack("!HH", _tlswire.EXT_STATUS_REQUEST, 5) + b"\x01\x0
 
 
 def _extras(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeContext) -> dict[str, Any]:
-    """Server cipher preference per protocol, curves, renegotiation, compression, OCSP stapling
-    and TLS_FALLBACK_SCSV: a few more handshakes with suites the server is known to accept."""
+    """Server cipher preference per protocol, curves, renegotiation, compression, OCSP stapling,
+    TLS_FALLBACK_SCSV, Heartbleed and CCS injection: more handshakes with suites the server is
+    known to accept, run concurrently."""
+    TLS12, Rejected = _tlswire.TLS12, _tlswire.Rejected
+    answers: dict[str, Any] = {}
     preference: dict[str, bool | None] = {}
+    streams: list[_tlswire.Stream] = []
+
+    def one(key: str, request: _tlswire.HelloRequest) -> _tlswire.Stream:
+        answers[key] = yield request
+
+    def order(version: int, accepted: list[int]) -> _tlswire.Stream:
+        """True: the server picks the same suite whatever the client's order; False: it takes
+        the client's first choice; None: fewer than two suites or mixed answers."""
+        key = _key(_tlswire.PROTOCOL_NAMES[version])
+        preference[key] = None
+        if len(accepted) < 2:
+            return
+        first = yield _tlswire.HelloRequest(version, accepted, sni)
+        second = yield _tlswire.HelloRequest(version, list(reversed(accepted)), sni)
+        if isinstance(first, Rejected) or isinstance(second, Rejected):
+            return
+        if first.cipher == second.cipher:
+            preference[key] = True
+        elif first.cipher == accepted[0] and second.cipher == accepted[-1]:
+            preference[key] = False
+
     for version, accepted in suites.items():
-        pname = _tlswire.PROTOCOL_NAMES[version]
-        preference[_key(pname)] = _server_preference(opener, version, accepted, sni, ctx) if accepted else None
+        streams.append(order(version, accepted))
+    legacy = [v for v in sorted(suites, reverse=True) if v <= TLS12 and suites[v]]
+    curves: list[_tlswire.KeyExchange] = []
+    top = legacy[0] if legacy else None
+    if top is not None:
+        streams.append(one("status", _tlswire.HelloRequest(top, suites[top], sni,
+                                                           offer={"extra_extensions": _STATUS_REQUEST})))
+        streams.append(one("compression", _tlswire.HelloRequest(top, suites[top], sni,
+                                                                offer={"compression": b"\x01\x00"})))
+        ecdhe = [c for c in suites[top] if "_ECDHE_" in CIPHER_SUITES.get(c, "")]
+        if ecdhe:
+            streams.append(_tlswire.group_stream(top, ecdhe, sni, curves))
+    accepted_versions = [v for v in sorted(suites, reverse=True) if suites[v]]
+    lower = accepted_versions[1] if len(accepted_versions) >= 2 else None
+    if lower is not None and lower <= TLS12:
+        streams.append(one("fallback", _tlswire.HelloRequest(
+            lower, [*suites[lower], _tlswire.FALLBACK_SCSV], sni)))
+    _tlswire.drive(opener, streams, ctx.deadline, ctx.check_deadline)
+
+    status, compressed, fallback = answers.get("status"), answers.get("compression"), answers.get("fallback")
     out: dict[str, Any] = {
         "server_preference": preference,
         "no_server_preference": [p.replace("_", ".") for p, v in preference.items() if v is False],
         "secure_renegotiation": None, "compression": None, "fallback_scsv": None,
-        "ocsp_stapling": None, "curves": [], "heartbleed": None, "ccs_injection": None,
+        "ocsp_stapling": None, "curves": [{"name": k.group, "bits": k.bits} for k in curves],
+        "heartbleed": None, "ccs_injection": None,
     }
-    legacy = [v for v in sorted(suites, reverse=True) if v <= _tlswire.TLS12 and suites[v]]
-    if legacy:
-        top = legacy[0]
-        sh = _try_hello(opener, top, suites[top], sni, ctx, extra_extensions=_STATUS_REQUEST)
-        if sh is not None:
-            out["secure_renegotiation"] = _tlswire.EXT_RENEGOTIATION_INFO in sh.extensions
-            out["ocsp_stapling"] = sh.ocsp_stapled
-        sh = _try_hello(opener, top, suites[top], sni, ctx, compression=b"\x01\x00")
-        out["compression"] = bool(sh and sh.compression != 0) if sh is not None else False
+    if top is not None:
+        if isinstance(status, _tlswire.ServerHello):
+            out["secure_renegotiation"] = _tlswire.EXT_RENEGOTIATION_INFO in status.extensions
+            out["ocsp_stapling"] = status.ocsp_stapled
+        out["compression"] = isinstance(compressed, _tlswire.ServerHello) and compressed.compression != 0
         wait = min(ctx.io_timeout(), 2.0)  # a vulnerable server answers at once
         out["heartbleed"] = _tlswire.heartbleed(opener, top, suites[top], sni, ctx.deadline, wait)
         out["ccs_injection"] = _tlswire.ccs_injection(opener, top, suites[top], sni, ctx.deadline, wait)
-        ecdhe = [c for c in suites[top] if "_ECDHE_" in CIPHER_SUITES.get(c, "")]
-        if ecdhe:
-            curves = _tlswire.enumerate_groups(opener, top, ecdhe, sni, ctx.deadline, ctx.check_deadline)
-            out["curves"] = [{"name": k.group, "bits": k.bits} for k in curves]
-    accepted_versions = [v for v in sorted(suites, reverse=True) if suites[v]]
-    if len(accepted_versions) >= 2 and accepted_versions[1] <= _tlswire.TLS12:
-        lower = accepted_versions[1]
-        try:
-            _tlswire.hello(opener, lower, [*suites[lower], _tlswire.FALLBACK_SCSV], sni, ctx.deadline)
-            out["fallback_scsv"] = False
-        except _tlswire.Rejected as exc:
-            out["fallback_scsv"] = exc.alert == 86  # inappropriate_fallback
+    if fallback is not None:
+        out["fallback_scsv"] = isinstance(fallback, Rejected) and fallback.alert == 86  # inappropriate_fallback
     return out
-
-
-def _try_hello(opener: Any, version: int, suites: list[int], sni: str, ctx: ProbeContext,
-               **offer: Any) -> _tlswire.ServerHello | None:
-    ctx.check_deadline()
-    try:
-        return _tlswire.hello(opener, version, suites, sni, ctx.deadline, **offer)
-    except _tlswire.Rejected:
-        return None
-
-
-def _server_preference(opener: Any, version: int, accepted: list[int], sni: str,
-                       ctx: ProbeContext) -> bool | None:
-    """True when the server picks the same suite whatever the client's order, False when it
-    takes the client's first choice; None with fewer than two suites or mixed answers."""
-    if len(accepted) < 2:
-        return None
-    first = _try_hello(opener, version, accepted, sni, ctx)
-    second = _try_hello(opener, version, list(reversed(accepted)), sni, ctx)
-    if first is None or second is None:
-        return None
-    if first.cipher == second.cipher:
-        return True
-    if first.cipher == accepted[0] and second.cipher == accepted[-1]:
-        return False
-    return None
 
 
 def _certificate(chain: list[bytes], hostname: str, ctx: ProbeContext) -> dict[str, Any] | None:
