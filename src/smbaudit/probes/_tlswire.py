@@ -122,7 +122,10 @@ def client_hello(version: int, ciphers: list[int], server_name: str = "", *,
             exts += _ext(0x000D, _u16(b"".join(struct.pack("!H", s) for s in _SIGALGS)))
         if version == TLS13:
             exts += _ext(0x002B, _u8(struct.pack("!H", TLS13)))
-            exts += _ext(0x0033, _u16(struct.pack("!H", 0x001D) + _u16(os.urandom(32))))
+            if groups is None or 0x001D in groups:
+                exts += _ext(0x0033, _u16(struct.pack("!H", 0x001D) + _u16(os.urandom(32))))
+            else:  # no share: the server names the group it wants in a HelloRetryRequest
+                exts += _ext(0x0033, _u16(b""))
             exts += _ext(0x002D, _u8(b"\x01"))
         exts += extra_extensions
     body = (struct.pack("!H", hello_version) + os.urandom(32)

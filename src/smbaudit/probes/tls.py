@@ -306,6 +306,7 @@ def _extras(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeConte
         streams.append(order(version, accepted))
     legacy = [v for v in sorted(suites, reverse=True) if v <= TLS12 and suites[v]]
     curves: list[_tlswire.KeyExchange] = []
+    curves13: list[_tlswire.KeyExchange] = []
     top = legacy[0] if legacy else None
     if top is not None:
         streams.append(one("status", _tlswire.HelloRequest(top, suites[top], sni,
@@ -315,6 +316,10 @@ def _extras(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeConte
         ecdhe = [c for c in suites[top] if "_ECDHE_" in CIPHER_SUITES.get(c, "")]
         if ecdhe:
             streams.append(_tlswire.group_stream(top, ecdhe, sni, curves))
+    if suites.get(_tlswire.TLS13):
+        # In TLS 1.2 an ECDSA certificate's own curve must stay offered, which hides the other
+        # curves from the enumeration; TLS 1.3 groups are free of that (HelloRetryRequest counts).
+        streams.append(_tlswire.group_stream(_tlswire.TLS13, suites[_tlswire.TLS13], sni, curves13))
     accepted_versions = [v for v in sorted(suites, reverse=True) if suites[v]]
     lower = accepted_versions[1] if len(accepted_versions) >= 2 else None
     if lower is not None and lower <= TLS12:
@@ -327,7 +332,8 @@ def _extras(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeConte
         "server_preference": preference,
         "no_server_preference": [p.replace("_", ".") for p, v in preference.items() if v is False],
         "secure_renegotiation": None, "compression": None, "fallback_scsv": None,
-        "ocsp_stapling": None, "curves": [{"name": k.group, "bits": k.bits} for k in curves],
+        "ocsp_stapling": None,
+        "curves": [{"name": n, "bits": b} for n, b in dict((k.group, k.bits) for k in curves + curves13).items()],
         "heartbleed": None, "ccs_injection": None,
     }
     if top is not None:
