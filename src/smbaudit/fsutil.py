@@ -153,7 +153,21 @@ def ensure_private_file(path: str | Path, what: str) -> None:
         companion = Path(f"{p}{extra}")
         if companion.is_symlink():
             raise _refuse_link(companion, what)
-    os.close(open_private(p, os.O_WRONLY, what))
+    try:
+        st = os.lstat(p)
+    except FileNotFoundError:
+        try:
+            os.close(open_private(p, os.O_WRONLY | os.O_EXCL, what))
+        except FileExistsError:
+            st = os.lstat(p)  # created meanwhile by another run: checked below
+        else:
+            return
+    # An existing file is checked, never opened here: closing a descriptor of an SQLite file
+    # would drop the POSIX locks this process may hold on it through another connection.
+    if stat.S_ISLNK(st.st_mode):
+        raise _refuse_link(p, what)
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputRefused(f"{p} is not a regular file; refusing to use it as the {what}")
 
 
 def open_append_text(path: str | Path, what: str = "log file") -> io.TextIOWrapper:

@@ -200,7 +200,8 @@ def _colon_rows(text: str | None, width: int) -> list[list[str]]:
 def _duplicates(pairs: list[tuple[Any, str]]) -> list[dict[str, Any]]:
     seen: dict[Any, list[str]] = defaultdict(list)
     for key, name in pairs:
-        seen[key].append(name)
+        if key is not None:  # a malformed id field is no id, so no duplicate of another
+            seen[key].append(name)
     return [{"id": key, "names": names} for key, names in sorted(seen.items(), key=lambda kv: str(kv[0]))
             if len(names) > 1]
 
