@@ -352,7 +352,7 @@ class AccountsProbe(Probe):
         m_inactive = re.search(r"^\s*INACTIVE\s*=\s*(-?\d+)", useradd, re.MULTILINE)
         facts_extra: Facts = {
             "groups": [{"name": g[0], "gid": _int(g[2]), "members": sorted(m for m in g[3].split(",") if m)}
-                       for g in groups],
+                       for g in groups if _int(g[2]) is not None],  # a line without a numeric gid is no group
             "missing_primary_groups": [{"user": u["user"], "gid": u["gid"]} for u in users
                                        if group_text is not None and u["gid"] not in gid_name],
             "gid0_users": [u["user"] for u in users if u["gid"] == 0
