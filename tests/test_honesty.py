@@ -153,6 +153,10 @@ def test_unreachable_port_has_no_score_and_is_not_comparable(tmp_path: Path) -> 
     assert "not assessed" in (tmp_path / "two/report.md").read_text()
     sarif = json.loads((tmp_path / "two/report.sarif").read_text())
     assert sarif["runs"][0]["properties"]["grade"] == "Not assessed"
+    csv_text = (tmp_path / "two/report.csv").read_text(encoding="utf-8-sig")
+    assert "target.reachable" in csv_text and "not assessed" in csv_text  # never an empty file
+    junit = (tmp_path / "two/report.junit.xml").read_text()
+    assert '<testsuites name="smbaudit" tests="1" failures="0" errors="1"' in junit
     # history: the later scan is not "better" than anything
     diff = data["history"]["diff"]
     assert diff["score_change"] is None and not diff["comparable"]

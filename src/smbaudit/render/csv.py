@@ -57,4 +57,9 @@ def render_csv(report: Report) -> bytes:
     writer.writerow(COLUMNS)
     for f in report.findings_sorted():
         writer.writerow(row(report, f))
+    for t in report.unreachable:  # a target not read is a row too, never an empty file
+        values = {"scan_id": report.scan_id, "target": t.name, "check_id": "target.reachable",
+                  "problem": f"{t.name} could not be read", "title": "The target was reached",
+                  "status": "error", "reason": f"not assessed: {t.error}"}
+        writer.writerow([_cell(values.get(c, "")) for c in COLUMNS])
     return buf.getvalue().encode("utf-8-sig")

@@ -86,10 +86,12 @@ def render_junit(report: Report) -> bytes:
     by_target: dict[str, list[Finding]] = defaultdict(list)
     for f in sorted(report.findings, key=lambda f: (f.target, f.check_id)):
         by_target[f.target].append(f)
-    root = ET.Element("testsuites", name="smbaudit", tests=str(len(report.findings)),
+    unreached = len(report.unreachable)  # one error test case each, below
+    root = ET.Element("testsuites", name="smbaudit", tests=str(len(report.findings) + unreached),
                       failures=str(sum(1 for f in report.findings
                                        if f.status is Status.FAIL and not _accepted(f))),
-                      errors=str(sum(1 for f in report.findings if f.status is Status.ERROR)),
+                      errors=str(sum(1 for f in report.findings if f.status is Status.ERROR)
+                                 + unreached),
                       time=str(max(0.0, (report.finished_at - report.started_at).total_seconds())))
     for target, findings in by_target.items():
         suite = ET.SubElement(
