@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
