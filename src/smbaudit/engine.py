@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from smbaudit.errors import NotReadable, ProbeError, ProbeTimeout, UnsupportedOperation
+from smbaudit import peritem
+from smbaudit.errors import DataMissing, NotReadable, ProbeError, ProbeTimeout, UnsupportedOperation
 from smbaudit.evaluate import EvaluationError, eval_condition, place, problem_line
 from smbaudit.models import (
     Assertion,
@@ -239,7 +240,8 @@ def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str,
         infos.append(info)
         for check in plan.planned[ti]:
             job = jobs.get((ti, check.probe, check.params_key))
-            findings.append(_finding(check, target, job, os_facts))
+            finding = _finding(check, target, job, os_facts)
+            findings.extend(peritem.split(check, finding, job.facts or {}) if job else [finding])
     return EngineResult(findings=findings, targets=infos, complete=complete, stop_reason=stop_reason,
                         discovered=discovered)
 
@@ -407,6 +409,8 @@ def _error_finding(check: CheckDef, target: Target, job: _Job) -> Finding:
     exc = job.error
     if isinstance(exc, UnsupportedOperation):
         return _base_finding(check, target, Status.NOT_APPLICABLE, str(exc))
+    if isinstance(exc, DataMissing):
+        return _base_finding(check, target, Status.SKIPPED, f"not assessed: {exc}")
     if job.abandoned:
         reason = f"timed out: probe {check.probe!r} did not finish within the probe deadline"
     elif isinstance(exc, ProbeTimeout):

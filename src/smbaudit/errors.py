@@ -122,6 +122,11 @@ class BudgetExceeded(ProbeError):
     """A probe hit one of its budgets (files, bytes, directives, include fan-out)."""
 
 
+class DataMissing(ProbeError):
+    """Data the probe needs is not installed (e.g. no vulnerability store yet). Its checks are
+    SKIPPED ("not assessed", with the reason), never pass, and leave the exit code alone."""
+
+
 class UnsupportedOperation(ProbeError):
     """The target cannot do what the probe asked (e.g. run a command on an offline tree)."""
 

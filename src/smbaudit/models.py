@@ -132,6 +132,8 @@ class CheckDef:
     # The file on a host whose change fixes a failure (e.g. /etc/nftables.conf), for reports
     # that place every result in a file (SARIF) when no file decided the outcome.
     fix_file: str | None = None
+    # A fact path to a list of items: a failure is reported once per item (smbaudit.peritem).
+    each: str | None = None
 
     @property
     def params_key(self) -> str:

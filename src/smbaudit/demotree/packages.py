@@ -1,8 +1,8 @@
 """Installed packages: a dpkg status file.
 
 The misconfigured tree is a Debian 11 (bullseye) server left at old package versions with
-known, published flaws in every high-risk package family; the hardened tree is Debian 12
-(bookworm) at fixed versions. A few entries exercise dpkg's states: removed packages whose
+known, published flaws in every high-risk package family (found when a vulnerability store is
+installed); the hardened tree is Debian 12 (bookworm) at fixed versions. A few entries exercise dpkg's states: removed packages whose
 configuration files remain, and a half-installed one, must not count as installed.
 """
 
@@ -98,8 +98,6 @@ def build(root: Path, hardened: bool) -> list[str]:
     rows = BOOKWORM_CURRENT if hardened else BULLSEYE_OLD
     text = "".join(status_paragraph(*row) for row in rows) + NOT_INSTALLED
     write(root, "/var/lib/dpkg/status", text, 0o644)
-    if hardened:
-        return []
-    return [f"patching.vuln-{fam}" for fam in (
-        "openssl", "openssh", "sudo", "polkit", "glibc", "xz", "bash", "kernel", "curl",
-        "systemd", "samba", "exim", "nginx", "apache")]
+    # Vulnerable versions are judged against the local vulnerability store, which a demo
+    # machine may not have: no check is expected to fail from packages alone.
+    return []

@@ -228,6 +228,8 @@ def fact_references(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     applies.when) and the placeholders of its problem headline ({failed.KEY} as the first
     `*` assertion's element path + KEY). Fact-contract validation walks these."""
     refs = [(sub + ("fact",), a["fact"]) for sub, a in _assertions(raw)]
+    if "each" in raw:
+        refs.append((("each",), raw["each"]))
     if "problem" in raw:
         try:
             template = problemtext.parse(raw["problem"])
@@ -320,4 +322,5 @@ def _build_check(raw: Mapping[str, Any], pack: str, source: SourceRef) -> CheckD
         pack=pack,
         problem=" ".join(raw["problem"].split()) if "problem" in raw else None,
         fix_file=raw.get("fix_file"),
+        each=raw.get("each"),
     )

@@ -1,148 +1,218 @@
-"""Installed versions of high-risk packages compared with a curated table of known flaws.
+"""Installed packages against the local vulnerability store (smbaudit.vulndb).
 
-The table (checks/data/vulnerable-packages.yaml) lists, per distribution release, the
-versions in which each flaw was fixed. It is a curated subset, not a vulnerability feed.
+Scan-wide options (ctx.options): `vulndb` (the store's path; default in the user data folder)
+and `include_unfixed` (list vulnerabilities with no fix yet, not only count them). With no
+store the probe raises DataMissing: its checks are "not assessed", the rest of the scan runs.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping
-from functools import cache
+from pathlib import Path
 from typing import Any
 
-from smbaudit import resources, yamlload
-from smbaudit.errors import ProbeError
+from smbaudit.errors import DataMissing, ProbeError
 from smbaudit.models import TargetKind
-from smbaudit.versions import compare
 from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.os_release import read_os_release
-from smbaudit.probes.packages import Package, installed_packages, version_scheme
+from smbaudit.probes.packages import installed_packages, version_scheme
 from smbaudit.targets.base import HostTarget, Target
+from smbaudit.vulndb.errors import VulnDBError
+from smbaudit.vulndb.match import Hit, Installed, NotCovered, PackageResult, data_distro, match
+from smbaudit.vulndb.releases import debian_codename
+from smbaudit.vulndb.status import HOW_TO_GET, StoreStatus, store_status
+from smbaudit.vulndb.store import VulnStore, default_path
 
-FAMILIES = ("openssl", "openssh", "sudo", "polkit", "glibc", "xz", "bash", "kernel", "curl",
-            "systemd", "samba", "exim", "nginx", "apache")
-_RHEL_LIKE = {"rhel", "centos", "rocky", "almalinux", "ol", "scientific", "eurolinux"}
-_MANAGER_KEY = {"dpkg": "deb", "rpm": "rpm"}
-
-
-@cache
-def vuln_table() -> list[dict[str, Any]]:
-    data = yamlload.load_file(resources.data_file("vulnerable-packages.yaml"))
-    return list(data["entries"])
+_RHEL_FAMILY = {"rhel", "centos", "rocky", "almalinux", "ol", "scientific", "eurolinux"}
 
 
-def os_key(os_id: str, version_id: str) -> tuple[str, str]:
-    """The table's (os, release) for an os-release ID and VERSION_ID."""
-    os_id = os_id.lower()
-    if os_id in _RHEL_LIKE:
-        return "rhel", version_id.split(".")[0]
-    if os_id in ("debian", "fedora"):
-        return os_id, version_id.split(".")[0]
-    return os_id, version_id
+def store_path(ctx: ProbeContext) -> Path:
+    given = ctx.options.get("vulndb")
+    return Path(given) if given else default_path()
 
 
-def _matching(packages: list[Package], patterns: list[str]) -> list[Package]:
-    """Packages whose name matches a pattern: exact names by lookup, globs by scanning."""
-    exact = {pat for pat in patterns if not any(ch in pat for ch in "*?[")}
-    globs = [pat for pat in patterns if pat not in exact]
-    return [p for p in packages
-            if p.name in exact or (globs and any(fnmatch.fnmatchcase(p.name, pat) for pat in globs))]
+def open_store(ctx: ProbeContext) -> tuple[VulnStore, StoreStatus]:
+    """The store and its status; DataMissing when there is none or it holds no feed."""
+    status = store_status(store_path(ctx))
+    if not status.present or (not status.error and not status.sources):
+        raise DataMissing(f"no vulnerability data: {HOW_TO_GET}")
+    if status.error:
+        raise ProbeError(status.error)
+    try:
+        return VulnStore(Path(status.path)), status
+    except VulnDBError as exc:
+        raise ProbeError(str(exc)) from None
 
 
-def find_vulnerable(packages: list[Package], manager: str, os_name: str, release: str,
-                    entries: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Package]]:
-    """(vulnerable findings, packages looked at) for one host."""
-    scheme = version_scheme(manager)
-    key = _MANAGER_KEY[manager]
-    vulnerable: list[dict[str, Any]] = []
-    checked: dict[tuple[str, str], Package] = {}
-    for entry in entries:
-        candidates = _matching(packages, list(entry.get("packages", {}).get(key, [])))
-        if entry.get("newest_only") and candidates:
-            newest = candidates[0]
-            for p in candidates[1:]:
-                if compare(p.version, newest.version, scheme) > 0:
-                    newest = p
-            candidates = [newest]
-        for pkg in candidates:
-            checked[(pkg.name, pkg.arch)] = pkg
-        rows = [r for r in entry.get("affected", [])
-                if r["os"] == os_name and str(r["release"]) in (release, "*")]
-        for row in rows:
-            fixed = str(row["fixed"])
-            introduced = row.get("introduced")
-            for pkg in candidates:
-                if compare(pkg.version, fixed, scheme) >= 0:
-                    continue
-                if introduced and compare(pkg.version, str(introduced), scheme) < 0:
-                    continue
-                vulnerable.append({
-                    "package": pkg.name, "installed": pkg.version, "fixed": fixed,
-                    "cves": list(entry.get("cves", [])), "severity": entry["severity"],
-                    "family": entry["family"], "table_entry": entry["id"],
-                    "title": entry.get("title", ""), "advisory": row.get("advisory", ""),
-                })
-    return vulnerable, sorted(checked.values(), key=lambda p: (p.name, p.arch))
+def release_key(store: VulnStore, info: Mapping[str, str]) -> tuple[str, str, str]:
+    """(os id, the store's release key, a readable name) from os-release fields."""
+    os_id = info.get("id", "").lower()
+    version = info.get("version_id", "")
+    codename = info.get("version_codename", "")
+    if os_id == "debian":
+        key = codename or debian_codename(version)
+        if not key:
+            row = store.release("debian", version.split(".")[0])
+            key = row["release"] if row else version
+        return os_id, key, f"Debian {version or '?'} ({key})"
+    if os_id == "ubuntu":
+        if not codename:
+            row = store.release("ubuntu", version)
+            codename = row["release"] if row else version
+        return os_id, codename, f"Ubuntu {version} ({codename})"
+    if os_id in _RHEL_FAMILY:
+        major = version.split(".")[0]
+        return os_id, major, f"{info.get('name', os_id)} {major}"
+    if os_id == "alpine":
+        minor = ".".join(version.split(".")[:2])
+        return os_id, minor, f"Alpine {minor}"
+    return os_id, version, f"{info.get('name', os_id)} {version}".strip()
 
 
-_VULNERABLE = fs.record(package=fs.STR, installed=fs.STR, fixed=fs.nullable(fs.STR),
-                        cves=fs.list_of(fs.STR), severity=fs.STR, family=fs.STR,
-                        table_entry=fs.STR, title=fs.STR, advisory=fs.STR)
+def _hit_facts(h: Hit) -> dict[str, Any]:
+    return {"id": h.vuln_id, "status": h.status.value, "fixed": h.fixed,
+            "advisories": list(h.advisories), "severity": h.severity,
+            "severity_from": h.severity_from}
+
+
+def _evidence(p: PackageResult, hits: list[Hit]) -> list[dict[str, str]]:
+    out = []
+    for h in hits:
+        if h.fixed:
+            expected = f">= {h.fixed}"
+            text = f"{h.vuln_id}: fixed in {h.fixed}"
+            if h.advisories:
+                text += f" ({', '.join(h.advisories)})"
+        else:
+            expected = "a fix (none published yet)"
+            text = f"{h.vuln_id}: {h.status.value.replace('_', ' ')}, no fix yet"
+        sev = f"severity {h.severity} from {h.severity_from}" if h.severity else "severity not rated"
+        out.append({"fact": f"{p.source}: {h.vuln_id}", "observed": p.version,
+                    "expected": expected, "message": f"{text}; {sev}"})
+    return out
+
+
+def item_facts(p: PackageResult, unfixed_only: bool = False) -> dict[str, Any]:
+    hits = p.unfixed if unfixed_only else p.fixable
+    if unfixed_only:
+        rated = [h.severity for h in hits if h.severity]
+        order = ("info", "low", "medium", "high", "critical")
+        severity = max(rated, key=order.index) if rated else ""
+        problem = f"{p.source} {p.version} ({', '.join(p.binaries)}): " \
+                  f"{len(hits)} known vulnerabilit{'ies' if len(hits) != 1 else 'y'} with no fix yet"
+    else:
+        severity = p.severity
+        problem = p.headline(unfixed_too=True)
+    if p.note:
+        problem += f" [{p.note}]"
+    return {
+        "id": p.source, "source": p.source, "version": p.version, "binaries": p.binaries,
+        "count": len(hits), "fixed_in": "" if unfixed_only else p.fixed_in,
+        "advisories": [] if unfixed_only else p.advisories,
+        "severity": severity,
+        "severity_from": p.severity_from if not unfixed_only else ("vendor or CVSS" if severity else "unrated"),
+        "unfixed_count": len(p.unfixed), "note": p.note, "problem": problem,
+        "location": p.source, "vulns": [_hit_facts(h) for h in hits],
+        "evidence": _evidence(p, hits),
+    }
+
+
+_HIT_SCHEMA = fs.record(id=fs.STR, status=fs.STR, fixed=fs.STR, advisories=fs.list_of(fs.STR),
+                        severity=fs.STR, severity_from=fs.STR)
+_ITEM_SCHEMA = fs.record(
+    id=fs.STR, source=fs.STR, version=fs.STR, binaries=fs.list_of(fs.STR), count=fs.INT,
+    fixed_in=fs.STR, advisories=fs.list_of(fs.STR), severity=fs.STR, severity_from=fs.STR,
+    unfixed_count=fs.INT, note=fs.STR, problem=fs.STR, location=fs.STR,
+    vulns=fs.list_of(_HIT_SCHEMA),
+    evidence=fs.list_of(fs.record(fact=fs.STR, observed=fs.STR, expected=fs.STR, message=fs.STR)))
 
 
 class PackageVulnsProbe(Probe):
-    """High-risk installed packages at versions the curated table knows to be vulnerable.
+    """Installed packages missing published security fixes, per source package.
 
-    Facts: release ("debian 12"), os, release_covered (the table has rows for this exact
-    release), manager, vulnerable (list of {package, installed, fixed, cves, severity, family,
-    table_entry, title, advisory}), by_family ({family: [vulnerable items]} for every family),
-    installed_families (families with at least one package installed), checked (list of
-    {name, version} of the packages looked at).
+    Facts: os, release (the store's key, e.g. "buster"), release_name, data_distro (whose
+    data judged it), manager, assessed (packages compared), data_date, data_age_days, kernel
+    ({package, version, judged: running | newest installed} or None), vulnerable (one item per
+    source package with fixes missing: id, source, version, binaries, count, fixed_in,
+    advisories, severity, severity_from, unfixed_count, note, problem, location, vulns,
+    evidence), vulnerable_count, cve_count, unfixed_count, unfixed_listed (the scan asked for
+    --include-unfixed), unfixed (items as above for packages whose issues have no fix yet;
+    empty unless listed), eol ({eol, eol_lts, eol_elts} from the store, or None).
     """
 
     name = "package_vulns"
-    description = "installed high-risk packages vs known-vulnerable versions"
+    description = "installed packages vs the distributions' advisories (local vulnerability store)"
     target_kinds = frozenset({TargetKind.HOST})
-    params_schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "families": {"type": "array", "items": {"enum": list(FAMILIES)}, "uniqueItems": True},
-        },
-    }
-
+    params_schema = {"type": "object", "additionalProperties": False, "properties": {}}
     facts = fs.record(
-        os=fs.STR, release=fs.STR, release_covered=fs.BOOL, manager=fs.STR,
-        vulnerable=fs.list_of(_VULNERABLE),
-        by_family=fs.record_of({}, optional={fam: fs.list_of(_VULNERABLE) for fam in FAMILIES}),
-        installed_families=fs.list_of(fs.STR),
-        checked=fs.list_of(fs.record(name=fs.STR, version=fs.STR)),
+        os=fs.STR, release=fs.STR, release_name=fs.STR, data_distro=fs.STR, manager=fs.STR,
+        assessed=fs.INT, data_date=fs.STR, data_age_days=fs.nullable(fs.INT),
+        kernel=fs.nullable(fs.record(package=fs.STR, version=fs.STR,
+                                     judged=fs.enum("running", "newest installed"))),
+        vulnerable=fs.list_of(_ITEM_SCHEMA), vulnerable_count=fs.INT, cve_count=fs.INT,
+        unfixed_count=fs.INT, unfixed_listed=fs.BOOL, unfixed=fs.list_of(_ITEM_SCHEMA),
+        eol=fs.nullable(fs.record(eol=fs.STR, eol_lts=fs.STR, eol_elts=fs.STR)),
     )
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):
             raise ProbeError(f"{target.name} has no file system")
-        info = read_os_release(target)
-        os_name, release = os_key(info.get("id", ""), info.get("version_id", ""))
-        manager, packages = installed_packages(target, ctx.io_timeout())
-        wanted = set(params.get("families", FAMILIES))
-        entries = [e for e in vuln_table() if e["family"] in wanted]
-        ctx.check_deadline()
-        vulnerable, checked = find_vulnerable(packages, manager, os_name, release, entries)
-        covered = any(r["os"] == os_name and str(r["release"]) == release
-                      for e in vuln_table() for r in e.get("affected", []))
-        installed_families = sorted({e["family"] for e in entries
-                                     if _matching(packages, list(e["packages"].get(_MANAGER_KEY[manager], [])))})
+        store, status = open_store(ctx)
+        with store:
+            info = read_os_release(target)
+            os_id, release, release_name = release_key(store, info)
+            try:
+                distro = data_distro(store, os_id, release)
+            except NotCovered as exc:
+                raise ProbeError(f"not assessed: {exc}") from None
+            manager, packages = installed_packages(target, ctx.io_timeout())
+            scheme = version_scheme(manager)
+            running = None
+            if target.live:
+                running = (target.read_text_or_none("/proc/sys/kernel/osrelease", 4096) or "").strip() or None
+            ctx.check_deadline()
+            installed = [Installed(p.name, p.version, p.source, p.source_version or p.version, p.arch)
+                         for p in packages]
+            result = match(store, distro, release, scheme, installed, running)
+            eol = store.release(distro, release)
+        include_unfixed = bool(ctx.options.get("include_unfixed"))
+        vulnerable = [item_facts(p) for p in result.vulnerable]
+        unfixed = [item_facts(p, unfixed_only=True) for p in result.packages
+                   if p.unfixed and not p.fixable] if include_unfixed else []
         return {
-            "os": os_name,
-            "release": f"{os_name} {release}",
-            "release_covered": covered,
-            "manager": manager,
-            "vulnerable": vulnerable,
-            "by_family": {fam: [v for v in vulnerable if v["family"] == fam]
-                          for fam in FAMILIES if fam in wanted},
-            "installed_families": installed_families,
-            "checked": [{"name": p.name, "version": p.version} for p in checked],
+            "os": os_id, "release": release, "release_name": release_name,
+            "data_distro": distro, "manager": manager, "assessed": result.assessed,
+            "data_date": status.data_date, "data_age_days": status.age_days,
+            "kernel": ({"package": result.kernel.package, "version": result.kernel.version,
+                        "judged": result.kernel.judged} if result.kernel else None),
+            "vulnerable": vulnerable, "vulnerable_count": len(vulnerable),
+            "cve_count": sum(v["count"] for v in vulnerable),
+            "unfixed_count": result.unfixed_count, "unfixed_listed": include_unfixed,
+            "unfixed": unfixed,
+            "eol": ({k: eol[k] for k in ("eol", "eol_lts", "eol_elts")} if eol else None),
         }
+
+
+class VulnDataProbe(Probe):
+    """The vulnerability store itself: whether it is there and how old its data is.
+
+    Facts: path, data_date (the data's date: per source its newest record, else its fetch
+    time; the oldest of these), age_days, freshness (current, aging > 7 days, stale > 30
+    days), sources (number of feeds), message (one line for a reader).
+    """
+
+    name = "vulndb_status"
+    description = "age of the local vulnerability data"
+    target_kinds = frozenset({TargetKind.HOST})
+    params_schema = {"type": "object", "additionalProperties": False, "properties": {}}
+    facts = fs.record(path=fs.STR, data_date=fs.STR, age_days=fs.nullable(fs.INT),
+                      freshness=fs.enum("current", "aging", "stale", "missing"),
+                      sources=fs.INT, message=fs.STR)
+
+    def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
+        store, status = open_store(ctx)
+        store.close()
+        return {"path": status.path, "data_date": status.data_date, "age_days": status.age_days,
+                "freshness": status.freshness, "sources": len(status.sources),
+                "message": status.message()}

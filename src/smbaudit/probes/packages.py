@@ -1,9 +1,10 @@
-"""Installed packages: dpkg (read from its status files) or rpm (through the rpm tool).
+"""Installed packages: dpkg status files, the rpm database and Alpine's installed database,
+all read as files on live hosts, SSH targets and offline trees alike.
 
 Debian-family hosts are read from /var/lib/dpkg/status (and /var/lib/dpkg/status.d/*, used by
-distroless images) on live hosts and offline trees alike. RPM databases are binary: a live
-host is asked with `rpm -qa`; an offline tree with `rpm --root TREE` when the scanning host has
-the rpm tool, else the probe says so.
+distroless images). The rpm database is parsed in process (`_rpmdb`: rpmdb.sqlite or Berkeley
+DB Packages), never through `rpm --root`, which can write into the tree; only a live host with
+a database in another format (ndb) is asked with `rpm -qa`. Alpine: /lib/apk/db/installed.
 """
 
 from __future__ import annotations
@@ -15,28 +16,35 @@ from typing import Any
 
 from debian.deb822 import Deb822
 
-from smbaudit.errors import ProbeError, UnsupportedOperation
+from smbaudit.errors import NotReadable, ProbeError
 from smbaudit.models import TargetKind
+from smbaudit.probes import _rpmdb
 from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
-from smbaudit.runner import run
 from smbaudit.targets.base import HostTarget, Target
 
 DPKG_STATUS = "/var/lib/dpkg/status"
 DPKG_STATUS_D = "/var/lib/dpkg/status.d"
 RPM_DB_DIRS = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
+APK_INSTALLED = "/lib/apk/db/installed"
+MAX_DB_BYTES = 1024 * 1024 * 1024
 _RPM_FORMAT = r"%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\t%{SOURCERPM}\t%{ARCH}\n"
 _SRPM = re.compile(r"^(?P<name>.+)-[^-]+-[^-]+\.src\.rpm$")
+_SOURCE_FIELD = re.compile(r"^(?P<name>\S+)(?:\s+\((?P<version>[^)]+)\))?\s*$")
+MANAGERS = ("dpkg", "rpm", "apk")
 
 
 @dataclass(frozen=True)
 class Package:
-    """One installed package. `version` is in the manager's own syntax (epoch:ver-rel)."""
+    """One installed package. `version` is in the manager's own syntax (epoch:ver-rel);
+    `source` / `source_version` name the source package it was built from (dpkg's
+    `Source: name (version)`, the rpm's source rpm, apk's origin)."""
 
     name: str
     version: str
     source: str
     arch: str
+    source_version: str = ""
 
     def to_facts(self) -> dict[str, str]:
         return asdict(self)
@@ -61,10 +69,14 @@ def parse_dpkg_status(text: str, *, default_installed: bool = False) -> list[Pac
             # want flag (install/hold/deinstall/purge), error flag (ok/reinstreq), state
             if len(words) != 3 or words[1] != "ok" or words[2] != "installed":
                 continue
-        source_field = para.get("Source", "").strip()
-        source = source_field.split()[0] if source_field else name
+        source, source_version = name, version
+        m = _SOURCE_FIELD.match(para.get("Source", "").strip())
+        if m:
+            source = m.group("name")
+            # without a version in parentheses the source version is the binary version
+            source_version = m.group("version") or version
         found.append(Package(name=name, version=version, source=source,
-                             arch=para.get("Architecture", "")))
+                             arch=para.get("Architecture", ""), source_version=source_version))
     return found
 
 
@@ -99,46 +111,84 @@ def parse_rpm_query(output: str) -> list[Package]:
         name, evr, srpm, arch = fields
         if evr.startswith("0:"):
             evr = evr[2:]  # epoch 0 is the same as no epoch; keep versions readable
-        m = _SRPM.match(srpm)
-        found.append(Package(name=name, version=evr, source=m.group("name") if m else name,
-                             arch=arch if arch != "(none)" else ""))
+        found.append(_rpm_package(name, evr, srpm, arch if arch != "(none)" else ""))
     return found
 
 
-def rpm_db_dir(host: HostTarget) -> str | None:
-    for path in RPM_DB_DIRS:
-        st = host.stat(path)
-        if st is not None and st.type == "dir":
-            try:
-                if host.list_dir(path):
-                    return path
-            except OSError:
-                continue
-    return None
+def _rpm_package(name: str, evr: str, srpm: str, arch: str) -> Package:
+    m = _SRPM.match(srpm)
+    return Package(name=name, version=evr, source=m.group("name") if m else name, arch=arch,
+                   source_version=evr)
+
+
+def parse_rpm_headers(blobs: Any) -> list[Package]:
+    found: list[Package] = []
+    for blob in blobs:
+        header = _rpmdb.parse_header(blob)
+        if header is None:
+            continue
+        found.append(_rpm_package(header.name, header.evr, header.sourcerpm,
+                                  header.arch if header.arch != "(none)" else ""))
+    return found
+
+
+def _read_db(host: HostTarget, path: str) -> bytes:
+    try:
+        data = host.read_bytes(path, MAX_DB_BYTES)
+    except PermissionError:
+        raise NotReadable(f"{path} is not readable: run as root") from None
+    if len(data) >= MAX_DB_BYTES:
+        raise NotReadable(f"{path} is larger than {MAX_DB_BYTES // 2**20} MiB: not read")
+    return data
 
 
 def rpm_packages(host: HostTarget, timeout: float) -> list[Package] | None:
     """rpm's installed packages, or None when the host has no rpm database."""
-    dbdir = rpm_db_dir(host)
-    if dbdir is None:
-        return None
-    argv = ["rpm", "-qa", "--queryformat", _RPM_FORMAT]
-    if host.live:
-        result = host.run(argv, timeout)
-    else:
-        root = getattr(host, "root", None)
-        if root is None:
-            raise UnsupportedOperation(f"{host.name}: cannot query its rpm database")
+    present = False
+    for base in RPM_DB_DIRS:
+        st = host.stat(base)
+        if st is None or st.type != "dir":
+            continue
+        for name, reader in (("rpmdb.sqlite", _rpmdb.sqlite_blobs), ("Packages", _rpmdb.bdb_blobs)):
+            path = f"{base}/{name}"
+            st = host.stat(path)
+            if st is not None and st.type == "file":
+                return parse_rpm_headers(reader(_read_db(host, path), path))
         try:
-            # The rpm tool of the scanning host reads the tree's database; it writes nothing.
-            result = run(["rpm", "--root", root, "--dbpath", dbdir, *argv[1:]], timeout)
-        except ProbeError as exc:
-            raise ProbeError(
-                f"{host.name} has an rpm database at {dbdir}, but reading it offline needs the "
-                f"rpm tool on the scanning host ({exc}); install rpm or scan the live host") from None
+            present = present or bool(host.list_dir(base))
+        except OSError:
+            continue
+    if not present:
+        return None
+    if not host.live:
+        raise ProbeError(f"{host.name}: the rpm database is in a format smbaudit cannot read "
+                         f"in process (neither rpmdb.sqlite nor Berkeley DB Packages under "
+                         f"{' or '.join(RPM_DB_DIRS)}); scan the live host")
+    result = host.run(["rpm", "-qa", "--queryformat", _RPM_FORMAT], timeout)
     if result.returncode != 0:
         raise ProbeError(f"rpm -qa failed ({result.returncode}): {result.stderr.strip()[:300]}")
     return parse_rpm_query(result.stdout)
+
+
+def parse_apk_installed(text: str) -> list[Package]:
+    """Alpine's /lib/apk/db/installed: blank-line separated blocks of `X:value` lines
+    (P name, V version, A arch, o origin)."""
+    found: list[Package] = []
+    for block in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.splitlines():
+            if len(line) > 2 and line[1] == ":":
+                fields.setdefault(line[0], line[2:])
+        if fields.get("P") and fields.get("V"):
+            found.append(Package(name=fields["P"], version=fields["V"],
+                                 source=fields.get("o") or fields["P"], arch=fields.get("A", ""),
+                                 source_version=fields["V"]))
+    return found
+
+
+def apk_packages(host: HostTarget) -> list[Package] | None:
+    text = host.read_text_or_none(APK_INSTALLED, MAX_DB_BYTES)
+    return None if text is None else parse_apk_installed(text)
 
 
 def installed_packages(host: HostTarget, timeout: float, manager: str = "auto"
@@ -152,36 +202,40 @@ def installed_packages(host: HostTarget, timeout: float, manager: str = "auto"
         found = rpm_packages(host, timeout)
         if found is not None:
             return "rpm", found
-    wanted = "dpkg or rpm" if manager == "auto" else manager
+    if manager in ("auto", "apk"):
+        found = apk_packages(host)
+        if found is not None:
+            return "apk", found
+    wanted = "dpkg, rpm or apk" if manager == "auto" else manager
     raise ProbeError(f"{host.name}: no {wanted} package database found "
-                     f"({DPKG_STATUS}, {', '.join(RPM_DB_DIRS)})")
+                     f"({DPKG_STATUS}, {', '.join(RPM_DB_DIRS)}, {APK_INSTALLED})")
 
 
 def version_scheme(manager: str) -> str:
-    return "deb" if manager == "dpkg" else "rpm"
+    return {"dpkg": "deb", "rpm": "rpm", "apk": "apk"}[manager]
+
+
+PACKAGE_FACTS = fs.record(name=fs.STR, version=fs.STR, source=fs.STR, arch=fs.STR,
+                          source_version=fs.STR)
 
 
 class PackagesProbe(Probe):
     """Installed packages and their versions.
 
-    Facts: manager (dpkg or rpm), packages (list of {name, version, source, arch}, sorted by
-    name), count, names (sorted list of installed package names).
+    Facts: manager (dpkg, rpm or apk), packages (list of {name, version, source, arch,
+    source_version}, sorted by name), count, names (sorted list of installed package names).
     """
 
     name = "packages"
-    description = "installed packages (dpkg status files, rpm database)"
+    description = "installed packages (dpkg status files, rpm database, apk database)"
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"manager": {"enum": ["auto", "dpkg", "rpm"]}},
+        "properties": {"manager": {"enum": ["auto", *MANAGERS]}},
     }
-
-    facts = fs.record(
-        manager=fs.STR,
-        packages=fs.list_of(fs.record(name=fs.STR, version=fs.STR, source=fs.STR, arch=fs.STR)),
-        count=fs.INT, names=fs.list_of(fs.STR),
-    )
+    facts = fs.record(manager=fs.enum(*MANAGERS), packages=fs.list_of(PACKAGE_FACTS),
+                      count=fs.INT, names=fs.list_of(fs.STR))
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, HostTarget):
