@@ -58,6 +58,9 @@ class ScanConfig:
     evidence_dirs: tuple[Path, ...] = ()
     attestations: Path | None = None
     reviews: Path | None = None
+    # vulnerability store (default: vulndb.sqlite in the user data folder)
+    vulndb: str | None = None
+    include_unfixed: bool = False  # list vulnerabilities with no fix yet, not only count them
     # accepted risks, history, periodic runs
     waiver_files: tuple[str, ...] = ()
     history: bool = True

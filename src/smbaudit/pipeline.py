@@ -54,6 +54,7 @@ from smbaudit.render.formats import OutputFormat, renderer
 from smbaudit.report import Report
 from smbaudit.targets.resolve import ResolvedTargets, ResolveOptions, resolve
 from smbaudit.targets.ssh import SSHOptions
+from smbaudit.vulndb import status as vulndb_status
 
 log = logging.getLogger("smbaudit.scan")
 log.addHandler(logging.NullHandler())  # only a log file gets these lines; never stderr
@@ -393,6 +394,13 @@ def _plan_network(resolved: ResolvedTargets, options: ResolveOptions) -> None:
     resolved.not_scanned += resolved.did_not_answer(failed)
 
 
+def _probe_options(config: ScanConfig) -> dict[str, Any]:
+    options = vulndb_status.probe_options(config.vulndb, config.include_unfixed)
+    if config.ca_file:
+        options["ca_file"] = config.ca_file
+    return options
+
+
 def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
     config.validate()
     paths = config.output_paths()
@@ -421,8 +429,7 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
                             engine.EngineOptions(jobs=config.jobs,
                                                  probe_timeout=config.probe_timeout,
                                                  io_timeout=config.timeout,
-                                                 probe_options={"ca_file": config.ca_file}
-                                                 if config.ca_file else {}),
+                                                 probe_options=_probe_options(config)),
                             observer=observer, sources=resolved.sources)
     except KeyboardInterrupt:
         resolved = ResolvedTargets([], [])
@@ -439,6 +446,8 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
         plugins=catalog.plugins.loaded)
     report.waivers = waiver_section
     report.sarif_base = config.sarif_base
+    if any(c.probe in vulndb_status.STORE_PROBES for c in selected):
+        report.vulndb = vulndb_status.report_section(config.vulndb)
     report.compliance = coverage.assess(report.findings)
     _record(store, report, config.profile.name if config.profile else None)
     written = write_reports(report, paths, recovery_hint(report, store),

@@ -75,6 +75,8 @@ class Report:
     compliance: list[dict[str, Any]] | None = None
     history: HistorySection | None = None
     waivers: WaiverOutcome | None = None
+    # The vulnerability data the patch-level checks used: its date, age and sources.
+    vulndb: dict[str, Any] | None = None
     # A stored report scored under another scoring version keeps its own summary when
     # re-rendered: an old report must say what it said then.
     stored_summary: dict[str, Any] | None = None
@@ -119,6 +121,8 @@ class Report:
             data["history"] = self.history.to_dict()
         if self.waivers is not None:
             data["waivers"] = self.waivers.to_dict()
+        if self.vulndb is not None:
+            data["vulndb"] = self.vulndb
         return data
 
     @classmethod
@@ -148,6 +152,7 @@ class Report:
             compliance=data.get("compliance"),
             history=HistorySection.from_dict(data["history"]) if data.get("history") else None,
             waivers=WaiverOutcome.from_dict(data["waivers"]) if data.get("waivers") else None,
+            vulndb=data.get("vulndb"),
         )
 
 

@@ -15,6 +15,7 @@ from click.core import ParameterSource
 from smbaudit import pipeline
 from smbaudit import profile as profile_mod
 from smbaudit.cli import EXIT_CODES_HELP, handle_errors, policies
+from smbaudit.cli import vulndb as vulndb_cli
 from smbaudit.cli.progress import ProgressBar
 from smbaudit.cli.summary import print_summary, since_last_scan
 from smbaudit.config import DEFAULT_OUTPUT_DIR, FAIL_ON_CHOICES, ScanConfig
@@ -134,6 +135,12 @@ def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
 @click.option("--force", is_flag=True,
               help="Scan a dir: folder even when it does not look like a root file system or "
               "configuration tree (no etc/).")
+@click.option("--vulndb", type=click.Path(dir_okay=False), default=None,
+              help="Vulnerability store (default: vulndb.sqlite in the user data folder; see "
+              "`smbaudit vulndb`).")
+@click.option("--include-unfixed", is_flag=True,
+              help="List vulnerabilities with no fix yet, one finding per package (they are "
+              "always counted).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong.")
 @click.option("-v", "--verbose", is_flag=True, help="List every failing and errored check.")
 @policies.scan_options
@@ -167,4 +174,5 @@ def scan(quiet: bool, verbose: bool, **params: Any) -> None:
     if not quiet:
         for line in since_last_scan(report):
             click.echo(visible(line), err=to_stderr)
+        vulndb_cli.echo_status(report.vulndb, err=to_stderr)
     sys.exit(code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -82,3 +83,9 @@ def export(file: Path, db: Path | None) -> None:
     """Write the store to FILE, to carry to a site with no internet (`vulndb import FILE`)."""
     digest = build.export_bundle(db or default_path(), file)
     click.echo(f"{file}: sha256 {digest}")
+
+
+def echo_status(section: dict[str, Any] | None, err: bool) -> None:
+    """Say once, after the scan, when the data is missing or getting old."""
+    if section and section["freshness"] != "current":
+        click.echo(f"smbaudit: {section['message']}", err=err)

@@ -67,6 +67,8 @@ def render_markdown(report: Report) -> bytes:
         lines.append(f"Without accepted risks: {s.score.score_without_waivers:.0f}.")
     for gate in s.score.gates:
         lines.append(f"\n> {md(gate)}")
+    if report.vulndb:
+        lines += ["", f"Vulnerability data: {md(report.vulndb.get('message', ''))}"]
     lines += ["", "| Fail | Pass | Error | Not applicable | Skipped |", "|---:|---:|---:|---:|---:|",
               f"| {c['fail']} | {c['pass']} | {c['error']} | {c['not_applicable']} "
               f"| {c['skipped']} |", "",

@@ -9,8 +9,9 @@ from typing import Any
 
 from smbaudit.vulndb.errors import VulnDBError
 from smbaudit.vulndb.model import SourceInfo
-from smbaudit.vulndb.store import Coverage, VulnStore
+from smbaudit.vulndb.store import Coverage, VulnStore, default_path
 
+STORE_PROBES = ("package_vulns", "vulndb_status")  # the probes that read the store
 WARN_AFTER_DAYS = 7  # older data is warned about
 STALE_AFTER_DAYS = 30  # older data becomes a finding
 HOW_TO_GET = ("run `smbaudit vulndb update` (internet), or `smbaudit vulndb import FILE...` "
@@ -76,3 +77,19 @@ def store_status(path: Path, now: dt.datetime | None = None) -> StoreStatus:
                                sources=store.sources(), coverage=store.coverage())
     except VulnDBError as exc:
         return StoreStatus(path=str(path), present=True, error=str(exc))
+
+
+def probe_options(path: str | None, include_unfixed: bool) -> dict[str, Any]:
+    """The scan-wide options the store-reading probes take."""
+    options: dict[str, Any] = {"vulndb": str(path or default_path())}
+    if include_unfixed:
+        options["include_unfixed"] = True
+    return options
+
+
+def report_section(path: str | None) -> dict[str, Any]:
+    """The report's statement of the vulnerability data a scan used: date, age, sources."""
+    section = store_status(Path(path) if path else default_path()).to_dict()
+    section["sources"] = [{k: s[k] for k in ("name", "records", "fetched_at", "newest")}
+                          for s in section["sources"]]
+    return section
