@@ -80,14 +80,26 @@ def demo_targets(tmp_path_factory: pytest.TempPathFactory) -> list[DirectoryTarg
 HOST_PROBES = sorted(n for n, c in PROBES.items() if TargetKind.HOST in c.target_kinds)
 
 
+@pytest.fixture(scope="module")
+def vulndb_options(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A vulnerability store from the hand-written feed fixtures, for the probes that read one."""
+    from smbaudit.vulndb import build
+    from vulndb_util import DATA
+    path = tmp_path_factory.mktemp("vulndb") / "v.sqlite"
+    build.import_paths(path, [DATA])
+    return {"vulndb": str(path), "include_unfixed": True}
+
+
 @pytest.mark.parametrize("name", HOST_PROBES)
-def test_real_facts_on_the_demo_trees_fit_the_declaration(name: str, demo_targets: list[DirectoryTarget]) -> None:
+def test_real_facts_on_the_demo_trees_fit_the_declaration(name: str, demo_targets: list[DirectoryTarget],
+                                                          vulndb_options: dict[str, Any]) -> None:
     probe = PROBES[name]()
     assert probe.facts is not None
     # a live-only probe reads this machine (the test's own host) instead of the trees
     for target in [LocalTarget()] if probe.live_only else demo_targets:
         for params in _shipped_params()[name]:
-            facts = probe.collect(target, params, ProbeContext(time.monotonic() + 60, 10))
+            facts = probe.collect(target, params, ProbeContext(time.monotonic() + 60, 10,
+                                                               options=dict(vulndb_options)))
             problems = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}"
                         for e in schemacheck.errors(probe.facts, json.loads(json.dumps(
                             factschema.declared_part(facts))))]
