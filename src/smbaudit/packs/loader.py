@@ -45,7 +45,8 @@ RequirementCheck = Callable[[str, str], str | None]
 
 @cache
 def check_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
