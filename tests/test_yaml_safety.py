@@ -90,3 +90,13 @@ def test_oversized_files_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyP
     big.write_text("a: " + "x" * 2000 + "\n")
     with pytest.raises(InputFileError, match="larger than 1000 bytes; not a smbaudit file"):
         yamlload.load_file(big)
+
+
+def test_a_file_with_many_problems_prints_a_bounded_list(tmp_path: Path) -> None:
+    bad = tmp_path / "waivers.yaml"
+    bad.write_text("waivers:\n" + "".join(f"  - {{check: c{i}}}\n" for i in range(2000)))
+    result = _run("scan", f"dir:{tmp_path}", "--waivers", str(bad), "--no-history", "-q",
+                  "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) <= 52 and lines[-1].startswith("  ... and ") and lines[-1].endswith(" more")

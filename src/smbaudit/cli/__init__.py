@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 import click
 
 from smbaudit import __version__
-from smbaudit.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputFileError, SmbauditError
+from smbaudit.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputFileError, SmbauditError, shorten
 from smbaudit.textsafe import visible
 
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_SHOWN_ERRORS = 50  # input problems listed; the rest are counted
+MAX_MESSAGE = 2000  # an error quoting user input never floods the terminal
 
 
 def handle_errors(func: F) -> F:
@@ -25,11 +27,13 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except InputFileError as exc:
             click.echo(f"smbaudit: {len(exc.errors)} problem(s) in input files:", err=True)
-            for e in exc.errors:
+            for e in exc.errors[:MAX_SHOWN_ERRORS]:
                 click.echo(f"  {visible(str(e))}", err=True)
+            if len(exc.errors) > MAX_SHOWN_ERRORS:
+                click.echo(f"  ... and {len(exc.errors) - MAX_SHOWN_ERRORS} more", err=True)
             sys.exit(exc.exit_code)
         except SmbauditError as exc:
-            click.echo(f"smbaudit: {visible(str(exc))}", err=True)
+            click.echo(f"smbaudit: {visible(shorten(str(exc), MAX_MESSAGE))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("smbaudit: interrupted", err=True)
