@@ -54,7 +54,7 @@ def parse_args(text: str) -> dict[str, str]:
 def _shell_assignments(text: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for line in text.splitlines():
-        m = re.match(r"^\s*([A-Z_][A-Z0-9_]*)=(.*)$", line)
+        m = re.match(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$", line)
         if m:
             try:
                 parts = shlex.split(m.group(2), comments=True)

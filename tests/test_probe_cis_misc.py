@@ -1,0 +1,78 @@
+"""Probe-level cases of the CIS-depth host probes that the pack tests do not reach."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from smbaudit.probes.apparmor import AppArmorProbe
+from smbaudit.probes.base import ProbeContext
+from smbaudit.probes.bootloader import BootloaderProbe
+from smbaudit.probes.mounts import MountsProbe
+from smbaudit.probes.timesync import TimeSyncProbe
+from smbaudit.targets.posixfs import DirectoryTarget
+
+
+class LiveTree(DirectoryTarget):
+    """A tree standing in for a live host's /proc and /sys (which cannot be faked here)."""
+
+    live = True
+
+
+def put(root: Path, path: str, text: str) -> None:
+    dest = root / path.lstrip("/")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text)
+
+
+def ctx() -> ProbeContext:
+    return ProbeContext(deadline=time.monotonic() + 30, timeout=5)
+
+
+def test_rhel_bootloader_spec_entries_with_kernelopts(tmp_path: Path) -> None:
+    put(tmp_path, "/boot/grub2/grub.cfg", "blscfg\n")
+    put(tmp_path, "/boot/grub2/grubenv", "kernelopts=root=/dev/vda2 ro audit=1 audit_backlog_limit=8192\n")
+    put(tmp_path, "/boot/grub2/user.cfg", "GRUB2_PASSWORD=grub.pbkdf2.sha512.10000.AB.CD\n")
+    put(tmp_path, "/boot/loader/entries/a.conf", "title RHEL\noptions $kernelopts\n")
+    put(tmp_path, "/boot/loader/entries/b.conf", "title RHEL rescue\noptions $kernelopts ipv6.disable=1\n")
+    facts = BootloaderProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
+    assert facts["entries"] == 2
+    assert facts["args"]["audit"] == "1" and facts["args"]["audit_backlog_limit"] == "8192"
+    assert "ipv6_disable" not in facts["args"]  # not on every entry
+    assert facts["password_set"] and facts["superusers"] == ["root"]
+    assert facts["grub_cfg"]["path"] == "/boot/grub2/grub.cfg"
+
+
+def test_apparmor_kernel_list_live_and_files_offline(tmp_path: Path) -> None:
+    put(tmp_path, "/sys/kernel/security/apparmor/profiles", "/usr/sbin/chronyd (enforce)\nman (complain)\n")
+    put(tmp_path, "/etc/apparmor.d/usr.bin.man", "profile man /usr/bin/man flags=(unconfined) {\n}\n")
+    put(tmp_path, "/etc/apparmor.d/force-complain/usr.bin.x", "")
+    put(tmp_path, "/etc/apparmor.d/usr.bin.x", "/usr/bin/x {\n}\n")
+    put(tmp_path, "/etc/apparmor.d/usr.bin.x.dpkg-old", "/usr/bin/x {\n}\n")
+    live = AppArmorProbe().collect(LiveTree("dir:t", str(tmp_path)), {}, ctx())
+    assert live["source"] == "kernel" and live["not_enforcing"] == ["man"] and live["not_confining"] == []
+    offline = AppArmorProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
+    modes = {p["name"]: p["mode"] for p in offline["profiles"]}
+    assert modes == {"man": "unconfined", "/usr/bin/x": "complain"}
+
+
+def test_runtime_mounts_win_on_a_live_host(tmp_path: Path) -> None:
+    put(tmp_path, "/etc/fstab", "tmpfs /tmp tmpfs defaults,nosuid,nodev,noexec 0 0\n")
+    put(tmp_path, "/boot/vmlinuz-6.1.0-28-amd64", "")
+    put(tmp_path, "/proc/self/mounts", "tmpfs /tmp tmpfs rw,nosuid,nodev,relatime 0 0\n"
+        "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n"
+        "/dev/vdb1 /var/log\\040old ext4 rw 0 0\n")
+    facts = MountsProbe().collect(LiveTree("dir:t", str(tmp_path)), {}, ctx())
+    assert facts["points"]["tmp"]["source"] == "runtime" and facts["points"]["tmp"]["noexec"] is False
+    assert facts["configured"]["tmp"]["noexec"] is True
+    assert facts["mismatches"] == ["tmp"]
+
+
+def test_timesyncd_dropins_reset_and_chrony_sourcedir(tmp_path: Path) -> None:
+    put(tmp_path, "/etc/systemd/timesyncd.conf", "[Time]\nNTP=a.example.org\n")
+    put(tmp_path, "/etc/systemd/timesyncd.conf.d/50-reset.conf", "[Time]\nNTP=\nFallbackNTP=b.example.org\n")
+    put(tmp_path, "/etc/chrony.conf", "sourcedir /etc/chrony/sources.d\nuser chrony\n")
+    put(tmp_path, "/etc/chrony/sources.d/x.sources", "server c.example.org iburst\n")
+    facts = TimeSyncProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
+    assert facts["timesyncd"]["ntp"] == [] and facts["timesyncd"]["servers"] == ["b.example.org"]
+    assert facts["chrony"]["sources"] == ["server c.example.org"] and facts["chrony"]["runs_as"] == "chrony"
