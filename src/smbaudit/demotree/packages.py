@@ -8,6 +8,7 @@ configuration files remain, and a half-installed one, must not count as installe
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 from smbaudit.demotree._util import write
@@ -98,6 +99,30 @@ def build(root: Path, hardened: bool) -> list[str]:
     rows = BOOKWORM_CURRENT if hardened else BULLSEYE_OLD
     text = "".join(status_paragraph(*row) for row in rows) + NOT_INSTALLED
     write(root, "/var/lib/dpkg/status", text, 0o644)
+    _apt_lists(root, rows, hardened)
     # Vulnerable versions are judged against the local vulnerability store, which a demo
-    # machine may not have: no check is expected to fail from packages alone.
-    return []
+    # machine may not have; the apt lists (below) say which updates wait to be installed.
+    return [] if hardened else ["patching.security-updates-pending", "patching.updates-pending"]
+
+
+def _index(rows: list[tuple[str, str, str, str]]) -> str:
+    return "".join(f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
+                   f"{f'Source: {source}' + chr(10) if source else ''}Description: demo\n\n"
+                   for name, source, version, arch in rows)
+
+
+def _apt_lists(root: Path, rows: list[tuple[str, str, str, str]], hardened: bool) -> None:
+    """The indexes apt-get update left: the main suite at the installed versions; on the
+    old server, newer openssl and sudo in the -security suite and a newer tzdata-like bump
+    in -updates (gzip-compressed, as apt may keep them)."""
+    suite = "bookworm" if hardened else "bullseye"
+    base = "/var/lib/apt/lists/deb.debian.org_debian"
+    write(root, f"{base}_dists_{suite}_main_binary-amd64_Packages", _index(rows))
+    if hardened:
+        return
+    security = [(n, s, v.replace("deb11u3", "deb11u8"), a) for n, s, v, a in rows
+                if n in ("openssl", "libssl1.1")] + [("sudo", "", "1.9.5p2-3+deb11u1", "amd64")]
+    updates = [("libsystemd0", "systemd", "247.3-7+deb11u6", "amd64")]
+    write(root, f"{base}-security_dists_{suite}-security_main_binary-amd64_Packages", _index(security))
+    dest = root / f"{base}_dists_{suite}-updates_main_binary-amd64_Packages.gz".lstrip("/")
+    dest.write_bytes(gzip.compress(_index(updates).encode()))
