@@ -70,9 +70,8 @@ def test_html_leads_with_the_headline_and_marks_the_waiver() -> None:
 
 
 def test_markdown_csv_junit_sarif_lead_with_the_headline() -> None:
-    md = text_of(OutputFormat.MARKDOWN)
-    row = next(line for line in md.splitlines() if HEADLINE in line)
-    assert row.index(HEADLINE) < row.index(TITLE)
+    md = text_of(OutputFormat.MARKDOWN)  # a summary under 2 KB: headlines only
+    assert "1. critical: toor has user id 0 besides root" in md
     rows = list(csv.DictReader(io.StringIO(text_of(OutputFormat.CSV))))
     by_id = {r["check_id"]: r for r in rows}
     assert by_id["accounts.uid0-only-root"]["problem"] == HEADLINE
@@ -100,3 +99,54 @@ def test_terminal_summary_leads_with_the_headline(tmp_path: Path, verbose: bool)
     first = next(i for i, line in enumerate(lines) if HEADLINE in line)
     assert "critical" in lines[first]
     assert TITLE in lines[first + 1] and "accounts.uid0-only-root" in lines[first + 1]
+
+
+def waived_report() -> Report:
+    rep = report()
+    t0 = rep.started_at
+    extra = [
+        Finding(check_id="ssh.root-login", title="SSH root login is off", description="d",
+                category="access_control", severity=Severity.HIGH, status=Status.FAIL,
+                target="127.0.0.1:22", problem="root may log in over SSH with a password",
+                waiver=Waiver("kiosk image, replaced in May", "Bob Ray", "2026-01-31", True)),
+        Finding(check_id="tls.no-sslv3", title="SSLv3 is off", description="d",
+                category="encryption", severity=Severity.MEDIUM, status=Status.FAIL,
+                target="127.0.0.1:22", problem="127.0.0.1:22 accepts SSLv3"),
+    ]
+    rep = build(scan_id=rep.scan_id, started_at=t0, finished_at=t0, complete=True,
+                targets=rep.targets + [TargetInfo("127.0.0.1:22", TargetKind.SERVICE)],
+                findings=rep.findings + extra, checks_loaded=5)
+    rep.waivers = {"files": ["waivers.yaml"], "entries": [], "applied_live": 1,
+                   "applied_expired": 1,
+                   "unmatched": [{"check": "files.gone", "target": "*", "justification": "old box",
+                                  "approved_by": "Ann", "expires": "2027-01-01", "expired": False,
+                                  "matched": 0, "source": "waivers.yaml:9"}]}
+    return rep
+
+
+def test_waivers_in_html_summary_and_their_own_section() -> None:
+    html = renderer(OutputFormat.HTML)(waived_report()).decode()
+    summary = html[html.index('id="summary"'):html.index("</section>", html.index('id="summary"'))]
+    assert "accepted risks: 1" in summary and "expired waivers: 1" in summary
+    section = html[html.index('id="waivers"'):]
+    section = section[:section.index("</section>")]
+    for text in ("legacy backup agent reads it", "Jane Doe", "2030-01-01",  # accepted
+                 "Expired waivers (counted again)", "kiosk image, replaced in May", "2026-01-31",
+                 "matched no failing finding", "files.gone", "waivers.yaml:9"):
+        assert text in section, text
+
+
+def test_each_target_has_its_own_top_risks() -> None:
+    html = renderer(OutputFormat.HTML)(waived_report()).decode()
+    block = html[html.index("Top risks per target"):html.index("How the score is calculated")]
+    assert "<h4>dir:/srv/img</h4>" in block and "<h4>127.0.0.1:22</h4>" in block
+    assert HEADLINE in block and "127.0.0.1:22 accepts SSLv3" in block
+    # an accepted risk is not a top risk
+    assert "/etc/shadow has mode 0644" not in block
+
+
+def test_waivers_in_markdown() -> None:
+    md = renderer(OutputFormat.MARKDOWN)(waived_report()).decode()
+    assert "Accepted risks: 1" in md and "expired waivers: 1" in md and "waivers matching nothing: 1" in md
+    assert "legacy backup agent reads it (Jane Doe, until 2030-01-01)" in md
+    assert len(md.encode()) < 2000

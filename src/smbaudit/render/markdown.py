@@ -1,98 +1,118 @@
-"""A Markdown summary (for a ticket, a pull request or an e-mail): score, counts, what changed
-since the last scan, the failing findings and the accepted risks. Every value from a scan is
-escaped, so a hostile string cannot add links, HTML or table cells."""
+"""A Markdown summary that fits an e-mail or a ticket (under 2 KB): score, counts, the top ten
+problems, accepted risks and what changed since the last scan. The full detail is in the
+HTML/PDF/JSON reports. Every value from a scan is escaped, so a hostile string cannot add
+links, HTML or table cells."""
 
 from __future__ import annotations
 
 import re
 
-from smbaudit.models import Status
+from smbaudit.models import Finding
+from smbaudit.render import views
 from smbaudit.report import Report
 from smbaudit.scoring import score_text
 from smbaudit.textsafe import visible
 
-_SPECIAL = re.compile(r"([\\`*_\[\]|<>~]|&(?=[#A-Za-z]))")
+MAX_BYTES = 2000
+TOP = 10
+_SPECIAL = re.compile(r"([\\`*_\[\]|<>~#]|&(?=[#A-Za-z]))")
 
 
-def md(text: object) -> str:
-    """Escape Markdown and HTML specials; keep each value on one line."""
+def md(text: object, limit: int = 0) -> str:
+    """Escape Markdown and HTML specials; keep each value on one line, at most `limit` chars."""
     one_line = visible(" ".join(str(text).split()))  # controls left after that: as escapes
+    if limit and len(one_line) > limit:
+        one_line = one_line[:limit - 1].rstrip() + "…"
     return _SPECIAL.sub(lambda m: f"&#{ord(m.group(1))};" if m.group(1) in "<>&"
                         else "\\" + m.group(1), one_line)
 
 
+def _score_line(report: Report) -> str:
+    sc = report.summary.score
+    if sc.score is None:
+        return f"**Risk score: {md(sc.label)}.**"
+    line = f"**Risk score {score_text(sc.score)}/100, grade {md(sc.grade)}** (0 is best)"
+    if sc.score_without_waivers is not None and sc.score_without_waivers != sc.score:
+        line += f"; {score_text(sc.score_without_waivers)} without accepted risks"
+    return line + "."
+
+
 def _history(report: Report) -> list[str]:
     h = report.history
-    d = h.diff if h else None
+    if h is None:
+        return []
+    d = h.diff
     if d is None:
-        return ["", "## Since the last scan", "", "First recorded scan of these targets."] if h else []
-    change = d.score_change
-    moved = "not comparable" if change is None else f"{'+' if change > 0 else ''}{change:g}"
-    lines = ["", "## Since the last scan", "",
-             f"Compared with scan `{md(d.old_scan.scan_id[:12])}` of "
-             f"{md(d.old_scan.started_at[:16].replace('T', ' '))} UTC: risk score "
-             f"{score_text(d.old_scan.score)} → {score_text(d.new_scan.score)} "
-             f"({moved}).", "",
-             "| New | Regressed | Resolved | Unchanged |", "|---:|---:|---:|---:|",
-             f"| {len(d.new)} | {len(d.regressed)} | {len(d.resolved)} "
-             f"| {len(d.unchanged)} |"]
-    for note in d.notes:
-        lines.append(f"\n> Note: {md(note)}")
-    for entries, label in ((d.new, "New"), (d.regressed, "Regressed"), (d.resolved, "Resolved")):
-        if entries:
-            lines += ["", f"**{label}:**", ""]
-            lines += [f"- {md(e.severity.value)}: {md(e.title)} ({md(e.target)}, "
-                      f"`{md(e.check_id)}`)" for e in entries]
+        return ["", "First recorded scan of these targets."]
+    text = (f"Since the last scan: {len(d.new)} new, {len(d.regressed)} regressed, "
+            f"{len(d.resolved)} resolved")
+    if d.score_change is not None:
+        text += f"; score {score_text(d.old_scan.score)} → {score_text(d.new_scan.score)}"
+    else:
+        text += "; scores not comparable"
+    return ["", text + "."]
+
+
+def _problem(f: Finding, limit: int, several_targets: bool) -> str:
+    where = f" ({md(f.target, 40)})" if several_targets else ""
+    return f"{md(f.severity.value)}: {md(f.headline, limit)}{where}"
+
+
+def _waivers(view: views.WaiverView, limit: int, listed: int) -> list[str]:
+    if not view.any:
+        return []
+    lines = ["", f"Accepted risks: {len(view.accepted)} (waived, left out of the score); "
+                 f"expired waivers: {len(view.expired)} (counted again); waivers matching "
+                 f"nothing: {len(view.unmatched)}."]
+    for f in view.accepted[:listed]:
+        w = f.waiver
+        assert w is not None
+        lines.append(f"- {md(f.headline, limit)}: {md(w.justification, limit)} "
+                     f"({md(w.approved_by, 40)}, until {md(w.expires)})")
+    if len(view.accepted) > listed:
+        lines.append(f"- and {len(view.accepted) - listed} more")
     return lines
 
 
-def render_markdown(report: Report) -> bytes:
+def _compose(report: Report, limit: int, top: int, listed: int) -> str:
     s = report.summary
     c = s.counts
-    names = ", ".join(md(t.name) for t in report.targets)
-    lines = [f"# Security audit: {names}", "",
-             f"Scanned {report.started_at.strftime('%Y-%m-%d %H:%M')} UTC by smbaudit "
-             f"{md(report.tool_version)} (scan `{md(report.scan_id[:12])}`)."]
+    names = [t.name for t in report.targets]
+    title = md(names[0] if names else "no target", 60) + (
+        f" and {len(names) - 1} more" if len(names) > 1 else "")
+    lines = [f"# Security audit: {title}", "",
+             f"{report.started_at.strftime('%Y-%m-%d %H:%M')} UTC, smbaudit "
+             f"{md(report.tool_version)}, scan `{md(report.scan_id[:12])}`."]
     if not report.complete:
-        lines += ["", f"> **This scan did not finish** ({md(report.stop_reason or 'interrupted')}):"
+        lines += ["", f"**This scan did not finish** ({md(report.stop_reason or 'interrupted', 80)}):"
                       " results are partial."]
-    for t in report.unreachable:
-        lines += ["", f"> **Target not read:** {md(t.name)} ({md(t.error)})"]
-    if s.score.score is None:
-        lines += ["", f"**Risk score: {md(s.score.label)}.**"]
-    else:
-        lines += ["", f"**Risk score {s.score.score:.0f}/100, grade {md(s.score.grade)}** "
-                      "(lower is better)."]
-    if s.score.score is not None and s.score.score_without_waivers != s.score.score:
-        lines.append(f"Without accepted risks: {s.score.score_without_waivers:.0f}.")
-    for gate in s.score.gates:
-        lines.append(f"\n> {md(gate)}")
-    if report.vulndb:
-        lines += ["", f"Vulnerability data: {md(report.vulndb.get('message', ''))}"]
-    lines += ["", "| Fail | Pass | Error | Not applicable | Skipped |", "|---:|---:|---:|---:|---:|",
-              f"| {c['fail']} | {c['pass']} | {c['error']} | {c['not_applicable']} "
-              f"| {c['skipped']} |", "",
-              "Failing by severity: " + ", ".join(f"{n} {k}" for k, n in
-                                                  s.failed_by_severity.items()) + "."]
+    if report.unreachable:
+        lines += ["", f"**Not read:** {', '.join(md(t.name, 40) for t in report.unreachable[:3])}."]
+    lines += ["", _score_line(report),
+              f"{c['fail']} failing, {c['pass']} passing, {c['error']} error, "
+              f"{c['not_applicable']} not applicable, {c['skipped']} skipped. Failing: "
+              + ", ".join(f"{n} {k}" for k, n in s.failed_by_severity.items() if n) + "."
+              if c["fail"] else
+              f"{c['fail']} failing, {c['pass']} passing, {c['error']} error, "
+              f"{c['not_applicable']} not applicable, {c['skipped']} skipped."]
+    for gate in s.score.gates[:2]:
+        lines.append(f"Note: {md(gate, 160)}")
+    failing = views.counted_failures(report)
+    if failing:
+        lines += ["", f"## Top problems ({min(top, len(failing))} of {len(failing)})", ""]
+        lines += [f"{i}. {_problem(f, limit, len(names) > 1)}" for i, f in enumerate(failing[:top], 1)]
+    lines += _waivers(views.waivers(report), limit, listed)
     lines += _history(report)
-    failed = [f for f in report.findings_sorted() if f.status is Status.FAIL]
-    if failed:
-        lines += ["", "## Failing checks", "", "| Severity | Problem | Target | Where | Fix |",
-                  "|---|---|---|---|---|"]
-        for f in failed:
-            headline = md(f.headline)
-            if f.waiver:
-                headline += (" *(accepted risk, expired)*" if f.waiver.expired
-                             else f" *(accepted risk until {md(f.waiver.expires)})*")
-            lines.append(f"| {md(f.severity.value)} | {headline}<br>{md(f.title)} `{md(f.check_id)}` "
-                         f"| {md(f.target)} | {md(f.location or '')} | {md(f.remediation)} |")
-    errors = [f for f in report.findings if f.status is Status.ERROR]
-    if errors:
-        lines += ["", "## Checks that could not be completed", ""]
-        lines += [f"- `{md(f.check_id)}` on {md(f.target)}: {md(f.reason)}" for f in errors]
-    unmatched = report.waivers.unmatched if report.waivers else []
-    if unmatched:
-        lines += ["", "## Waivers that matched no failing finding", ""]
-        lines += [f"- `{md(u.check)}` on `{md(u.target)}` ({md(u.source)}): may no longer "
-                  "be needed" for u in unmatched]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    lines += ["", "Full details: the HTML, PDF or JSON report of this scan."]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(report: Report) -> bytes:
+    """The summary, shortened until it fits MAX_BYTES."""
+    text = ""
+    for limit, top, listed in ((120, TOP, 3), (90, TOP, 2), (70, TOP, 1), (60, TOP, 0),
+                               (50, 7, 0), (40, 5, 0), (30, 3, 0)):
+        text = _compose(report, limit, top, listed)
+        if len(text.encode("utf-8")) <= MAX_BYTES:
+            break
+    return text.encode("utf-8")

@@ -1,4 +1,5 @@
-"""PDF of the HTML report, printed by headless Chromium (Debian package `chromium`).
+"""The PDF report, printed by headless Chromium (Debian package `chromium`) from the printable
+layout (reports/print.html.j2: summary, one table of the problems, details by area).
 
 Chromium runs through the one subprocess door (`runner.run`), with a fresh profile folder, no
 sandbox (it usually runs as a service user or in a container), and every background network
@@ -12,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from smbaudit.errors import ProbeError, SmbauditError
-from smbaudit.render.html import render_html
+from smbaudit.render.html import render_print_html
 from smbaudit.report import Report
 from smbaudit.runner import run
 
@@ -47,7 +48,7 @@ def render_pdf(report: Report) -> bytes:
         folder = Path(tmp)
         html, pdf, profile = folder / "report.html", folder / "report.pdf", folder / "profile"
         profile.mkdir()
-        html.write_bytes(render_html(report))
+        html.write_bytes(render_print_html(report))
         try:
             result = run(chromium_argv(browser, profile, html, pdf), TIMEOUT_S,
                          env={"HOME": str(folder)})

@@ -34,6 +34,7 @@ from urllib.parse import quote
 
 from smbaudit.models import Finding, Severity, Status, TargetInfo
 from smbaudit.redact import redact
+from smbaudit.render import views
 from smbaudit.report import Report
 
 SARIF_VERSION = "2.1.0"
@@ -184,6 +185,12 @@ def _result(f: Finding, index: int, places: Places) -> dict[str, Any]:
     return result
 
 
+def _waiver_counts(report: Report) -> dict[str, int]:
+    view = views.waivers(report)
+    return {"accepted": len(view.accepted), "expired": len(view.expired),
+            "unmatched": len(view.unmatched)}
+
+
 def build_sarif(report: Report, base: str = "") -> dict[str, Any]:
     findings = report.findings_sorted()
     rules: dict[str, int] = {}
@@ -223,7 +230,7 @@ def build_sarif(report: Report, base: str = "") -> dict[str, Any]:
         "results": results,
         "properties": {"score": report.summary.score.score, "grade": report.summary.score.grade,
                        "score_without_waivers": report.summary.score.score_without_waivers,
-                       "complete": report.complete},
+                       "complete": report.complete, "waivers": _waiver_counts(report)},
     }
     if bases:
         run["originalUriBaseIds"] = bases
