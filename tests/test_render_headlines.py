@@ -16,6 +16,7 @@ from smbaudit.cli import cli
 from smbaudit.models import Evidence, Finding, Severity, Status, TargetInfo, TargetKind, Waiver
 from smbaudit.render.formats import OutputFormat, renderer
 from smbaudit.report import Report, build
+from smbaudit.waivers import WaiverEntry, WaiverOutcome
 
 HEADLINE = "toor has user id 0 besides root"
 TITLE = "root is the only account with user id 0"
@@ -116,11 +117,10 @@ def waived_report() -> Report:
     rep = build(scan_id=rep.scan_id, started_at=t0, finished_at=t0, complete=True,
                 targets=rep.targets + [TargetInfo("127.0.0.1:22", TargetKind.SERVICE)],
                 findings=rep.findings + extra, checks_loaded=5)
-    rep.waivers = {"files": ["waivers.yaml"], "entries": [], "applied_live": 1,
-                   "applied_expired": 1,
-                   "unmatched": [{"check": "files.gone", "target": "*", "justification": "old box",
-                                  "approved_by": "Ann", "expires": "2027-01-01", "expired": False,
-                                  "matched": 0, "source": "waivers.yaml:9"}]}
+    rep.waivers = WaiverOutcome(
+        entries=(WaiverEntry("files.gone", "*", "old box", "Ann", "2027-01-01", False, 0,
+                             "waivers.yaml:9"),),
+        files=("waivers.yaml",), live=1, expired=1)
     return rep
 
 

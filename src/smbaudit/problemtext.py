@@ -23,8 +23,8 @@ Filters follow `|` and apply left to right:
     where             an element as "FILE line N" from its file (or path) and line fields
 
 A list is written "a, b and c", naming at most three ("a, b, c and 4 more"); a missing fact is
-"not set", an empty list "none". Every value taken from a target is redacted, stripped of
-control characters and shortened, so a headline is safe to print anywhere.
+"not set", an empty list "none". Every value taken from a target is redacted, its control
+characters shown as visible escapes (\x1b) and shortened, so a headline is safe to print anywhere.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import Any
 
 from smbaudit.redact import redact_text
+from smbaudit.textsafe import visible
 
 RESERVED = ("target", "location", "observed", "message", "failed")
 FILTERS = {"count": 0, "first": 0, "plural": 2, "default": 1, "octal": 0, "capital": 0, "where": 0}
@@ -45,7 +46,7 @@ MAX_VALUE_CHARS = 80
 MAX_HEADLINE_CHARS = 300
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.(?:[A-Za-z0-9_-]+|\*))*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_SEPARATORS = re.compile("[\u2028\u2029]")
 
 
 class TemplateError(ValueError):
@@ -170,7 +171,7 @@ def render(template: str | Template, ctx: Context) -> str:
 
 def one_line(text: str) -> str:
     """Text a check author wrote around safe values, as one printable line of bounded length."""
-    return _shorten(" ".join(_CONTROL.sub("?", text).split()), MAX_HEADLINE_CHARS)
+    return _shorten(" ".join(visible(_SEPARATORS.sub(" ", text)).split()), MAX_HEADLINE_CHARS)
 
 
 def _resolve(p: Placeholder, ctx: Context) -> list[Any] | None:
@@ -304,7 +305,7 @@ def label_of(element: Any, fallback: str = "") -> str:
 
 
 def _text(value: Any) -> str:
-    """One value as safe text: redacted, without control characters, shortened."""
+    """One value as safe text: redacted, control characters as escapes, shortened."""
     if isinstance(value, bool):
         text = "yes" if value else "no"
     elif value is None:
@@ -322,8 +323,8 @@ def _text(value: Any) -> str:
 
 
 def safe(text: str, limit: int = MAX_VALUE_CHARS) -> str:
-    """Redacted, one line, no control or bidi characters, at most `limit` characters."""
-    text = _CONTROL.sub("?", redact_text(text).replace("\t", " ").replace("\n", " "))
+    """Redacted, one line, control and bidi characters as escapes, at most `limit` characters."""
+    text = visible(_SEPARATORS.sub(" ", redact_text(text).replace("\t", " ").replace("\n", " ")))
     return _shorten(text.strip(), limit)
 
 

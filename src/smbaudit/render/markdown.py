@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from smbaudit.models import Finding
+from smbaudit.models import Finding, Status
 from smbaudit.render import views
 from smbaudit.report import Report
 from smbaudit.scoring import score_text
@@ -101,6 +101,12 @@ def _compose(report: Report, limit: int, top: int, listed: int) -> str:
     if failing:
         lines += ["", f"## Top problems ({min(top, len(failing))} of {len(failing)})", ""]
         lines += [f"{i}. {_problem(f, limit, len(names) > 1)}" for i, f in enumerate(failing[:top], 1)]
+    errors = [f for f in report.findings_sorted() if f.status is Status.ERROR]
+    if errors:
+        lines += ["", f"Could not be checked: {len(errors)}."]
+        lines += [f"- {md(f.check_id, 50)}: {md(f.reason, limit)}" for f in errors[:min(3, top)]]
+        if len(errors) > 3:
+            lines.append(f"- and {len(errors) - 3} more")
     lines += _waivers(views.waivers(report), limit, listed)
     lines += _history(report)
     lines += ["", "Full details: the HTML, PDF or JSON report of this scan."]
