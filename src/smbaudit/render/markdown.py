@@ -97,6 +97,8 @@ def _compose(report: Report, limit: int, top: int, listed: int) -> str:
               f"{c['not_applicable']} not applicable, {c['skipped']} skipped."]
     for gate in s.score.gates[:2]:
         lines.append(f"Note: {md(gate, 160)}")
+    if report.vulndb:
+        lines.append(f"Vulnerability data: {md(report.vulndb.get('message', ''), 160)}")
     failing = views.counted_failures(report)
     if failing:
         lines += ["", f"## Top problems ({min(top, len(failing))} of {len(failing)})", ""]
