@@ -155,7 +155,7 @@ def test_bad_waivers_file_exits_2_before_scanning(env: Path) -> None:
 
 
 def test_history_errors_are_usage_errors(env: Path) -> None:
-    assert run("history", "--db", str(env / "none.db"))[0] == 2
+    assert run("diff", "--db", str(env / "none.db"))[0] == 2
     scan(env)
     code, out = run("diff", "--db", str(env / "h.db"))
     assert code == 2 and "nothing to compare" in out

@@ -7,6 +7,7 @@ the ones the user gave). Nothing here knows about click or the terminal.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -92,7 +93,7 @@ class ScanConfig:
             values["profile"] = profile
         values.update(_checked(dict(given or {}), "the command line"))
         if "formats" in values:
-            values["formats"] = tuple(OutputFormat(f) for f in dict.fromkeys(values["formats"]))
+            values["formats"] = _formats(values["formats"])
         if given and "output" in given:
             values["output_is_folder"] = False  # a flag's -o means what it says
         return cls(**values)
@@ -114,17 +115,29 @@ class ScanConfig:
             raise UsageError("--output - (stdout) takes exactly one --format")
 
     def output_paths(self) -> dict[OutputFormat, str]:
-        """Where each format goes: FILE (or '-') for one format, a folder for several."""
+        """Where each format goes: FILE (or '-') for one format, a folder for several, or
+        for one format given as `out/` (trailing slash) or an existing folder."""
         fmts, output = list(self.formats), self.output
         if output == "-":
             return {fmts[0]: "-"}
-        if output and len(fmts) == 1 and not self.output_is_folder and not Path(output).is_dir():
+        if (output and len(fmts) == 1 and not self.output_is_folder
+                and not output.endswith(("/", os.sep)) and not Path(output).is_dir()):
             return {fmts[0]: output}
         folder = Path(output or DEFAULT_OUTPUT_DIR)
         return {fmt: str(folder / f"report.{extension(fmt)}") for fmt in fmts}
 
 
 _FIELDS = {f.name for f in fields(ScanConfig)} - {"profile"}
+
+
+def _formats(given: Any) -> tuple[OutputFormat, ...]:
+    """Formats in any case (`HTML`, `Pdf`), each once, in the order given."""
+    names = [str(f).lower() for f in given]
+    known = [f.value for f in OutputFormat]
+    for name in names:
+        if name not in known:
+            raise UsageError(f"unknown report format {name!r} (known: {', '.join(known)})")
+    return tuple(OutputFormat(f) for f in dict.fromkeys(names))
 
 
 def _checked(values: dict[str, Any], where: str) -> dict[str, Any]:

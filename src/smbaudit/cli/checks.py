@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from smbaudit.cli import handle_errors
+from smbaudit.cli.options import choice
 from smbaudit.catalog import load_catalog
 from smbaudit.models import CATEGORIES
 from smbaudit.packs import loader, registry
@@ -16,7 +17,7 @@ def checks() -> None:
 
 
 @checks.command("list")
-@click.option("--category", type=click.Choice(CATEGORIES), help="Only this category.")
+@click.option("--category", type=choice(CATEGORIES), help="Only this category.")
 @click.option("--checks", "check_paths", multiple=True, type=click.Path(exists=True),
               help="Also load check packs from this file or folder.")
 @handle_errors

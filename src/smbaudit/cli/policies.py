@@ -14,6 +14,7 @@ import click
 
 from smbaudit import __version__
 from smbaudit.cli import handle_errors
+from smbaudit.cli.options import format_option, output_option, write_output
 from smbaudit import pipeline
 from smbaudit.compliance import attestations as attest
 from smbaudit.compliance import reviews as review_file
@@ -21,7 +22,6 @@ from smbaudit.compliance.catalog import load_catalogs
 from smbaudit.compliance.coverage import assess
 from smbaudit.compliance.model import Catalog, EvidenceKind, FrameworkCoverage, Status
 from smbaudit.errors import UsageError
-from smbaudit.fsutil import atomic_write
 from smbaudit.textsafe import visible
 
 STATUS_MARK = {"met": "MET", "partial": "PARTIAL", "not_met": "NOT MET",
@@ -99,21 +99,18 @@ def show(framework: str, requirement: str | None, policy_dirs: tuple[str, ...]) 
 @policies.command("questionnaire")
 @click.option("--framework", "frameworks", multiple=True, required=True,
               help="Framework to ask about (repeatable): hipaa, gdpr, ccpa.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the questionnaire here (default: print it).")
+@output_option("questionnaire")
 @_policies_opt
 @handle_errors
-def questionnaire(frameworks: tuple[str, ...], output: Path | None,
+def questionnaire(frameworks: tuple[str, ...], output: str | None,
                   policy_dirs: tuple[str, ...]) -> None:
     """Write a YAML questionnaire of what no scan can observe (answer it, then pass it back)."""
     catalogs = _catalogs(policy_dirs)
     chosen = [_framework(catalogs, f).framework for f in frameworks]
     text = attest.dump_questionnaire(attest.questionnaire(catalogs, chosen))
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        atomic_write(output, text.encode("utf-8"))
-        click.echo(f"questionnaire written to {output}", err=True)
+    written = write_output(text.encode("utf-8"), output, "questionnaire", "yaml")
+    if written:
+        click.echo(f"questionnaire written to {written}", err=True)
 
 
 @policies.command("coverage")
@@ -125,15 +122,13 @@ def questionnaire(frameworks: tuple[str, ...], output: Path | None,
 @click.option("--attestations", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="An answered questionnaire (smbaudit policies questionnaire).")
 @_reviews_opt
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
-              show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report here (default: print it).")
+@format_option(["text", "json", "html"])
+@output_option("coverage")
 @click.option("-v", "--verbose", is_flag=True, help="Text format: show evidence and gaps.")
 @_policies_opt
 @handle_errors
 def coverage(frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
-             attestations: Path | None, reviews: Path | None, fmt: str, output: Path | None,
+             attestations: Path | None, reviews: Path | None, fmt: str, output: str | None,
              verbose: bool, policy_dirs: tuple[str, ...]) -> None:
     """Coverage from documents and attestations alone (no host needed)."""
     results = assess(_catalogs(policy_dirs), list(frameworks), [], list(evidence_dirs),
@@ -148,11 +143,11 @@ def coverage(frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
         body = render_compliance_html(results)
     else:
         body = "\n".join(text_report(r, verbose) for r in results)
-    if output is None:
-        click.echo(body, nl=not body.endswith("\n"))
-    else:
-        atomic_write(output, body.encode("utf-8"))
-        click.echo(f"coverage report written to {output}", err=True)
+    if not body.endswith("\n"):
+        body += "\n"
+    written = write_output(body.encode("utf-8"), output, "coverage", fmt)
+    if written:
+        click.echo(f"coverage report written to {written}", err=True)
     for problem in results[0].problems if results else []:
         click.echo(f"smbaudit: warning: {visible(problem)}", err=True)
 

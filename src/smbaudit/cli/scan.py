@@ -15,6 +15,7 @@ from click.core import ParameterSource
 from smbaudit import pipeline
 from smbaudit import profile as profile_mod
 from smbaudit.cli import EXIT_CODES_HELP, handle_errors, policies
+from smbaudit.cli.options import choice, refuse_binary_on_terminal
 from smbaudit.cli import vulndb as vulndb_cli
 from smbaudit.cli.progress import ProgressBar
 from smbaudit.cli.summary import print_summary, since_last_scan
@@ -66,7 +67,7 @@ def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
               help="Scan profile (YAML): targets, checks, waivers, outputs, thresholds, "
               "notifications. Flags given here override it. Start one with `smbaudit init`.")
 @click.option("-f", "--format", "formats", multiple=True,
-              type=click.Choice([f.value for f in OutputFormat]),
+              type=choice([f.value for f in OutputFormat]),
               help="Report format (repeatable). Default: html and json.")
 @click.option("-o", "--output", help="File for one format ('-' for stdout), folder for several. "
               f"Default: ./{DEFAULT_OUTPUT_DIR}/")
@@ -82,9 +83,9 @@ def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
 @click.option("--select", multiple=True, metavar="ID|CATEGORY",
               help="Run only matching checks: id, id glob (ssh.*), category, tag or pack.")
 @click.option("--skip", multiple=True, metavar="ID|CATEGORY", help="Do not run matching checks.")
-@click.option("--level", type=click.Choice(sorted(cis.LEVELS)), default=None,
+@click.option("--level", type=choice(sorted(cis.LEVELS)), default=None,
               help="Run only the checks of one CIS Benchmark profile level (level 2 includes level 1).")
-@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default=DEFAULTS.fail_on,
+@click.option("--fail-on", type=choice(FAIL_ON_CHOICES), default=DEFAULTS.fail_on,
               show_default=True,
               help="Exit 1 when a failing finding has this severity or higher ('none': never).")
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=DEFAULTS.timeout, show_default=True,
@@ -97,9 +98,9 @@ def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
               help="Network targets: top100, top1000, or a list like 22,443,8000-8100.")
 @click.option("--timing", type=click.IntRange(0, 5), default=DEFAULTS.timing, show_default=True,
               help="Network targets: nmap timing template (0 slowest .. 5 fastest).")
-@click.option("--scan-type", type=click.Choice(["auto", "connect", "syn"]), default="auto",
+@click.option("--scan-type", type=choice(["auto", "connect", "syn"]), default="auto",
               show_default=True, help="Network targets: SYN scan needs root; auto picks.")
-@click.option("--version-detection", type=click.Choice(["unknown", "all", "none"]), default="unknown",
+@click.option("--version-detection", type=choice(["unknown", "all", "none"]), default="unknown",
               show_default=True, help="Network targets: run nmap -sV on ports smbaudit does not "
               "identify itself (unknown), on every open port (all, slower), or never.")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
@@ -113,7 +114,7 @@ def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
               help="ssh:// targets: trust a host key seen for the first time (nothing is saved).")
 @click.option("--plugin", "plugins", multiple=True, metavar="NAME",
               help="Enable an installed third-party probe plugin (repeatable).")
-@click.option("--fail-on-new", type=click.Choice([s.value for s in Severity]), default=None,
+@click.option("--fail-on-new", type=choice([s.value for s in Severity]), default=None,
               help="Exit 1 only when findings new or regressed since the last scan reach this "
               "severity (replaces --fail-on; a first scan counts every failure as new).")
 @click.option("--waivers", "waiver_files", multiple=True, type=click.Path(dir_okay=False),
@@ -157,6 +158,9 @@ def scan(quiet: bool, verbose: bool, **params: Any) -> None:
       ssh://[USER@]HOST[:PORT]   a remote host, audited agentlessly over SFTP (read-only)
     """
     config = config_from_flags(click.get_current_context(), dict(params, quiet=quiet))
+    for fmt, dest in config.output_paths().items():
+        if dest == "-":
+            refuse_binary_on_terminal(fmt.value)
     progress = ProgressBar(enabled=not quiet and sys.stderr.isatty())
     try:
         with sigterm_as_interrupt():

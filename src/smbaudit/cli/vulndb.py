@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from smbaudit.cli import handle_errors
+from smbaudit.cli.options import choice
 from smbaudit.vulndb import build
 from smbaudit.vulndb.status import store_status
 from smbaudit.vulndb.store import default_path
@@ -53,7 +54,7 @@ def import_(paths: tuple[Path, ...], db: Path | None) -> None:
 
 
 @vulndb.command("status")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+@click.option("--format", "fmt", type=choice(["text", "json"]), default="text",
               show_default=True)
 @vulndb_option
 @handle_errors

@@ -1,0 +1,164 @@
+"""Commands behave alike: `-f/-o` wherever a report is written, choices in any case, a folder
+for `-o out/`, no binary on a terminal, `history` with nothing recorded is not an error."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from smbaudit.cli import cli
+
+PACK = """\
+schema: 1
+checks:
+  - id: t.notes-mode
+    title: the notes file is not world-writable
+    description: d
+    category: hardening
+    severity: medium
+    rationale: r
+    remediation: chmod o-w /etc/notes
+    probe: file
+    params: {path: /etc/notes}
+    location: path
+    condition: {all: [{fact: world_writable, op: is_false}]}
+"""
+# Commands that write a report, and the file name a folder given to -o gets.
+REPORT_COMMANDS = {("scan",): "report", ("report",): "report", ("diff",): "diff",
+                   ("history",): "history", ("policies", "coverage"): "coverage"}
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], click.Command]:
+    found: dict[tuple[str, ...], click.Command] = {}
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            found.update(commands(cmd, (*path, name)))
+        else:
+            found[(*path, name)] = cmd
+    return found
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tree" / "etc").mkdir(parents=True)
+    (tmp_path / "tree" / "etc" / "notes").write_text("n")
+    (tmp_path / "pack.yaml").write_text(PACK)
+    return tmp_path
+
+
+def scan(root: Path, *extra: str) -> tuple[int, str]:
+    return run("scan", f"dir:{root / 'tree'}", "--no-default-checks", "--checks",
+               str(root / "pack.yaml"), "--db", str(root / "h.db"), "-q", *extra)
+
+
+def test_every_choice_accepts_any_case() -> None:
+    for path, cmd in commands().items():
+        for param in cmd.params:
+            if isinstance(param.type, click.Choice):
+                assert not param.type.case_sensitive, f"{' '.join(path)} {param.name}"
+
+
+def test_every_report_command_has_f_and_o() -> None:
+    found = commands()
+    for path in REPORT_COMMANDS:
+        opts = {o for p in found[path].params for o in getattr(p, "opts", [])}
+        assert {"-f", "--format", "-o", "--output"} <= opts, path
+
+
+def test_choices_in_any_case(env: Path) -> None:
+    code, out = scan(env, "-f", "JSON", "-o", "r.json", "--fail-on", "None")
+    assert code == 0, out
+    assert json.loads((env / "r.json").read_text())["summary"]["counts"]["fail"] == 0
+    code, out = run("checks", "list", "--category", "Encryption")
+    assert code == 0 and out.strip(), out
+    assert all(" " in line for line in out.splitlines())
+    for name in ("gdpr", "GDPR", "Gdpr"):
+        code, out = run("policies", "show", name)
+        assert code == 0 and "Art. 32" in out
+    code, out = run("history", "--db", str(env / "h.db"), "-f", "Json")
+    assert code == 0 and len(json.loads(out)) == 1
+
+
+def test_history_with_no_store_is_not_an_error(env: Path) -> None:
+    code, out = run("history", "--db", str(env / "none.db"))
+    assert (code, out) == (0, "no scans recorded yet\n")
+    code, out = run("history", "--db", str(env / "none.db"), "-f", "json")
+    assert code == 0 and json.loads(out) == []
+    assert not (env / "none.db").exists()  # reading never creates the store
+
+
+def test_output_folder_by_trailing_slash_or_existing_folder(env: Path) -> None:
+    code, out = scan(env, "-f", "json", "-o", "newdir/")
+    assert code == 0, out
+    assert (env / "newdir").is_dir() and (env / "newdir" / "report.json").is_file()
+    (env / "existing").mkdir()
+    code, out = scan(env, "-f", "csv", "-o", "existing")
+    assert code == 0 and (env / "existing" / "report.csv").is_file()
+    scan_id = json.loads((env / "newdir" / "report.json").read_text())["scan_id"]
+    code, out = run("report", scan_id[:12], "--db", str(env / "h.db"), "-f", "Markdown",
+                    "-o", "again/")
+    assert code == 0, out
+    assert (env / "again" / "report.md").read_text().startswith("#")
+    code, out = run("diff", "--db", str(env / "h.db"), "-f", "json", "-o", "diffs/")
+    assert code == 0, out
+    assert json.loads((env / "diffs" / "diff.json").read_text())["old_scan"]["scan_id"] == scan_id
+    code, out = run("history", "--db", str(env / "h.db"), "-o", "hist.txt")
+    assert code == 0 and (env / "hist.txt").read_text().startswith("SCAN")
+    code, out = run("policies", "coverage", "--framework", "ccpa", "-f", "JSON", "-o", "cov/")
+    assert code == 0, out
+    assert json.loads((env / "cov" / "coverage.json").read_text())["compliance"]
+
+
+def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, bytes]:
+    """Run smbaudit with its standard output on a pseudo-terminal; what it printed there."""
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "smbaudit", *args], cwd=cwd,
+                              stdout=follower, stderr=subprocess.PIPE, timeout=120,
+                              env={**os.environ, "XDG_DATA_HOME": str(cwd / "xdg")})
+        os.close(follower)
+        follower = -1
+        os.set_blocking(leader, False)
+        try:
+            shown = os.read(leader, 65536)
+        except (BlockingIOError, OSError):
+            shown = b""
+        return proc.returncode, shown + proc.stderr
+    finally:
+        if follower >= 0:
+            os.close(follower)
+        os.close(leader)
+
+
+def test_pdf_is_never_written_to_a_terminal(env: Path) -> None:
+    code, _ = scan(env, "-f", "json", "-o", "r.json")
+    scan_id = json.loads((env / "r.json").read_text())["scan_id"][:12]
+    code, shown = _on_a_terminal(["report", scan_id, "--db", str(env / "h.db"), "-f", "PDF"], env)
+    assert code == 2
+    assert b"%PDF" not in shown
+    lines = shown.decode().strip().splitlines()
+    assert len(lines) == 1 and "-o" in lines[0], lines
+    code, shown = _on_a_terminal(["scan", f"dir:{env / 'tree'}", "--no-default-checks",
+                                  "--checks", "pack.yaml", "--no-history", "-f", "pdf", "-o", "-"],
+                                 env)
+    assert code == 2 and b"%PDF" not in shown
+    # A pipe is not a terminal: the PDF goes through, for `> file` or `| lp`
+    proc = subprocess.run([sys.executable, "-m", "smbaudit", "report", scan_id, "--db",
+                           str(env / "h.db"), "-f", "pdf"], cwd=env, capture_output=True,
+                          timeout=120, env={**os.environ, "XDG_DATA_HOME": str(env / "xdg")})
+    assert proc.returncode == 0 and proc.stdout.startswith(b"%PDF")
