@@ -18,6 +18,8 @@ the catalog's `match`, with none of the judge's rules):
   judge's "met" against the labels' "full");
 - requirements, graded: covered when some element is (the judge's met or partial against the
   labels' full or partial), so "partial" on a mixed requirement is right.
+The judge's partly stated elements (a required part missing, see the catalog's `parts`) count
+as covered in graded measures and as not covered in strict ones, like the labels' "partial".
 A decision below the confidence threshold ("needs review") counts as not covered.
 """
 
@@ -147,25 +149,34 @@ def corpora_scores(part: str, verbose: bool = False) -> dict[tuple[str, str, str
                 if not spec:
                     continue
                 ids = [e.id for e in spec.elements]
-                judged = {m.element.id: m.covered and not m.needs_review for m in res.elements}
+                # strict: the judge's fully stated elements; graded: partly stated ones too
+                judged = {m.element.id: m.full for m in res.elements}
+                judged_any = {m.element.id: m.counts for m in res.elements}
                 keyword = {e.id: keyword_decision(e, passages) for e in spec.elements}
                 truth = {e: labels.labels.get((fw, res.requirement.id, e)) for e in ids}
-                for name, got in (("judge", judged), ("keyword", keyword)):
+                for name, got, got_any in (("judge", judged, judged_any),
+                                           ("keyword", keyword, keyword)):
                     t = lambda m: tallies.setdefault((fw, name, m), Tally())  # noqa: E731
                     for e in ids:
                         lab = truth[e]
                         t("elements strict").add(got[e], lab is not None and lab.status == "full")
-                        t("elements graded").add(got[e], lab is not None)
-                        if verbose and name == "judge" and got[e] != (lab is not None):
+                        t("elements graded").add(got_any[e], lab is not None)
+                        full = lab is not None and lab.status == "full"
+                        if verbose and name == "judge" and (got_any[e] != (lab is not None)
+                                                            or got[e] != full):
                             m = next(x for x in res.elements if x.element.id == e)
                             where = (f"{m.passage.source} \"{m.passage.text[:160]}\"" if m.passage
                                      else "; ".join(f"{p.source}: {w}" for p, w in m.rejected[:2])
                                      or "no candidate passage")
-                            print(f"  {'FP' if got[e] else 'FN'} {labels.folder} {fw} "
+                            kind = ("FP" if got_any[e] else "FN") + (
+                                " (label: partly stated)" if lab is not None and not full else
+                                "") + (" (judge: partly stated)" if got_any[e] and not got[e]
+                                       else "")
+                            print(f"  {kind} {labels.folder} {fw} "
                                   f"{res.requirement.id} {e}: {where}")
                     level = labels.requirement_level(fw, res.requirement.id, ids)
                     t("requirements strict").add(all(got.values()), level == "full")
-                    t("requirements graded").add(any(got.values()), level != "none")
+                    t("requirements graded").add(any(got_any.values()), level != "none")
     return tallies
 
 

@@ -247,6 +247,26 @@ requirements:
             label: Something
             match: [[$nothere]]
 """, 16, "requirements[0].evidence.policy.elements[0].match[0][0]", "unknown vocabulary"),
+    "part-vocab": ("""schema: 1
+framework: x
+name: Example
+version: "1"
+requirements:
+  - id: "A1"
+    title: First one
+    section: Sec
+    kind: documentary
+    obligation: required
+    evidence:
+      policy:
+        elements:
+          - id: e1
+            label: Something
+            match: [[backup*]]
+            parts:
+              - label: restoring it
+                match: [restor*, $nothere]
+""", 19, "requirements[0].evidence.policy.elements[0].parts[0].match[1]", "unknown vocabulary"),
 }
 
 

@@ -153,6 +153,67 @@ def test_a_requirement_is_met_only_when_every_element_is(catalogs, tmp_path: Pat
     assert "sold or shared" in missing and "sensitive" in missing and "1798.100(a)(2)" in missing
 
 
+# --------------------------------------------------------------------------- partly stated elements
+
+
+@pytest.mark.parametrize("fw, req, el, partly, whole", [
+    # backups alone are not "restored in a timely manner"
+    ("gdpr", "Art. 32(1)(c)", "backup-restore",
+     "All customer data is backed up daily to a second region.",
+     "All customer data is backed up daily and can be restored within four hours."),
+    # processing under a customer's instructions is not "only on documented instructions"
+    ("gdpr", "Art. 28(3)", "dpa-instructions",
+     "We process customer files under the instructions of the customer, the controller.",
+     "Our processors process personal data only on our documented instructions."),
+    # a transfer without the safeguard relied on
+    ("gdpr", "Art. 13", "notice-transfers",
+     "We transfer personal data to the United States, where our servers are, and protect it.",
+     "We transfer personal data to the United States under Standard Contractual Clauses."),
+    # a right about automated decisions is not the notice of its logic and consequences
+    ("gdpr", "Art. 13", "notice-automated-decisions",
+     "We use profiling to decide which offers you see.",
+     "We use profiling to decide which offers you see; the logic is your order history and "
+     "the consequence is which discounts are shown."),
+])
+def test_an_element_missing_a_required_part_is_partly_stated(
+        catalogs, fw: str, req: str, el: str, partly: str, whole: str) -> None:
+    m = judge(catalogs, fw, req, el, partly)
+    assert m.counts and not m.full and m.missing_parts, (m.passage, m.rejected)
+    assert any("partly stated" in b for b in m.basis)
+    assert m.to_dict()["partly_stated"] and m.to_dict()["missing_parts"]
+    m = judge(catalogs, fw, req, el, whole)
+    assert m.full, (m.passage, m.rejected, m.missing_parts)
+
+
+def test_parts_can_come_from_other_passages_and_headings(catalogs) -> None:
+    m = judge(catalogs, "gdpr", "Art. 32(1)(c)", "backup-restore",
+              "# Backup and recovery\n\nCustomer data is backed up nightly to a second site.\n")
+    assert m.full, m.missing_parts
+    m = judge(catalogs, "hipaa", "164.404", "notice-content",
+              "# Breach notification\n\nThe notice to affected individuals includes a brief "
+              "description of what happened and the types of information involved.\n\n"
+              "The notice also lists the steps individuals should take, what we are doing to "
+              "investigate and mitigate, and how to contact us by toll-free number.\n")
+    assert m.full, m.missing_parts
+    m = judge(catalogs, "hipaa", "164.404", "notice-content",
+              "The breach notice to affected individuals describes what happened.\n")
+    assert m.counts and set(m.missing_parts) >= {"the types of information involved",
+                                                 "the steps individuals should take to protect "
+                                                 "themselves"}
+
+
+def test_a_partly_stated_element_leaves_the_requirement_partial(catalogs, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "security.md").write_text("# Security\n\nAll customer data is backed up daily to a "
+                                      "second region.\n")
+    cov = assess(catalogs, ["gdpr"], [], [docs], None, dt.date.today())[0]
+    res = next(r for r in cov.requirements if r.requirement.id == "Art. 32(1)(c)")
+    assert res.status is Status.PARTIAL
+    assert any("partly stated, no restoring the data" in x for x in res.missing), res.missing
+    assert any("partly stated" in e.detail for e in res.evidence)
+
+
 # --------------------------------------------------------------------------- reviews
 
 

@@ -17,6 +17,7 @@ from smbaudit import resources, schemacheck, yamlload
 from smbaudit.compliance.model import (
     AttestationItem,
     Catalog,
+    ElementPart,
     EvidenceKind,
     EvidenceSpec,
     Kind,
@@ -148,6 +149,14 @@ def _semantic_errors(doc: Any, name: str) -> list[FieldError]:
                     elif not ref and not re.fullmatch(r"[\w'&/-]+\*?( [\w'&/-]+\*?)*", term):
                         err(ew + ("match", g, t), f"term {term!r}: words, optional trailing *, "
                                                   "single spaces")
+            for k, part in enumerate(el.get("parts", [])):
+                for t, term in enumerate(part["match"]):
+                    ref = _VOCAB_REF.match(term)
+                    if ref and ref.group(1) not in vocab:
+                        err(ew + ("parts", k, "match", t), f"unknown vocabulary {term!r}")
+                    elif not ref and not re.fullmatch(r"[\w'&/-]+\*?( [\w'&/-]+\*?)*", term):
+                        err(ew + ("parts", k, "match", t), f"term {term!r}: words, optional "
+                                                           "trailing *, single spaces")
         for j, item in enumerate(evidence.get("attestation", {}).get("items", [])):
             aw = where + ("evidence", "attestation", "items", j)
             if item["id"] in attest_ids:
@@ -187,7 +196,9 @@ def _build_requirement(doc: Any, index: int, raw: Any, vocab: dict[str, tuple[st
             citation=e.get("citation", ""),
             exclude=tuple(t.lower() for t in e.get("exclude", ())),
             exclude_headings=tuple(t.lower() for t in e.get("exclude_headings", ())),
-            max_number=_period(e.get("max_number")), min_number=_period(e.get("min_number")))
+            max_number=_period(e.get("max_number")), min_number=_period(e.get("min_number")),
+            parts=tuple(ElementPart(label=part["label"].strip(), terms=_expand(part["match"], vocab))
+                        for part in e.get("parts", ())))
             for e in ev["policy"]["elements"])
         specs.append(EvidenceSpec(EvidenceKind.POLICY, bool(ev["policy"].get("required", True)),
                                   elements=elements))

@@ -179,23 +179,30 @@ def _policy(fw: str, req: Requirement, passages: list[Passage] | None,
             if m.covered and m.passage:
                 detail = el.id + (f" (reviewed: {m.reviewed})" if m.reviewed else
                                   f" (needs review, confidence {m.confidence:.2f})"
-                                  if m.needs_review else "")
+                                  if m.needs_review else
+                                  f" (partly stated: no {', '.join(m.missing_parts)})"
+                                  if m.missing_parts else "")
                 res.evidence.append(EvidenceItem(EvidenceKind.POLICY, m.passage.source,
                                                  _short(m.passage.text), m.counts, detail))
         matches.append(m)
     res.elements = matches
     covered = [m for m in matches if m.counts]
+    full = [m for m in covered if m.full]
     review = [m for m in matches if m.needs_review]
     res.missing.extend(f"policy: {_cited(m)}" for m in matches if not m.covered)
+    res.missing.extend(f"policy (partly stated, no {', '.join(m.missing_parts)}): {_cited(m)}"
+                       for m in covered if not m.full)
     res.missing.extend(f"policy (needs review): {_cited(m)}" for m in review)
     if review:
         res.reasons.append(f"{len(review)} element(s) need an auditor's review (not assessed "
                            "until confirmed): " + ", ".join(m.element.id for m in review))
-    if len(covered) == len(matches):
+    if len(full) == len(matches):
         res.reasons.append(f"documents state all {len(matches)} required element(s)")
         return "pass"
     if covered:
-        res.reasons.append(f"documents state {len(covered)} of {len(matches)} required elements")
+        partly = len(covered) - len(full)
+        res.reasons.append(f"documents state {len(full)} of {len(matches)} required elements"
+                           + (f" ({partly} more partly)" if partly else ""))
         return "partial"
     if review:
         return "absent"  # only doubtful passages: not assessed, never met

@@ -436,6 +436,15 @@ def look_alike(element: PolicyElement, p: Passage) -> str | None:
     return None
 
 
+def parts_held(element: PolicyElement, p: Passage, previous: str = "") -> set[int]:
+    """Which of the element's required parts the passage states, with its list lead-in,
+    headings and previous sentence ("## Backups and restore" + "Backups run nightly.")."""
+    if not element.parts:
+        return set()
+    words = _Tokens.of(" ".join((p.lead_in, p.text, *p.headings, previous))).words
+    return {k for k, part in enumerate(element.parts) if _find_group(part.terms, words)}
+
+
 REVIEW_BELOW = 0.6  # a "covered" decision less sure than this needs an auditor's review
 # "... in accordance with the Security Incident Management Policy": the practice lives elsewhere
 _REFERENCE = re.compile(
@@ -524,7 +533,8 @@ def decide(element: PolicyElement, items: list[Passage],
     a confirmed one counts with full confidence, a rejected one never counts.
     """
     rejected: list[tuple[Passage, str]] = []
-    best: tuple[float, int, Passage, tuple[str, ...], str] | None = None
+    best: tuple[int, float, int, Passage, tuple[str, ...], str] | None = None
+    parts_found: set[int] = set()
     reviews = reviews or {}
     index = index if index is not None and index.items is items else PassageIndex(items)
     for i in index.candidates(element):
@@ -543,7 +553,9 @@ def decide(element: PolicyElement, items: list[Passage],
             continue
         quoted = Passage(p.file, p.location, scope, p.block, p.headings)
         if review is not None:
-            best = (1.0, score, quoted, ("confirmed by an auditor",), review.note)
+            best = (len(element.parts), 1.0, score, quoted, ("confirmed by an auditor",),
+                    review.note)
+            parts_found = set(range(len(element.parts)))  # the auditor read it whole
             break
         why = look_alike(element, p) or out_of_bounds(element, p.text) or passing_mention(
             p, element) or (None if element.presence_only else is_statement(p)) or negated(
@@ -556,15 +568,22 @@ def decide(element: PolicyElement, items: list[Passage],
                 rejected.append((p, why))
             continue
         conf, basis = confidence(element, p, score)
-        if best is None or (conf, score) > (best[0], best[1]):
-            best = (conf, score, quoted, basis, "")
-            if conf >= 1.0:
-                break
+        held = parts_held(element, p, previous)
+        if conf >= REVIEW_BELOW:  # only passages that count can complete the element
+            parts_found |= held
+        if best is None or (len(held), conf, score) > best[:3]:
+            best = (len(held), conf, score, quoted, basis, "")
+        if conf >= 1.0 and len(parts_found) == len(element.parts):
+            break
     if best:
-        conf, _, passage, basis, note = best
+        _, conf, _, passage, basis, note = best
+        missing = tuple(part.label for k, part in enumerate(element.parts)
+                        if k not in parts_found)
+        if missing and not note:
+            basis = (*basis, "partly stated: no counted passage states " + ", ".join(missing))
         return ElementMatch(element, True, passage, tuple(rejected), confidence=conf,
                             needs_review=conf < REVIEW_BELOW and not note, reviewed=note,
-                            basis=basis)
+                            basis=basis, missing_parts=() if note else missing)
     return ElementMatch(element, False, None, tuple(rejected),
                         confidence=0.75 if rejected else 0.9,
                         basis=("candidate passages were found but none counts",) if rejected

@@ -54,11 +54,22 @@ class Status(str, Enum):
 
 
 @dataclass(frozen=True)
+class ElementPart:
+    """A part the rule requires of an element beyond what its phrasings find ("backups" alone
+    is not "restored in a timely manner"): without it the element is only partly stated."""
+
+    label: str  # what is missing, in words: "restoring the data"
+    terms: tuple[str, ...]  # phrasings of the part; any one counts
+
+
+@dataclass(frozen=True)
 class PolicyElement:
     """One thing a policy document must say, and the phrasings that count as saying it.
 
     `groups` is a conjunction of alternatives: every group must be matched by at least one of
     its terms, in any order, inside one passage (its heading path may supply all but one group).
+    `parts` are what the rule also requires of it: an element whose counted passages hold none
+    of a part's phrasings (with their headings) is partly stated, not stated.
     """
 
     id: str
@@ -71,6 +82,7 @@ class PolicyElement:
     exclude_headings: tuple[str, ...] = ()  # headings of another regime or party
     max_number: Period | None = None  # a stated period must not exceed this
     min_number: Period | None = None  # a stated period must be at least this
+    parts: tuple[ElementPart, ...] = ()  # required parts; missing ones make it partly stated
 
 
 @dataclass(frozen=True)
@@ -181,11 +193,17 @@ class ElementMatch:
     needs_review: bool = False  # covered, but below the threshold: counted as not assessed
     reviewed: str = ""  # "confirmed by X on D: why" when an auditor reviewed this passage
     basis: tuple[str, ...] = ()  # what the confidence rests on, in words
+    missing_parts: tuple[str, ...] = ()  # required parts no counted passage states
 
     @property
     def counts(self) -> bool:
         """Covered and trusted: a decision that needs review never counts as stated."""
         return self.covered and not self.needs_review
+
+    @property
+    def full(self) -> bool:
+        """Counts and states every part the rule requires (not only partly stated)."""
+        return self.counts and not self.missing_parts
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -200,6 +218,8 @@ class ElementMatch:
             "needs_review": self.needs_review,
             "reviewed": self.reviewed or None,
             "basis": list(self.basis),
+            "partly_stated": self.counts and bool(self.missing_parts),
+            "missing_parts": list(self.missing_parts),
             "passage_hash": passage_hash(self.passage.text) if self.passage else None,
             "rejected": [{"source": p.source, "quote": p.text, "why": why}
                          for p, why in self.rejected],
