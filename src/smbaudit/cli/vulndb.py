@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,9 @@ import click
 
 from smbaudit.cli import handle_errors
 from smbaudit.cli.options import choice
-from smbaudit.vulndb import build
+from smbaudit.vulndb import build, feeds, update as updating
+from smbaudit.vulndb.errors import VulnDBError
+from smbaudit.vulndb.fetch import Limits
 from smbaudit.vulndb.status import store_status
 from smbaudit.vulndb.store import default_path
 
@@ -22,6 +26,92 @@ vulndb_option = click.option(
 @click.group("vulndb")
 def vulndb() -> None:
     """The local vulnerability store (Debian, Ubuntu, RHEL-family and Alpine advisories)."""
+
+
+class _ProgressBar:
+    """Download progress on stderr: a bar redrawn in place on a terminal, else one line at the
+    start and one at the end of each feed."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.started: dict[str, float] = {}
+        self.drawn = 0.0
+
+    def __call__(self, name: str, done: int, total: int | None, finished: bool) -> None:
+        now = time.monotonic()
+        if name not in self.started:
+            self.started[name] = now
+            if not self.tty and not finished:
+                click.echo(f"{name}: downloading", err=True)
+        if finished:
+            took = now - self.started[name]
+            what = "not modified" if done == 0 and total == 0 else f"{_mb(done)} in {took:.1f} s"
+            click.echo(f"\r{name}: {what}\033[K" if self.tty else f"{name}: {what}", err=True)
+            return
+        if self.tty and now - self.drawn >= 0.2:
+            self.drawn = now
+            if total:
+                width = 30
+                filled = int(width * done / total)
+                bar = f"[{'#' * filled}{'.' * (width - filled)}] {_mb(done)} of {_mb(total)}"
+            else:
+                bar = _mb(done)
+            click.echo(f"\r{name}: {bar}\033[K", err=True, nl=False)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} kB"
+
+
+@vulndb.command("update")
+@click.option("--source", "sources", multiple=True, metavar="NAME",
+              help="Only this feed (repeatable). Default: every feed; `--list` names them.")
+@click.option("--mirror", envvar="SMBAUDIT_VULNDB_MIRROR", default="", metavar="URL",
+              help="Fetch every feed https://HOST/PATH from URL/HOST/PATH instead (a site mirror "
+                   "or caching proxy; also $SMBAUDIT_VULNDB_MIRROR).")
+@click.option("--url", "urls", multiple=True, metavar="NAME=URL",
+              help="Fetch one feed from this URL (repeatable).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds to connect, and the longest wait for the next bytes.")
+@click.option("--max-time", type=click.FloatRange(min=1), default=1800.0, show_default=True,
+              help="Seconds one feed's download may take.")
+@click.option("--max-size", type=click.IntRange(min=1), default=2048, show_default=True,
+              help="MB one feed may weigh as sent.")
+@click.option("--allow-shrink", is_flag=True,
+              help="Accept a feed with less than half the records the store holds for it.")
+@click.option("--list", "list_", is_flag=True, help="List the feeds and their URLs, fetch nothing.")
+@vulndb_option
+@handle_errors
+def update(sources: tuple[str, ...], mirror: str, urls: tuple[str, ...], timeout: float,
+           max_time: float, max_size: int, allow_shrink: bool, list_: bool,
+           db: Path | None) -> None:
+    """Download the distributions' advisory feeds and swap a new store in.
+
+    \b
+    All or nothing: every feed is downloaded, verified (HTTP status, length, the checksum the
+    publisher gives, https never downgraded) and parsed before a new store is built beside the
+    old one and swapped in. Any failure (not found, cut short, corrupt, no route, timeout)
+    leaves the previous store as it was and says why in one line (exit 2). A feed the store
+    already holds is asked for only if changed (ETag / Last-Modified).
+    """
+    chosen = feeds.select(list(sources), feeds.parse_url_options(urls), mirror)
+    if list_:
+        for f in chosen:
+            click.echo(f"{f.name:<16} {f.url}\n{'':<16} {f.what}")
+        return
+    dest = db or default_path()
+    limits = Limits(timeout=timeout, max_seconds=max_time, max_bytes=max_size * 1024 * 1024)
+    try:
+        results = updating.update(dest, chosen, limits, _ProgressBar(), allow_shrink)
+    except VulnDBError as exc:
+        raise type(exc)(f"update failed, the store is unchanged: {exc}") from None
+    for r in results:
+        if r.not_modified:
+            click.echo(f"{r.name}: not modified since the last update ({r.records} records kept)")
+        else:
+            checks = f"; verified: {', '.join(r.verified)}" if r.verified else ""
+            click.echo(f"{r.name}: {r.records} records, {r.size} bytes, sha256 {r.sha256}{checks}")
+    click.echo(f"store: {dest}")
 
 
 @vulndb.command("import")

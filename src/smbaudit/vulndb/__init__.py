@@ -4,6 +4,6 @@
 - `importers/` + `detect`: the upstream formats, recognised by content.
 - `store`: the SQLite schema (docs/vulndb.md) and read-only queries.
 - `build`: imports into a temporary copy, swapped in atomically under a lock.
-- `fetch`: `vulndb update`, downloads from the official feeds.
+- `feeds` + `fetch` + `update`: `vulndb update`, downloads from the official feeds.
 - `match`: installed packages against the store.
 """

@@ -1,0 +1,130 @@
+"""`vulndb update`: download the feeds, check them, and swap a new store in.
+
+All-or-nothing: every feed is downloaded into a private folder beside the store, verified
+(fetch.py), parsed and checked (the format the feed must have; not less than half the records
+the store already holds for it, which a cut but well-formed file would give), and only then is
+the new store built in a temporary file and swapped in under the lock (build.rebuild). Any
+failure raises FetchFailure or ImportFailure with one line saying which feed and why, and the
+previous store is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from smbaudit.vulndb import build
+from smbaudit.vulndb.errors import FetchFailure, ImportFailure, VulnDBError
+from smbaudit.vulndb.feeds import FeedSpec
+from smbaudit.vulndb.fetch import Fetched, Limits, Progress, Validators, download
+from smbaudit.vulndb.releases import system_releases
+from smbaudit.vulndb.store import VulnStore, is_store_file, write_records
+
+META_PREFIX = "http:"  # meta key per feed: the validators of the copy the store holds
+MIN_KEPT_FRACTION = 0.5
+
+
+@dataclass
+class FeedResult:
+    name: str
+    url: str
+    records: int
+    size: int
+    sha256: str
+    not_modified: bool
+    verified: list[str]
+
+
+@dataclass
+class _Held:
+    records: int
+    validators: Validators
+
+
+def _held(dest: Path) -> dict[str, _Held]:
+    """What the current store holds per feed (nothing when there is no usable store)."""
+    if not is_store_file(dest):
+        return {}
+    try:
+        with VulnStore(dest) as store:
+            counts = {s.name: s.records for s in store.sources()}
+            held: dict[str, _Held] = {}
+            for name, records in counts.items():
+                raw = store.meta(META_PREFIX + name)
+                v = Validators(**json.loads(raw)) if raw else Validators()
+                held[name] = _Held(records, v)
+            return held
+    except (VulnDBError, ValueError, TypeError):
+        return {}
+
+
+def update(dest: Path, feeds: Sequence[FeedSpec], limits: Limits,
+           progress: Progress | None = None, allow_shrink: bool = False) -> list[FeedResult]:
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    held = _held(dest)
+    work = dest.parent / f".{dest.name}.download.{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(mode=0o700)
+    try:
+        fetched: list[Fetched] = []
+        for feed in feeds:
+            prior = held.get(feed.name)
+            fetched.append(download(feed, work, limits, prior.validators if prior else None,
+                                    progress))
+        parsed = [_parse(f, held.get(f.feed.name), allow_shrink) for f in fetched]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def apply(conn: sqlite3.Connection) -> None:
+        for f, new in zip(fetched, parsed):
+            if new is None:  # not modified: the records stay, the check time moves on
+                conn.execute("UPDATE sources SET fetched_at = ? WHERE name = ?",
+                             (f.fetched_at, f.feed.name))
+                continue
+            write_records(conn, new.source, new.parsed.records)
+            new.source.records = len(new.parsed.records)
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                         (META_PREFIX + f.feed.name, json.dumps(f.validators.__dict__)))
+
+    build.rebuild(dest, apply, releases=system_releases())
+    results = []
+    for f, new in zip(fetched, parsed):
+        records = held[f.feed.name].records if new is None else new.source.records
+        results.append(FeedResult(f.feed.name, f.feed.url, records, f.size, f.sha256,
+                                  f.not_modified, f.verified))
+    return results
+
+
+def _parse(f: Fetched, prior: _Held | None, allow_shrink: bool) -> build.Feed | None:
+    if f.path is None:
+        if prior is None:
+            raise FetchFailure(f"{f.feed.name}: the server says not modified, but the store "
+                               "holds no copy of it")
+        return None
+    where = f"{f.feed.name} ({f.feed.url})"
+    try:
+        data = f.path.read_bytes()
+        feed = build.parse_input(data, f.feed.url, f.feed.name, f.fetched_at,
+                                 build.codename_maps(system_releases()))
+    except ImportFailure as exc:
+        raise ImportFailure(f"{where}: corrupt or not the expected feed: {exc}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            f.path.unlink()
+    if feed.parsed.format != f.feed.format:
+        raise ImportFailure(f"{where}: expected {f.feed.format}, got {feed.parsed.format}")
+    count = len(feed.parsed.records)
+    if not count:
+        raise ImportFailure(f"{where}: no record in it")
+    if prior and not allow_shrink and count < prior.records * MIN_KEPT_FRACTION:
+        raise ImportFailure(f"{where}: {count} records where the store holds {prior.records} "
+                            "(less than half: a cut file?); --allow-shrink accepts it")
+    feed.source.url = f.feed.url
+    return feed

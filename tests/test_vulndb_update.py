@@ -1,0 +1,249 @@
+"""`vulndb update` against a real HTTP server on 127.0.0.1 serving hand-written feeds: a good
+update, then every way a download can fail (404, cut body, corrupt file, wrong checksum,
+connection refused, timeout), each leaving the previous store byte for byte as it was."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import socket
+import threading
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from smbaudit.cli import cli
+from smbaudit.vulndb import feeds
+from smbaudit.vulndb.errors import FetchFailure, ImportFailure, VulnDBError
+from smbaudit.vulndb.fetch import Limits
+from smbaudit.vulndb.store import VulnStore
+from smbaudit.vulndb.update import update
+
+DATA = Path(__file__).parent / "data" / "vulndb"
+LOOPBACK = "127.0.0.1"
+DSA_PATH = "/security-tracker-team/security-tracker/-/raw/master/data/DSA/list"
+
+
+@dataclass
+class Route:
+    body: bytes
+    status: int = 200
+    etag: str = ""
+    cut: int = 0  # announce the full length, send only this many bytes, close
+    stall: bool = False  # send half, then wait (until the test ends) without closing
+    md5: str = ""  # an x-goog-hash md5 to publish ("" = the right one)
+
+
+@dataclass
+class Server:
+    base: str
+    routes: dict[str, Route]
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+
+def osv_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for f in sorted((DATA / "osv-folder").glob("*.json")):
+            zf.writestr(f.name, f.read_bytes())
+    return buf.getvalue()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    routes: dict[str, Route] = {}
+    release = threading.Event()
+    state = Server("", routes)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            state.requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+            route = routes.get(self.path)
+            if route is None:
+                self.send_error(404, "Not Found")
+                return
+            if route.etag and self.headers.get("If-None-Match") == route.etag:
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(route.status)
+            self.send_header("Content-Length", str(len(route.body)))
+            if route.etag:
+                self.send_header("ETag", route.etag)
+            md5 = route.md5 or base64.b64encode(hashlib.md5(route.body).digest()).decode()
+            self.send_header("x-goog-hash", f"crc32c=AAAAAA==,md5={md5}")
+            self.end_headers()
+            if route.cut:
+                self.wfile.write(route.body[:route.cut])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if route.stall:
+                self.wfile.write(route.body[:len(route.body) // 2])
+                self.wfile.flush()
+                release.wait(10)  # bounded: the client gives up long before
+                return
+            self.wfile.write(route.body)
+
+    httpd = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+    httpd.daemon_threads = True
+    state.base = f"http://{LOOPBACK}:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        release.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+FAST = Limits(timeout=0.5, max_seconds=20, max_bytes=10 * 1024 * 1024)
+
+
+def two_feeds(base: str) -> list[feeds.FeedSpec]:
+    return feeds.select(["debian-dsa", "ubuntu"], {"debian-dsa": f"{base}/dsa", "ubuntu": f"{base}/all.zip"}, "")
+
+
+def test_update_builds_the_store_and_records_what_was_fetched(server: Server, tmp_path: Path) -> None:
+    dsa = (DATA / "DSA-list").read_bytes()
+    server.routes.update({"/dsa": Route(dsa, etag='"v1"'), "/all.zip": Route(osv_zip())})
+    db = tmp_path / "v.sqlite"
+    seen: list[tuple[str, bool]] = []
+    results = update(db, two_feeds(server.base), FAST, lambda n, d, t, f: seen.append((n, f)))
+    by = {r.name: r for r in results}
+    assert by["debian-dsa"].sha256 == hashlib.sha256(dsa).hexdigest()
+    assert by["debian-dsa"].verified == ["length", "md5 (published by the server)"]
+    assert ("debian-dsa", True) in seen and ("ubuntu", True) in seen
+    with VulnStore(db) as store:
+        sources = {s.name: s for s in store.sources()}
+        assert sources["debian-dsa"].url == f"{server.base}/dsa"
+        assert sources["debian-dsa"].sha256 == hashlib.sha256(dsa).hexdigest()
+        assert sources["ubuntu"].records == by["ubuntu"].records > 0
+        assert store.records("ubuntu", "jammy", ["curl"])
+        assert store.records("debian", "bullseye", ["openssl"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.sqlite", "v.sqlite.lock"]
+
+    # again: the DSA list is asked for conditionally and answered "not modified"
+    again = {r.name: r for r in update(db, two_feeds(server.base), FAST)}
+    assert again["debian-dsa"].not_modified and again["debian-dsa"].records == by["debian-dsa"].records
+    assert server.requests[-2]["if-none-match"] == '"v1"'
+    with VulnStore(db) as store:
+        assert {s.name for s in store.sources()} == {"debian-dsa", "ubuntu"}
+
+
+def _store(server: Server, db: Path) -> bytes:
+    server.routes.update({"/dsa": Route((DATA / "DSA-list").read_bytes()),
+                          "/all.zip": Route(osv_zip())})
+    update(db, two_feeds(server.base), FAST)
+    return db.read_bytes()
+
+
+def _refused_port() -> tuple[socket.socket, int]:
+    """A port bound but not listening: connecting is refused, and nothing else can take it."""
+    sock = socket.socket()
+    sock.bind((LOOPBACK, 0))
+    return sock, sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("case, error, message", [
+    ("404", FetchFailure, r"ubuntu \(http://127\.0\.0\.1:\d+/all\.zip\): HTTP 404 Not Found"),
+    ("cut", FetchFailure, r"truncated: 100 of the \d+ bytes announced arrived"),
+    ("cut-zip", FetchFailure, r"truncated"),
+    ("corrupt", ImportFailure, r"ubuntu .*corrupt or not the expected feed"),
+    ("bad-md5", FetchFailure, r"corrupt: MD5 .* differs from the published"),
+    ("wrong-format", ImportFailure, r"expected osv, got debian-dsa-list"),
+    ("refused", FetchFailure, r"connection refused"),
+    ("timeout", FetchFailure, r"no answer within 0\.5 s \(timeout\)"),
+])
+def test_a_failed_update_keeps_the_previous_store(server: Server, tmp_path: Path, case: str,
+                                                  error: type[VulnDBError], message: str) -> None:
+    db = tmp_path / "v.sqlite"
+    before = _store(server, db)
+    zipped = osv_zip()
+    specs = two_feeds(server.base)
+    holder = None
+    if case == "404":
+        del server.routes["/all.zip"]
+    elif case == "cut":
+        server.routes["/dsa"] = Route((DATA / "DSA-list").read_bytes() * 3, cut=100)
+    elif case == "cut-zip":
+        server.routes["/all.zip"] = Route(zipped, cut=len(zipped) - 10)
+    elif case == "corrupt":
+        server.routes["/all.zip"] = Route(zipped[:40] + b"\x00" * 64 + zipped[104:])
+    elif case == "bad-md5":
+        server.routes["/all.zip"] = Route(zipped, md5=base64.b64encode(b"0" * 16).decode())
+    elif case == "wrong-format":
+        server.routes["/all.zip"] = Route((DATA / "DLA-list").read_bytes())
+    elif case == "refused":
+        holder, port = _refused_port()
+        specs = feeds.select(["debian-dsa"], {"debian-dsa": f"http://{LOOPBACK}:{port}/dsa"}, "")
+    elif case == "timeout":
+        server.routes["/all.zip"] = Route(zipped, stall=True)
+    try:
+        with pytest.raises(error, match=message):
+            update(db, specs, FAST)
+    finally:
+        if holder:
+            holder.close()
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.sqlite", "v.sqlite.lock"]
+
+
+def test_a_feed_shrunk_below_half_is_refused_unless_allowed(server: Server, tmp_path: Path) -> None:
+    db = tmp_path / "v.sqlite"
+    before = _store(server, db)
+    first_entry = (DATA / "DSA-list").read_bytes().split(b"\n[")[0] + b"\n"
+    server.routes["/dsa"] = Route(first_entry)
+    with pytest.raises(ImportFailure, match=r"records where the store holds \d+ \(less than half"):
+        update(db, two_feeds(server.base), FAST)
+    assert db.read_bytes() == before
+    update(db, two_feeds(server.base), FAST, allow_shrink=True)
+    with VulnStore(db) as store:
+        assert {s.name: s.records for s in store.sources()}["debian-dsa"] == 1
+
+
+def test_cli_update_through_a_mirror_with_progress_and_one_line_errors(server: Server,
+                                                                       tmp_path: Path) -> None:
+    db = tmp_path / "v.sqlite"
+    server.routes[f"/mirror/salsa.debian.org{DSA_PATH}"] = Route((DATA / "DSA-list").read_bytes())
+    runner = CliRunner()
+    args = ["vulndb", "update", "--source", "debian-dsa", "--mirror", f"{server.base}/mirror",
+            "--timeout", "0.5", "--vulndb", str(db)]
+    out = runner.invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    assert "debian-dsa: downloading" in out.stderr and "debian-dsa: 5 records" in out.stdout
+    assert "sha256 " in out.stdout
+    before = db.read_bytes()
+    del server.routes[f"/mirror/salsa.debian.org{DSA_PATH}"]
+    out = runner.invoke(cli, args)
+    assert out.exit_code == 2
+    errors = [line for line in out.stderr.splitlines() if line.startswith("smbaudit:")]
+    assert errors == [f"smbaudit: update failed, the store is unchanged: debian-dsa "
+                      f"({server.base}/mirror/salsa.debian.org{DSA_PATH}): HTTP 404 Not Found"]
+    assert db.read_bytes() == before
+    listed = runner.invoke(cli, ["vulndb", "update", "--list", "--mirror", "https://m.example/v"])
+    assert "https://m.example/v/security-tracker.debian.org/tracker/data/json" in listed.output
+    bad = runner.invoke(cli, ["vulndb", "update", "--source", "nosuch", "--vulndb", str(db)])
+    assert bad.exit_code == 2 and "unknown feed 'nosuch'" in bad.stderr
+
+
+def test_feed_urls_and_mirror_mapping() -> None:
+    assert feeds.mirrored("https://osv-vulnerabilities.storage.googleapis.com/Rocky%20Linux/all.zip",
+                          "http://10.0.0.1/m/") == \
+        "http://10.0.0.1/m/osv-vulnerabilities.storage.googleapis.com/Rocky%20Linux/all.zip"
+    assert all(f.url.startswith("https://") for f in feeds.FEEDS)
+    with pytest.raises(VulnDBError, match="not an http"):
+        feeds.select([], {"ubuntu": "file:///etc/passwd"}, "")
+    with pytest.raises(VulnDBError, match="expected NAME=URL"):
+        feeds.parse_url_options(["ubuntu"])
