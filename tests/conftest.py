@@ -95,10 +95,17 @@ def tree_snapshot(root: Path) -> dict[str, tuple[int, bytes | str]]:
     return snap
 
 
+@pytest.fixture(scope="session")
+def _session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
 @pytest.fixture(autouse=True)
-def _private_data_dir(tmp_path_factory: pytest.TempPathFactory,
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, _session_cache_dir: Path,
                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Scans record history in the user data folder (and take locks in the state folder):
-    tests use throwaway ones."""
+    tests use throwaway ones. The pack cache (user cache folder) is one for the session: its
+    entries are keyed by everything they depend on."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache_dir))

@@ -15,6 +15,8 @@ from typing import Any
 
 from smbaudit import problemtext, schemacheck, yamlload
 from smbaudit.packs import factpaths
+from smbaudit.packs.files import DATA_DIR_NAME as DATA_DIR_NAME  # noqa: F401 - re-exported
+from smbaudit.packs.files import discover as discover
 from smbaudit.errors import FieldError, InputFileError
 from smbaudit.models import (
     Applicability,
@@ -26,7 +28,6 @@ from smbaudit.models import (
 )
 
 SCHEMA_PATH = Path(__file__).with_name("check.schema.json")
-DATA_DIR_NAME = "data"  # checks/data/ holds tables probes read, not check packs
 
 # Which operators need a value, and of what shape.
 _VALUE_KIND = {
@@ -47,22 +48,6 @@ RequirementCheck = Callable[[str, str], str | None]
 def check_schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return schema
-
-
-def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """YAML files under the given files/folders, in a stable order."""
-    files: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel_parts = f.relative_to(p).parts
-                if f.suffix in (".yaml", ".yml") and f.is_file() and DATA_DIR_NAME not in rel_parts[:-1]:
-                    files.append(f)
-        elif p.exists():
-            files.append(p)
-        else:
-            raise InputFileError([FieldError(str(p), None, "", "no such file or folder")])
-    return files
 
 
 def load_packs(
