@@ -158,3 +158,96 @@ def test_shipped_packs_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(catalog.checks) >= 1
     for c in catalog.checks:
         assert c.rationale and c.remediation and c.description, c.id
+
+
+# --------------------------------------------------------------------------- overriding a check
+
+
+def test_override_replaces_the_earlier_check(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.yaml", GOOD)
+    b = write(tmp_path, "b.yaml", GOOD.replace("    title: A good check",
+                                               "    overrides: true\n    title: Mine")
+              .replace("severity: high", "severity: low"))
+    checks = load_packs([a, b])
+    assert [(c.id, c.title, c.severity) for c in checks] == [("demo.one", "Mine", Severity.LOW)]
+    assert checks[0].source.path == str(b) and str(checks[0].overridden) == f"{a}:3"
+
+
+def test_pack_level_override(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.yaml", GOOD)
+    b = write(tmp_path, "b.yaml", GOOD.replace("schema: 1\n", "schema: 1\noverrides: true\n"))
+    assert load_packs([a, b])[0].source.path == str(b)
+
+
+def test_override_with_nothing_to_override_is_an_error(tmp_path: Path) -> None:
+    # a mistyped id would otherwise add a second check while the shipped one still runs
+    b = write(tmp_path, "b.yaml", GOOD.replace("    title:", "    overrides: true\n    title:"))
+    errs = errors_of([b])
+    assert len(errs) == 1 and f"{b}:3" in errs[0] and "nothing to override" in errs[0]
+
+
+def test_duplicate_without_override_names_both_places(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.yaml", GOOD)
+    b = write(tmp_path, "b.yaml", GOOD)
+    errs = errors_of([a, b])
+    assert len(errs) == 1 and f"{b}:3" in errs[0] and f"{a}:3" in errs[0]
+    assert "overrides: true" in errs[0]  # says how to replace it
+
+
+def test_overridden_twice_is_an_error(tmp_path: Path) -> None:
+    over = GOOD.replace("schema: 1\n", "schema: 1\noverrides: true\n")
+    a, b, c = (write(tmp_path, "a.yaml", GOOD), write(tmp_path, "b.yaml", over),
+               write(tmp_path, "c.yaml", over))
+    errs = errors_of([a, b, c])
+    assert len(errs) == 1 and f"{c}:4" in errs[0] and "overridden twice" in errs[0]
+    assert f"{b}:4" in errs[0]
+
+
+def test_the_same_file_twice_is_not_its_own_duplicate(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.yaml", GOOD)
+    assert len(load_packs([a, tmp_path, Path(str(a))])) == 1
+
+
+def test_validate_the_shipped_folder() -> None:
+    from smbaudit.resources import checks_dir
+
+    result = CliRunner().invoke(cli, ["checks", "validate", str(checks_dir())])
+    assert result.exit_code == 0, result.output[:2000]
+    assert result.output.startswith("ok: ") and " 0 check(s)" not in result.output
+
+
+SHIPPED_OVERRIDE = """\
+schema: 1
+pack: site
+{pack_level}checks:
+  - id: files.passwd-backup-permissions
+    {check_level}title: "/etc/passwd- is private to root"
+    description: d
+    category: access_control
+    severity: high
+    rationale: r
+    remediation: chmod 0600 /etc/passwd-
+    probe: file
+    params: {{path: /etc/passwd-}}
+    condition: {{all: [{{fact: mode, op: mode_at_most, value: "0600"}}]}}
+"""
+
+
+def test_a_user_pack_overrides_a_shipped_check(tmp_path: Path) -> None:
+    runner = CliRunner()
+    plain = write(tmp_path, "plain.yaml", SHIPPED_OVERRIDE.format(pack_level="", check_level=""))
+    result = runner.invoke(cli, ["checks", "validate", str(plain)])
+    assert result.exit_code == 2
+    assert f"{plain}:4" in result.output and "cis-files.yaml:6" in result.output
+    for name, pack_level, check_level in (("p.yaml", "overrides: true\n", ""),
+                                          ("c.yaml", "", "overrides: true\n    ")):
+        mine = write(tmp_path, name, SHIPPED_OVERRIDE.format(pack_level=pack_level,
+                                                             check_level=check_level))
+        result = runner.invoke(cli, ["checks", "validate", str(mine)])
+        assert result.exit_code == 0, result.output
+        assert "1 check(s) valid" in result.output and "overrides" in result.output
+        assert "cis-files.yaml:6" in result.output
+    shown = runner.invoke(cli, ["checks", "show", "files.passwd-backup-permissions",
+                                "--checks", str(mine)])
+    assert "private to root" in shown.output and "severity: high" in shown.output
+    assert f"defined in: {mine}:4 (overrides " in shown.output

@@ -134,6 +134,10 @@ class CheckDef:
     fix_file: str | None = None
     # A fact path to a list of items: a failure is reported once per item (smbaudit.peritem).
     each: str | None = None
+    # Declared `overrides: true` (in the check or its pack): it replaces an earlier check with
+    # the same id, whose definition is then `overridden`.
+    overrides: bool = False
+    overridden: SourceRef | None = None
 
     @property
     def params_key(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from smbaudit.cli import handle_errors
@@ -9,6 +11,7 @@ from smbaudit.cli.options import choice
 from smbaudit.catalog import load_catalog
 from smbaudit.models import CATEGORIES
 from smbaudit.packs import loader, registry
+from smbaudit.textsafe import visible
 
 
 @click.group()
@@ -41,7 +44,8 @@ def show_check(check_id: str, check_paths: tuple[str, ...]) -> None:
     click.echo(f"  severity: {c.severity.value}   category: {c.category}   probe: {c.probe}")
     if c.applies and c.applies.os_family:
         click.echo(f"  applies to: {', '.join(c.applies.os_family)}")
-    click.echo(f"  defined in: {c.source}")
+    click.echo(f"  defined in: {c.source}"
+               + (f" (overrides {c.overridden})" if c.overridden else ""))
     for label, text in (("Description", c.description), ("Rationale", c.rationale),
                         ("Remediation", c.remediation)):
         click.echo(f"\n{label}:\n" + click.wrap_text(text, initial_indent="  ",
@@ -62,9 +66,14 @@ def show_check(check_id: str, check_paths: tuple[str, ...]) -> None:
 def validate(paths: tuple[str, ...]) -> None:
     """Validate check pack files or folders; every problem is listed with file:line [field].
 
-    Also checks their ids against the built-in packs (duplicates are an error).
+    Also checks their ids against the built-in packs: a check with the id of a shipped one is
+    an error unless it says `overrides: true` (in the check or its pack), and then it replaces
+    the shipped check. The shipped folder itself validates as it is.
     """
-    files = {str(f) for f in loader.discover(paths)}
+    files = {f.resolve() for f in loader.discover(paths)}
     catalog = load_catalog(paths)
-    mine = [c for c in catalog.checks if c.source.path in files]
+    mine = [c for c in catalog.checks if Path(c.source.path).resolve() in files]
     click.echo(f"ok: {len(mine)} check(s) valid in {len(files)} file(s)")
+    for c in mine:
+        if c.overridden is not None:
+            click.echo(visible(f"  {c.id} ({c.source}) overrides {c.overridden}"))

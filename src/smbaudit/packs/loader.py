@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -66,24 +67,46 @@ def load_packs(
     """
     errors: list[FieldError] = []
     checks: list[CheckDef] = []
-    first_seen: dict[str, SourceRef] = {}
+    index: dict[str, int] = {}  # check id -> its place in `checks`
+    read: set[Path] = set()
     for path in discover(paths):
+        if path.resolve() in read:
+            continue  # the same file reached twice (a folder given again): never its own duplicate
+        read.add(path.resolve())
         try:
             loaded = load_pack_file(path, probe_schemas, requirement_check, fact_schemas)
         except InputFileError as exc:
             errors.extend(exc.errors)
             continue
         for check in loaded:
-            if check.id in first_seen:
-                errors.append(FieldError(check.source.path, check.source.line, "id",
-                                         f"duplicate check id {check.id!r} (first defined at "
-                                         f"{first_seen[check.id]})"))
-            else:
-                first_seen[check.id] = check.source
-                checks.append(check)
+            problem = _place(checks, index, check)
+            if problem:
+                errors.append(FieldError(check.source.path, check.source.line, "id", problem))
     if errors:
         raise InputFileError(errors)
     return checks
+
+
+def _place(checks: list[CheckDef], index: dict[str, int], check: CheckDef) -> str | None:
+    """Add `check`, or let it replace the earlier check with its id when it says
+    `overrides: true`; the problem, in words, when neither is allowed."""
+    at = index.get(check.id)
+    if at is None:
+        if check.overrides:
+            return (f"`overrides: true` but no earlier check has id {check.id!r}: nothing to "
+                    "override (fix the id, or remove `overrides`)")
+        index[check.id] = len(checks)
+        checks.append(check)
+        return None
+    earlier = checks[at]
+    if not check.overrides:
+        return (f"duplicate check id {check.id!r} (first defined at {earlier.source}); to "
+                "replace that check, say `overrides: true` in this check or its pack")
+    if earlier.overridden is not None:
+        return (f"check {check.id!r} is overridden twice: also at {earlier.source} (which "
+                f"overrides {earlier.overridden})")
+    checks[at] = replace(check, overridden=earlier.source)
+    return None
 
 
 def load_pack_file(
@@ -107,7 +130,8 @@ def load_pack_file(
         field_prefix = f"checks[{index}]"
         errors.extend(_semantic_errors(doc, raw, where, field_prefix, name, probe_schemas,
                                        requirement_check, fact_schemas))
-        checks.append(_build_check(raw, pack, SourceRef(name, yamlload.line_at(doc, where))))
+        checks.append(_build_check(raw, pack, SourceRef(name, yamlload.line_at(doc, where)),
+                                   overrides=bool(raw.get("overrides", doc.get("overrides")))))
     if errors:
         raise InputFileError(errors)
     return checks
@@ -281,7 +305,8 @@ def _as_tuple(value: str | list[str] | None) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _build_check(raw: Mapping[str, Any], pack: str, source: SourceRef) -> CheckDef:
+def _build_check(raw: Mapping[str, Any], pack: str, source: SourceRef,
+                 overrides: bool = False) -> CheckDef:
     applies = None
     if "applies" in raw:
         a = raw["applies"]
@@ -309,4 +334,5 @@ def _build_check(raw: Mapping[str, Any], pack: str, source: SourceRef) -> CheckD
         problem=" ".join(raw["problem"].split()) if "problem" in raw else None,
         fix_file=raw.get("fix_file"),
         each=raw.get("each"),
+        overrides=overrides,
     )
