@@ -214,6 +214,41 @@ def test_a_partly_stated_element_leaves_the_requirement_partial(catalogs, tmp_pa
     assert any("partly stated" in e.detail for e in res.evidence)
 
 
+# --------------------------------------------------------------------------- another regime
+
+
+@pytest.mark.parametrize("fw, req, el, text, counts", [
+    # a California section states CCPA duties, not GDPR ones
+    ("gdpr", "Art. 17", "erasure",
+     "# California residents\n\nYou can request that we delete your personal information.\n", False),
+    ("ccpa", "1798.105", "right-to-delete",
+     "# California residents\n\nYou can request that we delete your personal information.\n", True),
+    # a sentence scoped to another regime
+    ("gdpr", "Art. 17", "erasure",
+     "Under the CCPA, you can request that we delete your personal information.\n", False),
+    # naming both regimes: it applies to both
+    ("gdpr", "Art. 17", "erasure",
+     "# Rights of EEA and California residents\n\nYou can request that we delete your personal "
+     "information.\n", True),
+    # the nearest heading decides: an EEA subsection of a California notice
+    ("gdpr", "Art. 17", "erasure",
+     "# California notice\n\n## Users in the EEA\n\nYou can request that we delete your "
+     "personal information.\n", True),
+    ("ccpa", "1798.105", "right-to-delete",
+     "# Your rights under the GDPR\n\nYou can request that we delete your personal "
+     "information.\n", False),
+    # a global rights section names no regime: it counts for both
+    ("gdpr", "Art. 17", "erasure",
+     "# Your rights\n\nYou can request that we delete your personal information.\n", True),
+])
+def test_a_passage_about_another_regime_does_not_state_this_one(
+        catalogs, fw: str, req: str, el: str, text: str, counts: bool) -> None:
+    m = judge(catalogs, fw, req, el, text)
+    assert m.counts is counts, (m.passage, m.rejected)
+    if not counts:
+        assert any("another regime" in why for _, why in m.rejected), m.rejected
+
+
 # --------------------------------------------------------------------------- reviews
 
 

@@ -104,7 +104,10 @@ def load_catalog_file(path: Path) -> Catalog:
     if errors:
         raise InputFileError(errors)
     vocab = {k: tuple(v) for k, v in doc.get("vocabulary", {}).items()}
-    reqs = tuple(_build_requirement(doc, i, raw, vocab, name)
+    regime = doc.get("regime", {})
+    regimes = (tuple(t.lower() for t in regime.get("own", ())),
+               tuple(t.lower() for t in regime.get("other", ())))
+    reqs = tuple(_build_requirement(doc, i, raw, vocab, name, regimes)
                  for i, raw in enumerate(doc["requirements"]))
     return Catalog(framework=doc["framework"], name=doc["name"], version=str(doc["version"]),
                    source_url=doc.get("source_url", ""), requirements=reqs, path=name)
@@ -182,7 +185,8 @@ def _period(raw: Any) -> Period | None:
 
 
 def _build_requirement(doc: Any, index: int, raw: Any, vocab: dict[str, tuple[str, ...]],
-                       name: str) -> Requirement:
+                       name: str, regimes: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+                       ) -> Requirement:
     specs: list[EvidenceSpec] = []
     ev = raw.get("evidence", {})
     if "check" in ev:
@@ -198,7 +202,8 @@ def _build_requirement(doc: Any, index: int, raw: Any, vocab: dict[str, tuple[st
             exclude_headings=tuple(t.lower() for t in e.get("exclude_headings", ())),
             max_number=_period(e.get("max_number")), min_number=_period(e.get("min_number")),
             parts=tuple(ElementPart(label=part["label"].strip(), terms=_expand(part["match"], vocab))
-                        for part in e.get("parts", ())))
+                        for part in e.get("parts", ())),
+            own_regime=regimes[0], other_regimes=regimes[1])
             for e in ev["policy"]["elements"])
         specs.append(EvidenceSpec(EvidenceKind.POLICY, bool(ev["policy"].get("required", True)),
                                   elements=elements))

@@ -433,6 +433,40 @@ def look_alike(element: PolicyElement, p: Passage) -> str | None:
         if element.exclude_headings and _find_group(element.exclude_headings,
                                                     _Tokens.of(heading).words):
             return f"look-alike: under the heading \"{heading}\" (another regime or party)"
+    return other_regime(element, p)
+
+
+@lru_cache(maxsize=64)
+def _scoped(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """A regime named as the scope of a sentence ("under the CCPA", "California residents"),
+    not in passing ("security and HIPAA training")."""
+    out: list[str] = []
+    for t in terms:
+        out += [f"under {t}", f"under the {t}", f"pursuant to {t}", f"pursuant to the {t}",
+                f"required by {t}", f"required by the {t}", f"if you are a {t}",
+                f"if you are an {t}", f"if you live in {t}", f"resident* of {t}", f"{t} resident*",
+                f"{t} consumer*", f"{t} user*", f"{t} individual*", f"{t} law*", f"{t} act"]
+    return tuple(out)
+
+
+def other_regime(element: PolicyElement, p: Passage) -> str | None:
+    """Why the passage states another law's duty: its sentence is scoped to another regime
+    ("Under the CCPA, ..."), or its nearest heading naming a regime names another one and not
+    the element's own ("## California residents")."""
+    if not element.other_regimes:
+        return None
+    own, other = element.own_regime, element.other_regimes
+    scope = _QUOTED.sub(" ", f"{p.lead_in} {p.text}" if p.block == "list_item" else p.text)
+    levels = ((scope, "the passage", _scoped(other)),
+              *((h, f"the heading \"{h}\"", other) for h in reversed(p.headings)))
+    for text, where, terms in levels:
+        words = _Tokens.of(text).words
+        if own and _find_group(own, words):
+            return None  # names this regime (perhaps beside another): it applies
+        named = _find_group(terms, words)
+        if named:
+            word = " ".join(words[named[0]:named[0] + named[1]])
+            return f"another regime: {where} is about \"{word}\""
     return None
 
 
