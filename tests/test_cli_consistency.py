@@ -162,3 +162,48 @@ def test_pdf_is_never_written_to_a_terminal(env: Path) -> None:
                            str(env / "h.db"), "-f", "pdf"], cwd=env, capture_output=True,
                           timeout=120, env={**os.environ, "XDG_DATA_HOME": str(env / "xdg")})
     assert proc.returncode == 0 and proc.stdout.startswith(b"%PDF")
+
+
+def test_name_labels_a_target_in_reports_and_history(env: Path) -> None:
+    code, out = scan(env, "--name", "web-1", "-f", "json", "-f", "html", "-o", "out/")
+    assert code == 0, out
+    data = json.loads((env / "out" / "report.json").read_text())
+    assert [t["name"] for t in data["targets"]] == ["web-1"]
+    assert data["targets"][0]["details"]["target"] == f"dir:{env / 'tree'}"  # what was scanned
+    assert {f["target"] for f in data["findings"]} == {"web-1"}
+    html = (env / "out" / "report.html").read_text()
+    assert "<title>Security audit report: web-1</title>" in html
+    code, out = run("history", "--db", str(env / "h.db"), "--target", "web-1")
+    assert code == 0 and "web-1" in out and str(env) not in out
+
+
+def test_bad_names_are_refused_before_scanning(env: Path) -> None:
+    tree = f"dir:{env / 'tree'}"
+    for args, words in ((["--name", "a", "--name", "b"], "2 time(s) for 1 target"),
+                        (["--name", " web"], "spaces"),
+                        (["--name", "we\x1bb"], "control characters"),
+                        ([tree, "--name", "x", "--name", "x"], "same name"),
+                        (["127.0.0.1:1", "--name", "x", "--name", "y"], "network target")):
+        code, out = scan(env, *args)
+        assert code == 2 and words in out, (args, out)
+        assert len(out.strip().splitlines()) == 1
+    assert not (env / "h.db").exists()
+
+
+def test_profile_names_targets(env: Path) -> None:
+    (env / "p.yaml").write_text(
+        "schema: 1\ntargets:\n  - {target: dir:tree, name: golden image}\n"
+        "checks: {default: false, paths: [pack.yaml]}\n"
+        "outputs: {dir: out, formats: [JSON]}\nhistory: {db: h.db}\n")
+    code, out = run("scan", "--profile", str(env / "p.yaml"), "-q", "--no-lock")
+    assert code == 0, out
+    data = json.loads((env / "out" / "report.json").read_text())
+    assert [t["name"] for t in data["targets"]] == ["golden image"]
+    # Targets given on the command line drop the profile's names
+    code, out = run("scan", "--profile", str(env / "p.yaml"), f"dir:{env / 'tree'}", "-q",
+                    "--no-lock")
+    data = json.loads((env / "out" / "report.json").read_text())
+    assert [t["name"] for t in data["targets"]] == [f"dir:{env / 'tree'}"]
+    (env / "bad.yaml").write_text("schema: 1\ntargets:\n  - local\n  - {target: dir:tree, name: \"\"}\n")
+    code, out = run("scan", "--profile", str(env / "bad.yaml"))
+    assert code == 2 and f"{env / 'bad.yaml'}:4" in out, out

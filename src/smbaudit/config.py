@@ -15,7 +15,7 @@ from typing import Any
 
 from smbaudit.errors import UsageError
 from smbaudit.models import Severity
-from smbaudit.profile import ScanProfile, SmtpSettings
+from smbaudit.profile import ScanProfile, SmtpSettings, is_host_spec, label_problem
 from smbaudit.render.formats import DEFAULT_FORMATS, OutputFormat, extension
 
 DEFAULT_OUTPUT_DIR = "smbaudit-report"
@@ -25,6 +25,9 @@ FAIL_ON_CHOICES = (*(s.value for s in Severity), "none")
 @dataclass(frozen=True)
 class ScanConfig:
     targets: tuple[str, ...] = ()
+    # A name for each target in reports and history (--name, a profile's `name:`), in the
+    # order of `targets`; "" keeps the target as given. Empty: none named.
+    names: tuple[str, ...] = ()
     # checks
     check_paths: tuple[str, ...] = ()
     default_checks: bool = True
@@ -94,6 +97,8 @@ class ScanConfig:
         values.update(_checked(dict(given or {}), "the command line"))
         if "formats" in values:
             values["formats"] = _formats(values["formats"])
+        if given and "targets" in given and "names" not in given:
+            values["names"] = ()  # the profile's names belong to the profile's targets
         if given and "output" in given:
             values["output_is_folder"] = False  # a flag's -o means what it says
         return cls(**values)
@@ -111,8 +116,32 @@ class ScanConfig:
             raise UsageError("--fail-on-new needs the history store (drop --no-history)")
         if self.db and not self.history:
             raise UsageError("--db and --no-history cannot be used together")
+        if self.names:
+            self._check_names()
         if self.output == "-" and len(self.formats) != 1:
             raise UsageError("--output - (stdout) takes exactly one --format")
+
+    def _check_names(self) -> None:
+        if len(self.names) != len(self.targets):
+            raise UsageError(f"--name given {len(self.names)} time(s) for {len(self.targets)} "
+                             "target(s): give one name per target, in the order of the targets")
+        seen: dict[str, str] = {}
+        for spec, label in zip(self.targets, self.names):
+            if not label:
+                continue
+            problem = label_problem(label)
+            if problem is None and not is_host_spec(spec):
+                problem = (f"it names {spec}, a network target; only hosts (local, dir:PATH, "
+                           "ssh://HOST) take a name, network services keep their HOST:PORT")
+            if problem is None and (label in seen or label in self.targets):
+                problem = "two targets would have the same name"
+            if problem:
+                raise UsageError(f"target name {label!r}: {problem}")
+            seen[label] = spec
+
+    def target_names(self) -> dict[str, str]:
+        """Target as given -> the name it has in reports and history."""
+        return {spec: label for spec, label in zip(self.targets, self.names) if label}
 
     def output_paths(self) -> dict[OutputFormat, str]:
         """Where each format goes: FILE (or '-') for one format, a folder for several, or

@@ -47,7 +47,7 @@ from smbaudit.errors import (
     SmbauditError,
     UsageError,
 )
-from smbaudit.models import CheckDef, Finding, Severity, Status, meets_threshold
+from smbaudit.models import CheckDef, Finding, Severity, Status, TargetInfo, meets_threshold
 from smbaudit.packs import cis, registry
 from smbaudit.redact import redact_text
 from smbaudit.render.formats import OutputFormat, renderer
@@ -401,6 +401,23 @@ def _probe_options(config: ScanConfig) -> dict[str, Any]:
     return options
 
 
+def name_targets(resolved: ResolvedTargets, names: dict[str, str]) -> None:
+    """Targets named with --name (or in the profile) carry that name everywhere: findings,
+    reports and history."""
+    for target in resolved.targets:
+        target.name = names.get(target.name, target.name)
+    for info in resolved.not_scanned:
+        info.name = names.get(info.name, info.name)
+
+
+def _given_as(infos: list[TargetInfo], names: dict[str, str]) -> None:
+    """A named target's report entry still says what was scanned (`target: dir:/srv/img`)."""
+    spec_of = {label: spec for spec, label in names.items()}
+    for info in infos:
+        if info.name in spec_of:
+            info.details = {"target": spec_of[info.name], **info.details}
+
+
 def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
     config.validate()
     paths = config.output_paths()
@@ -422,6 +439,7 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
     options = resolve_options(config)
     try:
         resolved = resolve(config.targets, options, progress=observer.message)
+        name_targets(resolved, config.target_names())
         _plan_network(resolved, options)
         if store is not None:  # a scan killed outright stays listed as "did not finish"
             store.begin(scan_id, started.isoformat(), [t.name for t in resolved.targets])
@@ -436,6 +454,7 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
         result = engine.EngineResult([], [], False, "interrupted during discovery")
     resolved.close()
     resolved.not_scanned += resolved.did_not_answer(result.discovered)
+    _given_as(result.targets + resolved.not_scanned, config.target_names())
     waiver_section = (waivers.apply(result.findings, waiver_set)
                       if waiver_set is not None else None)
     report = report_mod.build(

@@ -27,7 +27,11 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "schema": {"const": 1},
         "name": {"type": "string", "minLength": 1},
-        "targets": {**_STRINGS, "minItems": 1},
+        "targets": {"type": "array", "minItems": 1, "items": {"oneOf": [
+            {"type": "string", "minLength": 1},
+            {"type": "object", "additionalProperties": False, "required": ["target"],
+             "properties": {"target": {"type": "string", "minLength": 1},
+                            "name": {"type": "string", "minLength": 1}}}]}},
         "checks": {
             "type": "object", "additionalProperties": False,
             "properties": {"paths": _STRINGS, "default": {"type": "boolean"},
@@ -114,6 +118,25 @@ class ScanProfile:
         return state_dir / "locks" / f"{self.path.stem}-{digest}.lock"
 
 
+MAX_LABEL = 80
+
+
+def label_problem(label: str) -> str | None:
+    """Why a target name (--name, a profile's `name:`) cannot be used, or None."""
+    if not label.strip() or label != label.strip():
+        return "a name is some text without spaces at either end"
+    if len(label) > MAX_LABEL:
+        return f"a name has at most {MAX_LABEL} characters"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in label):
+        return "a name has no control characters"
+    return None
+
+
+def is_host_spec(spec: str) -> bool:
+    """A target that is a host (and so may be named): local, dir:PATH or ssh://HOST."""
+    return spec == "local" or spec.startswith(("dir:", "ssh://"))
+
+
 def _errors(doc: Any, path: str) -> list[FieldError]:
     return schemacheck.field_errors(SCHEMA, doc, path)
 
@@ -137,7 +160,15 @@ def load(path: str | Path) -> ScanProfile:
     if problems:
         raise InputFileError(problems)
     base = p.resolve().parent
-    o: dict[str, Any] = {"targets": tuple(_rel_target(base, t) for t in doc["targets"])}
+    entries = [t if isinstance(t, dict) else {"target": t} for t in doc["targets"]]
+    o: dict[str, Any] = {"targets": tuple(_rel_target(base, t["target"]) for t in entries)}
+    if any("name" in t for t in entries):
+        o["names"] = tuple(t.get("name", "") for t in entries)
+        for i, t in enumerate(entries):
+            problem = label_problem(t["name"]) if "name" in t else None
+            if problem:
+                raise InputFileError([FieldError(str(p), yamlload.line_at(doc, ("targets", i)),
+                                                 f"targets[{i}].name", problem)])
     checks = doc.get("checks", {})
     if "paths" in checks:
         o["check_paths"] = tuple(_rel(base, c) for c in checks["paths"])
@@ -207,6 +238,7 @@ name: {name}
 
 # What to audit: `local` (this host), `dir:PATH` (an offline tree read as if it were /),
 # a host name, IP address or CIDR range (network services, found by nmap), or HOST:PORT.
+# A target may be given a name for reports and history: `- {{target: dir:/srv/img, name: web-1}}`.
 targets:
   - local
 

@@ -63,6 +63,9 @@ def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("targets", nargs=-1)
+@click.option("--name", "names", multiple=True, metavar="LABEL",
+              help="Name the target in reports and history (e.g. web-1) instead of as given; "
+              "with several targets, once per target in their order (repeatable).")
 @click.option("--profile", type=click.Path(exists=True, dir_okay=False),
               help="Scan profile (YAML): targets, checks, waivers, outputs, thresholds, "
               "notifications. Flags given here override it. Start one with `smbaudit init`.")

@@ -181,6 +181,8 @@ def _decode_check(raw: dict[str, Any]) -> CheckDef:
     fields["severity"] = Severity(raw["severity"])
     fields["condition"] = _decode_condition(raw["condition"])
     fields["source"] = SourceRef(**raw["source"])
+    if raw.get("overridden"):
+        fields["overridden"] = SourceRef(**raw["overridden"])
     fields["compliance"] = {k: tuple(v) for k, v in raw["compliance"].items()}
     for name in _TUPLES:
         fields[name] = tuple(raw[name])
