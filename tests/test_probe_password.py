@@ -84,8 +84,10 @@ def test_debian_stack_with_at_include(tmp_path: Path) -> None:
     assert f["pwquality"]["present"] is True
     assert f["pwquality"]["settings"]["minlen"] == 12        # argument overrides the file
     assert f["pwquality"]["settings"]["minclass"] == 3       # file value kept
-    assert f["password_history"] == {"present": True, "module": "pam_unix", "remember": 5,
-                                     "pwhistory": False, "enforce_for_root": False,
+    # This common-password has no pam_deny after pam_unix: a failed pam_unix is ignored and the
+    # change succeeds on pam_pwquality's success alone, so pam_unix's remember= is not in force.
+    assert f["password_history"] == {"present": True, "enforced": False, "module": "pam_unix",
+                                     "remember": 5, "pwhistory": False, "enforce_for_root": False,
                                      "use_authtok": False}
     assert f["lockout"]["present"] is False
 
@@ -107,14 +109,14 @@ def test_rhel_stack_include_substack_faillock(tmp_path: Path) -> None:
     assert [(m["type"], m["module"]) for m in mods] == [
         ("auth", "pam_env"), ("auth", "pam_faillock"), ("auth", "pam_unix"),
         ("auth", "pam_faillock"), ("session", "pam_limits")]   # include takes its own type only
-    assert f["lockout"] == {"present": True, "module": "pam_faillock", "deny": 4,
+    assert f["lockout"] == {"present": True, "enforced": True, "module": "pam_faillock", "deny": 4,
                             "unlock_time": 1200, "fail_interval": 900, "even_deny_root": True,
                             "root_unlock_time": None}
     assert f["unix"]["hash"] is None  # su's stack has no password lines
     g = collect("pam", tmp_path, {"services": ["system-auth"]})
     assert g["unix"]["hash"] == "sha512" and g["unix"]["nullok"] is False
-    assert g["password_history"] == {"present": True, "module": "pam_pwhistory", "remember": 10,
-                                     "pwhistory": True, "enforce_for_root": False,
+    assert g["password_history"] == {"present": True, "enforced": True, "module": "pam_pwhistory",
+                                     "remember": 10, "pwhistory": True, "enforce_for_root": False,
                                      "use_authtok": True}
 
 
