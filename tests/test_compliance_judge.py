@@ -249,6 +249,148 @@ def test_a_passage_about_another_regime_does_not_state_this_one(
         assert any("another regime" in why for _, why in m.rejected), m.rejected
 
 
+# --------------------------------------------------------------------------- wording
+
+
+# Statements in wordings the first phrasings did not foresee (objection, breach notice to data
+# subjects, processor contracts, privacy by design and default, lawful bases, withdrawal of
+# consent, statutory or contractual requirement), and look-alikes that must stay out.
+STATED = [
+    ('gdpr', 'Art. 21', 'objection',
+     'You may object at any time to our use of your data for direct marketing, and we will stop.'),
+    ('gdpr', 'Art. 21', 'objection',
+     'Where we rely on legitimate interests, you can tell us to stop processing your information.'),
+    ('gdpr', 'Art. 21', 'objection',
+     'You have the right to oppose processing of your personal data based on our legitimate interests.'),
+    ('gdpr', 'Art. 34(1)', 'notify-subjects',
+     'If a breach is likely to result in a high risk to your rights, we will inform you without undue delay.'),
+    ('gdpr', 'Art. 34(1)', 'notify-subjects',
+     'Affected individuals are told about a personal data breach promptly when it puts them at high risk.'),
+    ('gdpr', 'Art. 34(1)', 'notify-subjects',
+     'We will let affected users know directly if a security incident exposes their personal data and poses a high risk to them.'),
+    ('gdpr', 'Art. 28(3)', 'dpa-signed',
+     'Every vendor that processes personal data on our behalf signs a data processing agreement before it gets access.'),
+    ('gdpr', 'Art. 28(3)', 'dpa-signed',
+     'We have written contracts with all our processors that meet the requirements of Article 28 GDPR.'),
+    ('gdpr', 'Art. 28(3)', 'dpa-signed',
+     'Our suppliers who handle customer data are bound by data protection terms in their contracts.'),
+    ('gdpr', 'Art. 25(1)', 'privacy-by-design',
+     'Data protection is considered from the design stage of every new product or feature.'),
+    ('gdpr', 'Art. 25(1)', 'privacy-by-design',
+     'We build privacy into our products from the start and assess new features for privacy risks before launch.'),
+    ('gdpr', 'Art. 25(2)', 'privacy-by-default',
+     'By default, profiles are private and we only collect the data a feature needs.'),
+    ('gdpr', 'Art. 25(2)', 'privacy-by-default',
+     'Our default settings are the most privacy-protective ones.'),
+    ('gdpr', 'Art. 6(1)', 'lawful-basis',
+     'We process your account data because it is necessary to perform our contract with you, and marketing data on the basis of your consent.'),
+    ('gdpr', 'Art. 6(1)', 'lawful-basis',
+     'The legal grounds we rely on are: performance of a contract, compliance with legal obligations, our legitimate interests and your consent.'),
+    ('gdpr', 'Art. 6(1)', 'lawful-basis',
+     'We only process personal data when we have a valid legal justification, such as your consent or a contract with you.'),
+    ('gdpr', 'Art. 7(3)', 'consent-withdrawal',
+     'You can withdraw your consent at any time by changing your settings or contacting us.'),
+    ('gdpr', 'Art. 7(3)', 'consent-withdrawal',
+     'Where we rely on your consent, you may change your mind and take it back at any time.'),
+    ('gdpr', 'Art. 7(3)', 'consent-withdrawal',
+     'You can revoke permission you have given us whenever you like.'),
+    ('gdpr', 'Art. 13', 'notice-withdraw-consent',
+     'Where processing is based on consent, you have the right to withdraw it at any time, without affecting the lawfulness of processing before the withdrawal.'),
+    ('gdpr', 'Art. 13', 'notice-statutory-contractual',
+     'You are not obliged to give us your personal data, but without it we cannot create your account.'),
+    ('gdpr', 'Art. 13', 'notice-statutory-contractual',
+     'Providing your billing details is a contractual requirement; if you do not provide them we cannot process your order.'),
+    ('gdpr', 'Art. 26', 'joint-controller-arrangement',
+     "Where we act as joint controllers with a partner, we have an arrangement setting out each party's responsibilities."),
+    ('gdpr', 'Art. 32(1)(d)', 'security-testing',
+     'We regularly test, assess and evaluate the effectiveness of our security measures, including annual penetration tests.'),
+    ('gdpr', 'Art. 32(1)(d)', 'security-testing',
+     'Independent auditors test our controls every year.'),
+    ('gdpr', 'Art. 46(1)', 'transfer-safeguards',
+     "When we transfer personal data outside the EEA we use the European Commission's Standard Contractual Clauses."),
+    ('gdpr', 'Art. 33(1)', 'notify-authority-72h',
+     'We notify the competent supervisory authority of a personal data breach within 72 hours of becoming aware of it.'),
+    ('gdpr', 'Art. 37(1)', 'dpo-designation',
+     'We have appointed a Data Protection Officer.'),
+    ('gdpr', 'Art. 37(7)', 'dpo-contact',
+     'You can contact our Data Protection Officer at dpo@example.com.'),
+    ('gdpr', 'Art. 15', 'right-of-access',
+     'You can ask us for a copy of the personal data we hold about you.'),
+    ('gdpr', 'Art. 20', 'portability',
+     'You have the right to receive your data in a machine-readable format and to have it transmitted to another controller.'),
+    ('gdpr', 'Art. 17', 'erasure',
+     'You can ask us to delete your personal data.'),
+    ('gdpr', 'Art. 30(1)', 'ropa',
+     'We maintain a record of processing activities as required by Article 30.'),
+    ('gdpr', 'Art. 35(1)', 'dpia',
+     'Before starting processing that is likely to result in a high risk, we carry out a data protection impact assessment.'),
+    ('gdpr', 'Art. 33(5)', 'breach-register',
+     'We document every personal data breach, its effects and the remedial action taken, whether or not it is notified.'),
+    ('gdpr', 'Art. 33(2)', 'processor-notifies',
+     'Our processors must notify us of any personal data breach without undue delay.'),
+    ('gdpr', 'Art. 28(1)', 'processor-due-diligence',
+     'We only use service providers that give sufficient guarantees to protect personal data, and we assess their security before engaging them.'),
+    ('gdpr', 'Art. 9(2)', 'special-category-condition',
+     'We only process health data with your explicit consent.'),
+]
+NOT_STATED = [
+    ('gdpr', 'Art. 20', 'portability',
+     'Customers have 30 days after termination to export their data.'),
+    ('gdpr', 'Art. 37(1)', 'dpo-designation',
+     'The Privacy Officer must approve every disclosure.'),
+    ('gdpr', 'Art. 37(7)', 'dpo-contact',
+     'The office manager keeps the vendor list with contact details.'),
+    ('gdpr', 'Art. 34(1)', 'notify-subjects',
+     'This policy covers breach notification, disaster recovery and data subject rights.'),
+    ('gdpr', 'Art. 34(1)', 'notify-subjects',
+     'See the Incident Response Policy for how we notify affected individuals of a breach without undue delay.'),
+    ('gdpr', 'Art. 34(1)', 'notify-subjects',
+     'We notify the supervisory authority of breaches within 72 hours.'),
+    ('gdpr', 'Art. 25(1)', 'privacy-by-design',
+     'We plan to adopt privacy by design for new products next year.'),
+    ('gdpr', 'Art. 25(2)', 'privacy-by-default',
+     'The default language of the service is English.'),
+    ('gdpr', 'Art. 21', 'objection',
+     'You can stop using our marketing tools at any time.'),
+    ('gdpr', 'Art. 21', 'objection',
+     'Sales training covers objection handling, pricing and marketing.'),
+    ('gdpr', 'Art. 7(3)', 'consent-withdrawal',
+     '# Withdrawal of consent\\n\\nPlease contact support with any questions.'),
+    ('gdpr', 'Art. 6(1)', 'lawful-basis',
+     'Our legal team reviews contracts on the basis of a checklist.'),
+    ('gdpr', 'Art. 6(1)', 'lawful-basis',
+     'The definitions are: consent means agreement.'),
+    ('gdpr', 'Art. 28(3)', 'dpa-signed',
+     'Our employees are bound by confidentiality obligations.'),
+    ('gdpr', 'Art. 28(3)', 'dpa-signed',
+     'Vendors are listed in the vendor register.'),
+    ('gdpr', 'Art. 13', 'notice-statutory-contractual',
+     'You must accept our terms to use our services.'),
+    ('gdpr', 'Art. 13', 'notice-withdraw-consent',
+     'You cannot withdraw consent once given.'),
+    ('gdpr', 'Art. 7(3)', 'consent-withdrawal',
+     'Consent cannot be withdrawn after the survey is submitted.'),
+    ('gdpr', 'Art. 5(1)(b)', 'purpose-limitation',
+     'We do not limit the purposes for which we use personal data.'),
+    ('gdpr', 'Art. 9(2)', 'special-category-condition',
+     'We do not collect health data.'),
+    ('gdpr', 'Art. 33(1)', 'notify-authority-72h',
+     'We notify the supervisory authority of breaches within 30 days.'),
+]
+
+
+@pytest.mark.parametrize("fw, req, el, text", STATED)
+def test_statements_in_other_wordings_are_counted(catalogs, fw, req, el, text) -> None:
+    m = judge(catalogs, fw, req, el, text.replace("\\n", "\n"))
+    assert m.counts, (m.rejected, m.basis)
+
+
+@pytest.mark.parametrize("fw, req, el, text", NOT_STATED)
+def test_mentions_plans_denials_and_look_alikes_are_not_counted(catalogs, fw, req, el, text) -> None:
+    m = judge(catalogs, fw, req, el, text.replace("\\n", "\n"))
+    assert not m.counts, (m.passage, m.basis)
+
+
 # --------------------------------------------------------------------------- reviews
 
 

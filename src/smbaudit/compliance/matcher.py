@@ -49,6 +49,8 @@ _NOT_NEGATION = [
     # rights phrased as a freedom from something: "the right not to be subject to ..."
     "not be subject to", "not to be subject to", "not be discriminated", "not to be discriminated",
     "not receive discriminat", "not to receive discriminat",
+    # a right's effect, not its denial: "withdraw consent, without affecting the lawfulness ..."
+    "without affecting", "without prejudice",
 ]
 # Quoted text (link labels, button names: "Do Not Sell or Share My Personal Information") names
 # something; its words are not the author's statement, so negation inside quotes is ignored.
@@ -123,6 +125,9 @@ _TOPIC_VERBS = re.compile(r"\b(include|includes|including|cover|covers|covering|
                           r"addresses|discuss|discusses|such as|like|e\.g)\b")
 _DEFINITION = re.compile(r"^[\"“']?[A-Z][\w /()-]{1,40}[\"”']?\s*(:|–|—| - | means | refers to |"
                          r"is defined as )")
+# "The legal grounds we rely on are: ..." introduces a list; it is not a label.
+_LIST_LEAD = re.compile(r"^[^:]{1,60}\b(are|is|include|includes|as follows|following|these|below)"
+                        r"\s*:", re.I)
 # Template text left for the adopter to fill in: "[person responsible, including title] is ...".
 _PLACEHOLDER = re.compile(r"^\W*\[[^\]]{3,}\]|\[(list|insert|add|name|set|specify|describe|"
                           r"enter|fill|replace|person|job title)\b[^\]]*\]", re.I)
@@ -250,17 +255,22 @@ def negated(text: str, element: PolicyElement) -> str | None:
     denied: dict[int, str] = {}
     for clause in _clauses(lowered):
         words = _Tokens.of(clause).words
-        groups = [i for i, g in enumerate(element.groups) if _find_group(g, words)]
+        spans = {i: _find_group(g, words) for i, g in enumerate(element.groups)}
+        groups = [i for i, span in spans.items() if span]
         if not groups:
             continue
         hits = [i for i, w in enumerate(words) if w in NEGATORS]
+        # a phrasing that is itself negative ("if you do not provide it", "not obliged") states
+        # the element: the negation in its clause belongs to it, not a denial
+        spoken = {i for i in groups if any(w in NEGATORS for w in words[
+            spans[i][0]:spans[i][0] + spans[i][1]])}  # type: ignore[index]
         is_denial = bool(hits)
         if hits and element.allow_prohibition and _PROHIBITION.search(clause):
             is_denial = False
         elif hits and words[hits[0]] != "without" and set(words[hits[0] + 1:]) & _CONDITION_WORDS:
             is_denial = False  # "no access is granted until ...", "never ... without approval"
         for i in groups:
-            if is_denial:
+            if is_denial and not spoken:
                 denied.setdefault(i, clause.strip())
             else:
                 clean.add(i)
@@ -298,7 +308,8 @@ def is_statement(p: Passage) -> str | None:
             r"patients|individuals|users|data subjects|residents|they) may|may (lead|result) "
             r"(to|in)|may be subject to|may include)\b", lowered) and not _FIRM_CLAUSE.search(lowered):
         return "permissive (\"may\"), not an obligation"
-    if _DEFINITION.match(text) and not re.search(r"\b(must|shall|will|required)\b", lowered):
+    if _DEFINITION.match(text) and not _LIST_LEAD.match(text) and not re.search(
+            r"\b(must|shall|will|required)\b", lowered):
         return "a definition or label, not a statement of practice"
     if not _PRACTICE.search(scope.lower()):
         return "no statement of obligation or practice"
