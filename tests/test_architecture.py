@@ -17,8 +17,9 @@ CONFINED = {
     "click": ("cli/",),
     "yaml": ("yamlload.py",),
     "subprocess": ("runner.py",),
-    # targets/ssh.py holds a lock only: paramiko's SFTP client is unsafe for concurrent requests
-    "threading": ("engine.py", "cli/", "targets/ssh.py"),
+    # targets/ssh.py holds a lock only: paramiko's SFTP client is unsafe for concurrent requests;
+    # fleet.py runs one engine per remote host in a bounded pool of host workers
+    "threading": ("engine.py", "fleet.py", "cli/", "targets/ssh.py"),
     "concurrent": ("engine.py",),
     "jinja2": ("render/html.py",),
     "nmap": ("targets/network.py", "targets/discovery.py"),

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from netservers import LOOPBACK, free_port, needs_marks, wait_port
+from netservers import LOOPBACK, needs_marks
+from sshfleet import Sshd, _descendants, _keygen, _start, _user
 from smbaudit.errors import TargetError
 from smbaudit.targets.inventory import InventoryHost, load_inventory
 from smbaudit.targets.ssh import SSHOptions, SSHTarget
@@ -25,65 +26,6 @@ pytestmark = needs_marks("sshd", root=True)
 
 SUDO_USER, PLAIN_USER = "smbaudit-fleet1", "smbaudit-fleet2"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
-
-
-@dataclass
-class Sshd:
-    port: int
-    address: str
-    proc: subprocess.Popen[bytes]
-    host_pub: str
-    log: Path
-
-    def known(self) -> str:
-        return f"[{self.address}]:{self.port} {self.host_pub}"
-
-
-def _keygen(path: Path) -> None:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True,
-                   timeout=60, stdout=subprocess.DEVNULL)
-
-
-def _start(tmp: Path, name: str, address: str, authorized: Path) -> Sshd:
-    d = tmp / name
-    d.mkdir()
-    _keygen(d / "host")
-    port = free_port()
-    cfg = d / "sshd_config"
-    cfg.write_text(f"Port {port}\nListenAddress {address}\nHostKey {d}/host\nPidFile {d}/pid\n"
-                   f"UsePAM no\nStrictModes no\nAuthorizedKeysFile {authorized}\n"
-                   "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
-                   "KbdInteractiveAuthentication no\nAllowTcpForwarding yes\nLogLevel DEBUG1\n"
-                   "Subsystem sftp internal-sftp\n")
-    Path("/run/sshd").mkdir(exist_ok=True)
-    log = d / "log"
-    proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-E", str(log), "-f", str(cfg)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port, proc) if address == LOOPBACK else _wait(address, port, proc)
-    return Sshd(port, address, proc, (d / "host.pub").read_text().strip(), log)
-
-
-def _wait(address: str, port: int, proc: subprocess.Popen[bytes]) -> None:
-    import socket
-    import time
-
-    for _ in range(200):
-        if proc.poll() is not None:
-            raise RuntimeError("sshd exited")
-        try:
-            with socket.create_connection((address, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {address}:{port}")
-
-
-def _user(name: str) -> None:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "-M", "-s", "/bin/sh", name], check=True, timeout=30)
-    subprocess.run(["usermod", "-p", "*", name], check=True, timeout=30)  # no password, not locked
 
 
 @dataclass
@@ -233,24 +175,6 @@ def test_inventory_hosts_connect_with_their_own_settings(fleet: Fleet) -> None:
 
 def _settings(h: InventoryHost) -> HostSettings:
     return HostSettings(alias=h.name, host=h.address, port=h.port, user=h.user, key_file=h.key_file, become=h.become)
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid` (sshd's per-connection children), from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo and len(out) < 1000:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
 
 
 def test_connection_lost_mid_scan_is_named(fleet: Fleet, tmp_path: Path) -> None:

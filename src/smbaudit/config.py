@@ -54,8 +54,13 @@ class ScanConfig:
     version_detection: str = "unknown"
     ca_file: str | None = None
     ssh_key: str | None = None
-    ssh_known_hosts: str | None = None
+    ssh_known_hosts: tuple[str, ...] = ()  # extra known_hosts files, all of them read
     ssh_accept_new_host_key: bool = False
+    ssh_config: str | None = None  # OpenSSH client configuration (default ~/.ssh/config)
+    become: bool = False  # read root-only files through `sudo -n sftp-server`
+    inventory: tuple[str, ...] = ()  # Ansible inventories or plain host lists
+    limit: str | None = None  # Ansible-style host pattern over the inventories
+    parallel_hosts: int = 8  # remote hosts audited at once
     force: bool = False  # scan a dir: folder that does not look like a tree
     # compliance
     frameworks: tuple[str, ...] = ()
@@ -85,6 +90,10 @@ class ScanConfig:
             raise UsageError(f"fail_on_new must be a severity, not {self.fail_on_new!r}")
         if self.jobs < 1:
             raise UsageError("jobs must be at least 1")
+        if self.parallel_hosts < 1:
+            raise UsageError("parallel_hosts must be at least 1")
+        if isinstance(self.ssh_known_hosts, str):  # one file, as older profiles and callers give it
+            object.__setattr__(self, "ssh_known_hosts", (self.ssh_known_hosts,))
 
     @classmethod
     def build(cls, *, profile: ScanProfile | None = None,
@@ -108,8 +117,11 @@ class ScanConfig:
 
     def validate(self) -> None:
         """Combinations that cannot work; raised before anything is scanned."""
-        if not self.targets:
-            raise UsageError("give at least one target, or a --profile that lists them")
+        if not self.targets and not self.inventory:
+            raise UsageError("give at least one target, an --inventory, or a --profile that "
+                             "lists them")
+        if self.limit and not self.inventory:
+            raise UsageError("--limit selects hosts of an --inventory: give one")
         if not self.default_checks and not self.check_paths:
             raise UsageError("--no-default-checks needs at least one --checks PATH")
         if self.fail_on_new and not self.history:

@@ -205,7 +205,9 @@ class _Plan:
 
 def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str, Probe],
         options: EngineOptions | None = None, observer: Observer | None = None,
-        sources: Sequence[TargetSource] = ()) -> EngineResult:
+        sources: Sequence[TargetSource] = (), stop: threading.Event | None = None) -> EngineResult:
+    """`stop`, when set from another thread, ends the run as an interrupt does (a fleet scan
+    runs one engine per host in worker threads, where no KeyboardInterrupt arrives)."""
     options = options or EngineOptions()
     observer = observer or Observer()
     plan = _Plan(checks, probes, options)
@@ -218,7 +220,7 @@ def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str,
     try:
         for queued in first:
             pool.tasks.put(queued)
-        _collect(pool, first, options, observer, plan, discovered)
+        _collect(pool, first, options, observer, plan, discovered, stop)
     except KeyboardInterrupt:
         complete, stop_reason = False, "interrupted before every check ran"
         _drain(pool)  # keep results that arrived while the interrupt was handled
@@ -247,7 +249,7 @@ def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str,
 
 
 def _collect(pool: _Pool, pending: list[_AnyJob], options: EngineOptions, observer: Observer,
-             plan: _Plan, discovered: list[TargetInfo]) -> None:
+             plan: _Plan, discovered: list[TargetInfo], stop: threading.Event | None = None) -> None:
     running: set[_AnyJob] = set()
     left = set(pending)
     total = len(pending)
@@ -273,6 +275,8 @@ def _collect(pool: _Pool, pending: list[_AnyJob], options: EngineOptions, observ
         observer.job_done(job.label, True)
 
     while left:
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt
         now = time.monotonic()
         for job in list(running):
             if job.started is not None and now - job.started > job.timeout:

@@ -9,6 +9,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 3
+EXIT_FINDINGS_NOT_AUDITED = 4  # failing findings, and some host was not audited in full
 EXIT_INTERRUPTED = 130
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import platformdirs
 
-from smbaudit import engine, fsutil, history, notify, waivers
+from smbaudit import engine, fleet, fsutil, history, notify, waivers
 from smbaudit import report as report_mod
 from smbaudit.catalog import Catalog, load_catalog
 from smbaudit.compliance import attestations as attest
@@ -40,6 +40,7 @@ from smbaudit.config import ScanConfig
 from smbaudit.errors import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
+    EXIT_FINDINGS_NOT_AUDITED,
     EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -52,8 +53,11 @@ from smbaudit.packs import cis, registry
 from smbaudit.redact import redact_text
 from smbaudit.render.formats import OutputFormat, renderer
 from smbaudit.report import Report
+from smbaudit.targets.hoststate import HostState
+from smbaudit.targets.inventory import InventoryHost, hosts_from
 from smbaudit.targets.resolve import ResolvedTargets, ResolveOptions, resolve
 from smbaudit.targets.ssh import SSHOptions
+from smbaudit.targets.sshconnect import load_config
 from smbaudit.vulndb import status as vulndb_status
 
 log = logging.getLogger("smbaudit.scan")
@@ -67,7 +71,7 @@ class LockedError(SmbauditError):
     exit_code = EXIT_BAD_INPUT
 
 
-class Observer(engine.Observer):
+class Observer(fleet.Observer):
     """Progress callbacks (the CLI's progress bar implements them)."""
 
     def message(self, text: str) -> None: ...
@@ -139,18 +143,29 @@ def new_or_regressed(report: Report) -> list[dict[str, Any]]:
             for f in report.failed if not f.waived]
 
 
+def not_audited(report: Report) -> list[TargetInfo]:
+    """Remote hosts that were not audited in full: not connected (unreachable, login refused,
+    host key mismatch or unknown, not started) or only partly assessed (lost mid-scan...)."""
+    return [t for t in report.targets
+            if t.details.get("state") not in (None, HostState.ASSESSED.value)]
+
+
 def exit_code(report: Report, fail_on: str, fail_on_new: str | None = None) -> int:
-    """130 interrupted > 1 failures at/above the threshold > 3 errors/unreachable > 0. With
-    `fail_on_new`, only new or regressed findings count for exit 1."""
+    """130 interrupted > 4 failures at/above the threshold and some host not audited > 1
+    failures at/above the threshold > 3 errors/unreachable/hosts not audited > 0. With
+    `fail_on_new`, only new or regressed findings count as failures."""
     if not report.complete:
         return EXIT_INTERRUPTED
     if fail_on_new:
-        if any(meets_threshold(Severity(e["severity"]), fail_on_new)
-               for e in new_or_regressed(report)):
-            return EXIT_FINDINGS
-    elif any(meets_threshold(f.severity, fail_on) and not f.waived for f in report.failed):
-        return EXIT_FINDINGS
-    if report.unreachable or any(f.status is Status.ERROR for f in report.findings):
+        failing = any(meets_threshold(Severity(e["severity"]), fail_on_new)
+                      for e in new_or_regressed(report))
+    else:
+        failing = any(meets_threshold(f.severity, fail_on) and not f.waived
+                      for f in report.failed)
+    if failing:
+        return EXIT_FINDINGS_NOT_AUDITED if not_audited(report) else EXIT_FINDINGS
+    if report.unreachable or not_audited(report) or any(
+            f.status is Status.ERROR for f in report.findings):
         return EXIT_INCOMPLETE
     return EXIT_OK
 
@@ -266,7 +281,7 @@ def _notify(result: ScanResult, config: ScanConfig) -> None:
     """When the threshold was crossed (exit 1), send the notifications; a failure is kept in
     the result and the log, never changes the exit code."""
     report = result.report
-    if result.exit_code != EXIT_FINDINGS:
+    if result.exit_code not in (EXIT_FINDINGS, EXIT_FINDINGS_NOT_AUDITED):
         return
     result.crossing = crossing(report, config.fail_on, config.fail_on_new)
     if not (config.notify_webhook or config.notify_email):
@@ -373,7 +388,8 @@ def select_checks(catalog: Catalog, config: ScanConfig) -> list[CheckDef]:
 
 def resolve_options(config: ScanConfig) -> ResolveOptions:
     ssh = SSHOptions(key_file=config.ssh_key, known_hosts=config.ssh_known_hosts,
-                     accept_new_host_key=config.ssh_accept_new_host_key, timeout=config.timeout)
+                     accept_new_host_key=config.ssh_accept_new_host_key, timeout=config.timeout,
+                     config_file=config.ssh_config, become=config.become)
     return ResolveOptions(ports=config.ports, timing=config.timing, scan_type=config.scan_type,
                           timeout=config.timeout, version_detection=config.version_detection,
                           ssh=ssh, force=config.force)
@@ -404,7 +420,7 @@ def _probe_options(config: ScanConfig) -> dict[str, Any]:
 def name_targets(resolved: ResolvedTargets, names: dict[str, str]) -> None:
     """Targets named with --name (or in the profile) carry that name everywhere: findings,
     reports and history."""
-    for target in resolved.targets:
+    for target in [*resolved.targets, *resolved.remote]:
         target.name = names.get(target.name, target.name)
     for info in resolved.not_scanned:
         info.name = names.get(info.name, info.name)
@@ -416,6 +432,36 @@ def _given_as(infos: list[TargetInfo], names: dict[str, str]) -> None:
     for info in infos:
         if info.name in spec_of:
             info.details = {"target": spec_of[info.name], **info.details}
+
+
+def inventory_hosts(config: ScanConfig) -> list[InventoryHost]:
+    """The inventories' hosts that --limit selects, and the ssh client configuration checked,
+    before anything is scanned (bad input: exit 2 with file:line:field)."""
+    if config.ssh_config or config.inventory:
+        load_config(config.ssh_config)
+    return hosts_from(config.inventory, config.limit) if config.inventory else []
+
+
+def _run_all(resolved: ResolvedTargets, selected: list[CheckDef], catalog: Catalog,
+             options: engine.EngineOptions, config: ScanConfig,
+             observer: Observer) -> engine.EngineResult:
+    """The remote hosts through the fleet runner (concurrently, each in a known state), then
+    the local, offline and network targets through one engine run."""
+    probes = catalog.plugins.probes
+    remote = engine.EngineResult([], [], True)
+    if resolved.remote:
+        remote = fleet.run_hosts(resolved.remote, selected, probes, options,
+                                 parallel=config.parallel_hosts, observer=observer)
+        if not remote.complete:
+            return remote
+    if not (resolved.targets or resolved.sources):
+        return remote
+    rest = engine.run(resolved.targets, selected, probes, options, observer=observer,
+                      sources=resolved.sources)
+    return engine.EngineResult(findings=remote.findings + rest.findings,
+                               targets=remote.targets + rest.targets,
+                               complete=rest.complete, stop_reason=rest.stop_reason,
+                               discovered=rest.discovered)
 
 
 def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
@@ -437,18 +483,20 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
     scan_id = report_mod.new_scan_id()
     started = report_mod.now_utc()
     options = resolve_options(config)
+    inventory = inventory_hosts(config)
     try:
-        resolved = resolve(config.targets, options, progress=observer.message)
+        resolved = resolve(config.targets, options, progress=observer.message,
+                           inventory=inventory)
         name_targets(resolved, config.target_names())
         _plan_network(resolved, options)
         if store is not None:  # a scan killed outright stays listed as "did not finish"
-            store.begin(scan_id, started.isoformat(), [t.name for t in resolved.targets])
-        result = engine.run(resolved.targets, selected, catalog.plugins.probes,
-                            engine.EngineOptions(jobs=config.jobs,
-                                                 probe_timeout=config.probe_timeout,
-                                                 io_timeout=config.timeout,
-                                                 probe_options=_probe_options(config)),
-                            observer=observer, sources=resolved.sources)
+            store.begin(scan_id, started.isoformat(),
+                        [t.name for t in [*resolved.remote, *resolved.targets]])
+        engine_options = engine.EngineOptions(jobs=config.jobs,
+                                              probe_timeout=config.probe_timeout,
+                                              io_timeout=config.timeout,
+                                              probe_options=_probe_options(config))
+        result = _run_all(resolved, selected, catalog, engine_options, config, observer)
     except KeyboardInterrupt:
         resolved = ResolvedTargets([], [])
         result = engine.EngineResult([], [], False, "interrupted during discovery")

@@ -23,7 +23,6 @@ _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["targets"],
     "properties": {
         "schema": {"const": 1},
         "name": {"type": "string", "minLength": 1},
@@ -62,6 +61,17 @@ SCHEMA: dict[str, Any] = {
                            "ports": {"type": "string"},
                            "timing": {"type": "integer", "minimum": 0, "maximum": 5},
                            "scan_type": {"enum": ["auto", "connect", "syn"]}},
+        },
+        "ssh": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"inventory": _STRINGS,
+                           "limit": {"type": "string", "minLength": 1},
+                           "config": {"type": "string", "minLength": 1},
+                           "known_hosts": _STRINGS,
+                           "key": {"type": "string", "minLength": 1},
+                           "accept_new_host_key": {"type": "boolean"},
+                           "become": {"type": "boolean"},
+                           "parallel_hosts": {"type": "integer", "minimum": 1, "maximum": 256}},
         },
         "lock": {"type": ["string", "boolean"]},
         "log_file": {"type": "string", "minLength": 1},
@@ -150,6 +160,27 @@ def _rel_target(base: Path, spec: str) -> str:
     return "dir:" + _rel(base, spec[4:]) if spec.startswith("dir:") else spec
 
 
+def _ssh_settings(base: Path, ssh: dict[str, Any]) -> dict[str, Any]:
+    """The `ssh:` section as ScanConfig fields (paths relative to the profile). Secrets are
+    not settings: keys come from files or the agent, a password from the environment."""
+    o: dict[str, Any] = {}
+    if "inventory" in ssh:
+        o["inventory"] = tuple(_rel(base, i) for i in ssh["inventory"])
+    if "limit" in ssh:
+        o["limit"] = ssh["limit"]
+    if "config" in ssh:
+        o["ssh_config"] = _rel(base, ssh["config"])
+    if "known_hosts" in ssh:
+        o["ssh_known_hosts"] = tuple(_rel(base, k) for k in ssh["known_hosts"])
+    if "key" in ssh:
+        o["ssh_key"] = _rel(base, ssh["key"])
+    for key, name in (("accept_new_host_key", "ssh_accept_new_host_key"), ("become", "become"),
+                      ("parallel_hosts", "parallel_hosts")):
+        if key in ssh:
+            o[name] = ssh[key]
+    return o
+
+
 def load(path: str | Path) -> ScanProfile:
     """Read and validate a profile; relative paths become relative to its folder."""
     p = Path(path)
@@ -160,8 +191,13 @@ def load(path: str | Path) -> ScanProfile:
     if problems:
         raise InputFileError(problems)
     base = p.resolve().parent
-    entries = [t if isinstance(t, dict) else {"target": t} for t in doc["targets"]]
+    ssh = doc.get("ssh", {})
+    if not doc.get("targets") and not ssh.get("inventory"):
+        raise InputFileError([FieldError(str(p), 1, "targets",
+                                         "list at least one target, or ssh.inventory")])
+    entries = [t if isinstance(t, dict) else {"target": t} for t in doc.get("targets", ())]
     o: dict[str, Any] = {"targets": tuple(_rel_target(base, t["target"]) for t in entries)}
+    o.update(_ssh_settings(base, ssh))
     if any("name" in t for t in entries):
         o["names"] = tuple(t.get("name", "") for t in entries)
         for i, t in enumerate(entries):
@@ -241,6 +277,19 @@ name: {name}
 # A target may be given a name for reports and history: `- {{target: dir:/srv/img, name: web-1}}`.
 targets:
   - local
+
+# Remote hosts over SSH (agentless, read-only SFTP): Ansible inventories (INI or YAML) or
+# plain host lists, an Ansible --limit pattern, the OpenSSH client configuration, extra
+# known_hosts files, and `become` (read root-only files through `sudo -n sftp-server`).
+# Keys come from files named here, in the inventory or ssh_config, or from ssh-agent; a
+# password only from $SMBAUDIT_SSH_PASSWORD.
+# ssh:
+#   inventory: [./hosts.ini]
+#   limit: web:&prod
+#   config: ~/.ssh/config
+#   known_hosts: [./known_hosts]
+#   become: false
+#   parallel_hosts: 8
 
 # Which checks run. `default: false` runs only the packs under `paths`.
 checks:

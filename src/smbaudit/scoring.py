@@ -16,6 +16,8 @@ What was not assessed is never scored as if it were clean:
   has no score and the grade "Not assessed"; when no target was assessed the scan has neither;
 - when some target was not assessed, or more than 10% of the checks could not be assessed
   (ERROR / SKIPPED), the grade reads "Incomplete" instead of a letter;
+- a remote host only partly assessed (connection lost mid-scan, too many checks not assessed:
+  its TargetInfo `state`) keeps its score but its grade, and the scan's, read "Incomplete";
 - an interrupted scan has no score and no grade ("Incomplete").
 Only a letter grade is comparable with another scan.
 """
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smbaudit.models import Finding, Severity, Status, TargetInfo
+from smbaudit.targets.hoststate import HostState
 
 SCORING_VERSION = "1"
 SEVERITY_POINTS = {
@@ -213,8 +216,11 @@ def _target_scores(findings: list[Finding], targets: Sequence[TargetInfo]) -> li
             continue
         r = risks.get(name, [])
         value = round(10 * target_risk(r), 1)
-        result.append(TargetScore(name, value, grade_for(value), failed=len(r),
-                                  worst=max(r, default=0.0)))
+        details = infos[name].details if name in infos else {}
+        partly = details.get("state") == HostState.PARTLY_ASSESSED.value
+        result.append(TargetScore(name, value, INCOMPLETE if partly else grade_for(value),
+                                  failed=len(r), worst=max(r, default=0.0),
+                                  reason=str(details.get("state_reason", "")) if partly else ""))
     result.sort(key=lambda t: (t.score is not None, -(t.score or 0), t.target))
     return result
 
@@ -254,6 +260,11 @@ def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
         gates.append(f"{len(missed)} of {len(per_target)} target(s) could not be assessed "
                      f"({'; '.join(f'{t.target}: {t.reason}' for t in missed)}): the score "
                      "covers the others only")
+        grade = INCOMPLETE
+    partly = [t for t in per_target if t.assessed and t.grade == INCOMPLETE]
+    if overall is not None and partly:
+        gates.append(f"{len(partly)} of {len(per_target)} target(s) only partly assessed "
+                     f"({'; '.join(f'{t.target}: {t.reason}' for t in partly)})")
         grade = INCOMPLETE
     statuses = Counter(f.status for f in findings)
     selected = sum(n for s, n in statuses.items() if s is not Status.NOT_APPLICABLE)

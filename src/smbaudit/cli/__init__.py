@@ -48,7 +48,9 @@ Exit codes:
   1    failing findings at or above --fail-on
   2    bad input (usage, check pack, target), nothing scanned; or a report could not be
        written (the scan is kept in history: `smbaudit report ID` writes it again)
-  3    some checks errored or a target could not be read (report written)
+  3    some checks errored or a target could not be read (report written); in a fleet
+       scan, some host was not audited in full (and no failing finding)
+  4    failing findings at or above --fail-on, and some host not audited in full
   130  interrupted; partial results written, report marked incomplete
 """
 

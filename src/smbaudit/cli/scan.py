@@ -96,7 +96,7 @@ def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
 @click.option("--probe-timeout", type=click.FloatRange(1, 86400), default=DEFAULTS.probe_timeout, show_default=True,
               help="Wall-clock seconds allowed for one probe run; past it its checks are errors.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=DEFAULTS.jobs, show_default=True,
-              help="Probes run at once.")
+              help="Probes run at once (per remote host).")
 @click.option("--ports", default=DEFAULTS.ports, show_default=True,
               help="Network targets: top100, top1000, or a list like 22,443,8000-8100.")
 @click.option("--timing", type=click.IntRange(0, 5), default=DEFAULTS.timing, show_default=True,
@@ -111,8 +111,24 @@ def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
 @click.option("--ssh-key", type=click.Path(exists=True, dir_okay=False),
               help="ssh:// targets: private key file (default: ssh-agent and ~/.ssh keys; a "
               "password can be given in $SMBAUDIT_SSH_PASSWORD).")
-@click.option("--ssh-known-hosts", type=click.Path(exists=True, dir_okay=False),
-              help="ssh:// targets: extra known_hosts file to verify host keys against.")
+@click.option("--ssh-known-hosts", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="ssh:// targets: extra known_hosts file to verify host keys against "
+              "(repeatable: every file is read).")
+@click.option("-F", "--ssh-config", type=click.Path(exists=True, dir_okay=False),
+              help="ssh:// targets: OpenSSH client configuration (HostName, User, Port, "
+              "IdentityFile, ProxyJump, UserKnownHostsFile). Default: ~/.ssh/config.")
+@click.option("--inventory", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Audit the hosts of an Ansible inventory (INI or YAML) or a plain YAML host "
+              "list over SSH, each with its own address, port, user, key and become "
+              "(repeatable). Passwords are never read from it.")
+@click.option("--limit", metavar="PATTERN",
+              help="Only the inventory hosts matching an Ansible pattern (web:&prod:!web3, "
+              "web*, ~regex).")
+@click.option("--become", is_flag=True,
+              help="ssh:// and inventory hosts: read root-only files through `sudo -n` "
+              "starting the host's SFTP server (no shell, no password prompt).")
+@click.option("--parallel-hosts", type=click.IntRange(1, 256), default=DEFAULTS.parallel_hosts,
+              show_default=True, help="Remote hosts audited at once (each with --jobs probes).")
 @click.option("--ssh-accept-new-host-key", is_flag=True,
               help="ssh:// targets: trust a host key seen for the first time (nothing is saved).")
 @click.option("--plugin", "plugins", multiple=True, metavar="NAME",
@@ -159,6 +175,8 @@ def scan(quiet: bool, verbose: bool, **params: Any) -> None:
       HOST, IP, CIDR   network services found by nmap (e.g. 192.0.2.0/28)
       HOST:PORT        one network service
       ssh://[USER@]HOST[:PORT]   a remote host, audited agentlessly over SFTP (read-only)
+
+    With --inventory, the inventory's hosts are audited too (TARGETS may then be empty).
     """
     config = config_from_flags(click.get_current_context(), dict(params, quiet=quiet))
     for fmt, dest in config.output_paths().items():

@@ -6,7 +6,13 @@ from collections import Counter
 
 import click
 
-from smbaudit.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERRUPTED
+from smbaudit.errors import (
+    EXIT_FINDINGS,
+    EXIT_FINDINGS_NOT_AUDITED,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+)
+from smbaudit.models import TargetInfo
 from smbaudit.models import Status
 from smbaudit.report import Report
 from smbaudit.scoring import score_text
@@ -29,13 +35,17 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
         # Cron mode: one line per thing that is wrong, nothing else.
         if code == EXIT_INTERRUPTED:
             out(f"smbaudit: scan interrupted; partial report: {', '.join(written)}")
-        if code == EXIT_FINDINGS:
+        if code in (EXIT_FINDINGS, EXIT_FINDINGS_NOT_AUDITED):
             out(f"smbaudit: score {s.score.label}; {c['fail']} failing "
                 f"finding(s), some at or above {fail_on}; report: {', '.join(written)}")
         if code == EXIT_INCOMPLETE:
             out(f"smbaudit: {c['error']} check(s) could not be assessed, "
                 f"{len(report.unreachable)} target(s) unreachable; score {s.score.label}; "
                 f"report: {', '.join(written)}")
+        missed = hosts_not_audited(report.targets)
+        if missed and code != EXIT_OK_CODE:
+            out(f"smbaudit: {len(missed)} of {len(fleet_hosts(report.targets))} host(s) not "
+                f"audited: {'; '.join(missed)}")
         return
     grade_colour = {"A": "green", "B": "green", "C": "yellow", "D": "red", "F": "red"}
     out()
@@ -76,14 +86,39 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
                 out(f"  {n} on {target}: {reason}")
             if len(why) > 5:
                 out(f"  ... and {len(why) - 5} other reason(s) (-v lists every check)")
+    fleet = {t.name for t in fleet_hosts(report.targets)}
     for t in report.unreachable:
-        out(f"unreachable: {t.name}: {t.error}", fg="magenta")
+        if t.name not in fleet:
+            out(f"unreachable: {t.name}: {t.error}", fg="magenta")
+    missed = hosts_not_audited(report.targets)
+    if missed:
+        out(f"{len(missed)} of {len(fleet)} host(s) not audited in full:", fg="magenta")
+        for line in missed:
+            out(f"  {line}", fg="magenta")
     if not report.complete:
         out(f"Scan incomplete: {report.stop_reason}. Partial results were written.", fg="yellow")
     if written:
         out()
         for path in written:
             out(f"Report: {path}")
+
+
+EXIT_OK_CODE = 0
+
+
+def fleet_hosts(targets: list[TargetInfo]) -> list[TargetInfo]:
+    return [t for t in targets if "state" in t.details]
+
+
+def hosts_not_audited(targets: list[TargetInfo]) -> list[str]:
+    """`web3 (unreachable: ...)` for each remote host not audited in full."""
+    out = []
+    for t in fleet_hosts(targets):
+        state = str(t.details["state"])
+        if state != "assessed":
+            why = str(t.details.get("state_reason") or t.error)
+            out.append(f"{t.name} ({state}: {why[:200]})" if why else f"{t.name} ({state})")
+    return out
 
 
 def since_last_scan(report: Report) -> list[str]:

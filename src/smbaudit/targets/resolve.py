@@ -1,7 +1,8 @@
 """Target resolution: target specs as given -> targets to scan, and targets that were not.
 
-Host specs (`local`, `dir:PATH`) become targets directly; `ssh://` hosts are connected now, so
-an unreachable host is reported, not silently dropped; everything else must be a network spec
+Host specs (`local`, `dir:PATH`) become targets directly; `ssh://` hosts and inventory hosts
+become remote targets, not yet connected: the fleet runner (`smbaudit.fleet`) connects them
+concurrently, and a host it cannot reach is reported, never dropped; everything else must be a network spec
 (host, IP, CIDR, host:port), checked here and left for network discovery, which runs as engine
 target sources (`smbaudit.netscan`) and reports the hosts that did not answer.
 """
@@ -12,11 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from smbaudit.errors import TargetError
-from smbaudit.models import TargetInfo, TargetKind
+from smbaudit.models import TargetInfo
 from smbaudit.targets.base import Target
 from smbaudit.targets.source import TargetSource
 from smbaudit.targets.specs import parse_host_spec, path_hint
+from smbaudit.targets.inventory import InventoryHost
 from smbaudit.targets.ssh import SSHOptions, SSHTarget, is_ssh_spec
+from smbaudit.targets.sshconnect import HostSettings
 
 Progress = Callable[[str], None]
 
@@ -38,9 +41,10 @@ class ResolvedTargets:
     not_scanned: list[TargetInfo]  # hosts that could not be reached, and network range summaries
     network_specs: list[str] = field(default_factory=list)  # left for network discovery
     sources: list[TargetSource] = field(default_factory=list)  # its steps, run by the engine
+    remote: list[SSHTarget] = field(default_factory=list)  # ssh hosts, connected by the fleet runner
 
     def close(self) -> None:
-        for target in self.targets:
+        for target in [*self.targets, *self.remote]:
             target.close()
 
     def did_not_answer(self, discovered: list[TargetInfo]) -> list[TargetInfo]:
@@ -70,21 +74,29 @@ def check_specs(specs: Sequence[str], force: bool = False) -> None:
             raise TargetError(hint)
 
 
+def inventory_target(host: InventoryHost, options: SSHOptions) -> SSHTarget:
+    """A remote target for an inventory host: its own address, port, user, key and become.
+    A host without `ansible_host` is looked up in the ssh client configuration by its name."""
+    address = host.address if host.address != host.name else None
+    settings = HostSettings(alias=host.name, host=address, port=host.port, user=host.user,
+                            key_file=host.key_file, become=host.become or options.become)
+    return SSHTarget(host.name, options, settings)
+
+
 def resolve(specs: Sequence[str], options: ResolveOptions,
-            progress: Progress = lambda _: None) -> ResolvedTargets:
+            progress: Progress = lambda _: None,
+            inventory: Sequence[InventoryHost] = ()) -> ResolvedTargets:
     check_specs(specs, options.force)
     targets: list[Target] = []
     network_specs: list[str] = []
     not_scanned: list[TargetInfo] = []
+    remote: list[SSHTarget] = []
+    names: set[str] = set()
     for spec in specs:
         if is_ssh_spec(spec):
-            remote = SSHTarget(spec, options.ssh)
-            progress(f"connecting to {remote.host}:{remote.port}")
-            try:
-                remote.connect()
-                targets.append(remote)
-            except TargetError as exc:
-                not_scanned.append(TargetInfo(spec, TargetKind.HOST, reachable=False, error=str(exc)))
+            if spec not in names:
+                names.add(spec)
+                remote.append(SSHTarget(spec, options.ssh))
             continue
         host = parse_host_spec(spec, force=options.force)
         if host is not None:
@@ -104,4 +116,8 @@ def resolve(specs: Sequence[str], options: ResolveOptions,
                 except TargetError as exc:
                     why = str(exc)
                 raise _unknown(spec, why)
-    return ResolvedTargets(targets, not_scanned, network_specs)
+    for entry in inventory:
+        if entry.name not in names:
+            names.add(entry.name)
+            remote.append(inventory_target(entry, options.ssh))
+    return ResolvedTargets(targets, not_scanned, network_specs, remote=remote)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from smbaudit.errors import TargetError
+from smbaudit.targets.hoststate import ConnectError, HostState
 
 PASSWORD_ENV = "SMBAUDIT_SSH_PASSWORD"
 MAX_JUMPS = 8
@@ -71,7 +72,9 @@ class Connection:
                 pass
 
 
-def _config(path: str | None) -> Any:
+def load_config(path: str | None) -> Any:
+    """The OpenSSH client configuration (`path`, else ~/.ssh/config if present), or None.
+    Raises TargetError for a missing `-F` file or one with `Match exec`."""
     import paramiko
 
     candidate = path or os.path.expanduser("~/.ssh/config")
@@ -97,7 +100,7 @@ def resolve(settings: HostSettings, *, config_file: str | None, extra_known_host
     Returns (endpoint fields, raw ssh_config entry). Explicit values win over ssh_config, as
     with `ssh -p` and `ssh user@host`.
     """
-    cfg = _config(config_file)
+    cfg = load_config(config_file)
     entry: dict[str, Any] = dict(cfg.lookup(settings.alias)) if cfg is not None else {}
     host = settings.host or entry.get("hostname") or settings.alias
     port = settings.port or int(entry.get("port", 22))
@@ -156,20 +159,23 @@ def _open(endpoint: Endpoint, *, accept_new: bool, timeout: float, sock: Any, na
                        allow_agent=True, look_for_keys=not endpoint.key_files, sock=sock)
     except paramiko.BadHostKeyException:
         client.close()
-        raise TargetError(f"{name}: the host key does not match known_hosts "
-                          "(possible man-in-the-middle); not connecting") from None
+        raise ConnectError(f"{name}: the host key does not match known_hosts "
+                           "(possible man-in-the-middle); not connecting",
+                           HostState.HOST_KEY_MISMATCH) from None
     except paramiko.AuthenticationException:
         client.close()
-        raise TargetError(f"{name}: login refused for user {endpoint.user!r} (no key or password accepted)") from None
+        raise ConnectError(f"{name}: login refused for user {endpoint.user!r} (no key or password "
+                           "accepted)", HostState.REFUSED) from None
     except paramiko.SSHException as exc:
         client.close()
         if "not found in known_hosts" in str(exc):
-            raise TargetError(f"{name}: host key unknown; add it to known_hosts "
-                              "(ssh-keyscan) or pass --ssh-accept-new-host-key") from None
-        raise TargetError(f"{name}: {exc}") from None
+            raise ConnectError(f"{name}: host key unknown; add it to known_hosts "
+                               "(ssh-keyscan) or pass --ssh-accept-new-host-key",
+                               HostState.HOST_KEY_UNKNOWN) from None
+        raise ConnectError(f"{name}: {exc}") from None
     except OSError as exc:
         client.close()
-        raise TargetError(f"{name}: cannot connect: {exc.strerror or exc}") from None
+        raise ConnectError(f"{name}: cannot connect: {exc.strerror or exc}") from None
     return client
 
 
@@ -199,7 +205,7 @@ def connect(endpoint: Endpoint, *, config_file: str | None, accept_new: bool, ti
         client.close()
         for j in reversed(jumps):
             j.close()
-        raise TargetError(f"{name}: the SFTP subsystem is not available: {exc}") from None
+        raise ConnectError(f"{name}: the SFTP subsystem is not available: {exc}") from None
     key = client.get_transport().get_remote_server_key()
     conn = Connection(client=client, sftp=sftp, jumps=jumps,
                       host_key=f"{key.get_name()} {getattr(key, 'fingerprint', '')}".strip())
@@ -212,7 +218,7 @@ def _channel_to(client: Any, address: tuple[str, int], timeout: float, name: str
     try:
         chan = client.get_transport().open_channel("direct-tcpip", address, ("127.0.0.1", 0), timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - ChannelException / SSHException
-        raise TargetError(f"{name}: the jump host could not reach {address[0]}:{address[1]}: {exc}") from None
+        raise ConnectError(f"{name}: the jump host could not reach {address[0]}:{address[1]}: {exc}") from None
     chan.settimeout(timeout)
     return chan
 

@@ -1,0 +1,102 @@
+"""Real OpenSSH sshd instances on loopback for the fleet tests: host keys, users, start and
+kill (with the per-connection children)."""
+
+from __future__ import annotations
+
+import pwd
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from netservers import LOOPBACK, free_port, wait_port
+
+
+@dataclass
+class Sshd:
+    port: int
+    address: str
+    proc: subprocess.Popen[bytes]
+    host_pub: str
+    log: Path
+
+    def known(self) -> str:
+        return f"[{self.address}]:{self.port} {self.host_pub}"
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True,
+                   timeout=60, stdout=subprocess.DEVNULL)
+
+
+def _start(tmp: Path, name: str, address: str, authorized: Path) -> Sshd:
+    d = tmp / name
+    d.mkdir()
+    _keygen(d / "host")
+    port = free_port()
+    cfg = d / "sshd_config"
+    cfg.write_text(f"Port {port}\nListenAddress {address}\nHostKey {d}/host\nPidFile {d}/pid\n"
+                   f"UsePAM no\nStrictModes no\nAuthorizedKeysFile {authorized}\n"
+                   "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+                   "KbdInteractiveAuthentication no\nAllowTcpForwarding yes\nLogLevel DEBUG1\n"
+                   "Subsystem sftp internal-sftp\n")
+    Path("/run/sshd").mkdir(exist_ok=True)
+    log = d / "log"
+    proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-E", str(log), "-f", str(cfg)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, proc) if address == LOOPBACK else _wait(address, port, proc)
+    return Sshd(port, address, proc, (d / "host.pub").read_text().strip(), log)
+
+
+def _wait(address: str, port: int, proc: subprocess.Popen[bytes]) -> None:
+    import socket
+    import time
+
+    for _ in range(200):
+        if proc.poll() is not None:
+            raise RuntimeError("sshd exited")
+        try:
+            with socket.create_connection((address, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {address}:{port}")
+
+
+def _user(name: str) -> None:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "-M", "-s", "/bin/sh", name], check=True, timeout=30)
+    subprocess.run(["usermod", "-p", "*", name], check=True, timeout=30)  # no password, not locked
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (sshd's per-connection children), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo and len(out) < 1000:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def kill(server: Sshd) -> None:
+    """Kill sshd and every session under it: connections to it die at once."""
+    import os
+
+    for pid in _descendants(server.proc.pid):
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    server.proc.kill()
+    server.proc.wait(timeout=5)
