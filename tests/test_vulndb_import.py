@@ -135,7 +135,7 @@ def test_csaf_advisory_fixed_source_binary_and_eus_no_fix() -> None:
     assert src.fixed == "8.7p1-38.el9_4.1" and src.release == "9" and src.distro == "rhel"
     assert src.severity == "high" and src.cvss_score == 8.1 and src.advisories == ("RHSA-2024:0003",)
     assert rows[("openssh-server", "", NameKind.BINARY)].fixed == "8.7p1-38.el9_4.1"
-    eus = rows[("openssh", "eus", NameKind.BINARY)]
+    eus = rows[("openssh", "eus:9.2", NameKind.BINARY)]  # EUS fixes are per minor release
     assert eus.status is VulnStatus.WONT_FIX and eus.fixed == ""
 
 
@@ -251,8 +251,10 @@ def test_real_upstream_files_import(tmp_path: Path) -> None:
         assert by["CVE-2023-0286"].advisories == ("DLA-3325-1",)
         alma = store.records("almalinux", "9", ["libtiff"])
         assert alma and all(r.fixed == "4.4.0-2.el9" for r in alma)
-        rhel = store.records("rhel", "9", ["python3.9"], channels=("", "eus"))
-        assert rhel[0].vuln_id == "CVE-2024-8088" and rhel[0].channel == "eus"
+        # "9.4.0.Z.MAIN.EUS": the main stream's fix, carried on by EUS 9.4
+        rhel = store.records("rhel", "9", ["python3.9"], channels=("", "eus:9.4"))
+        assert {r.vuln_id for r in rhel} == {"CVE-2024-8088"}
+        assert {r.channel for r in rhel} == {"", "eus:9.4"}
         assert store.records("alpine", "3.15", ["zlib"])
         zero = store.records("debian", "buster", ["prototypejs"])
         assert any(r.status is VulnStatus.NOT_AFFECTED for r in zero)

@@ -18,6 +18,8 @@ from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.os_release import read_os_release
 from smbaudit.probes.packages import installed_packages, version_scheme
 from smbaudit.targets.base import HostTarget, Target
+from smbaudit.vulndb import channels
+from smbaudit.vulndb.channels import describe
 from smbaudit.vulndb.errors import VulnDBError
 from smbaudit.vulndb.match import Hit, Installed, NotCovered, PackageResult, data_distro, match
 from smbaudit.vulndb.releases import debian_codename
@@ -70,10 +72,43 @@ def release_key(store: VulnStore, info: Mapping[str, str]) -> tuple[str, str, st
     return os_id, version, f"{info.get('name', os_id)} {version}".strip()
 
 
+_SOURCE_FILE_LIMIT = 256 * 1024
+_MAX_SOURCE_FILES = 200
+
+
+def _texts(target: HostTarget, paths: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for path in paths[:_MAX_SOURCE_FILES]:
+        try:
+            text = target.read_text_or_none(path, _SOURCE_FILE_LIMIT)
+        except PermissionError:
+            continue  # an unreadable source file: judged as if absent (the main archive)
+        if text is not None:
+            out.append((path, text))
+    return out
+
+
+def host_channels(target: HostTarget, distro: str, info: Mapping[str, str]) -> list[str]:
+    """The update channels beyond the main archive this host receives (vulndb/channels.py)."""
+    if distro == "ubuntu":
+        paths = ["/etc/apt/sources.list"] + [
+            p for p in target.glob("/etc/apt/sources.list.d/*") if p.endswith((".list", ".sources"))]
+        return channels.ubuntu_channels(_texts(target, paths))
+    if distro == "rhel":
+        repos = [text for _, text in _texts(target, target.glob("/etc/yum.repos.d/*.repo"))]
+        streams = channels.rhel_streams(repos)
+        if not streams:
+            return []
+        releasever = next((text for _, text in _texts(
+            target, ["/etc/dnf/vars/releasever", "/etc/yum/vars/releasever"])), "")
+        return channels.rhel_channels(streams, info.get("version_id", ""), releasever)
+    return []
+
+
 def _hit_facts(h: Hit) -> dict[str, Any]:
     return {"id": h.vuln_id, "status": h.status.value, "fixed": h.fixed,
             "advisories": list(h.advisories), "severity": h.severity,
-            "severity_from": h.severity_from}
+            "severity_from": h.severity_from, "channel": h.channel}
 
 
 def _evidence(p: PackageResult, hits: list[Hit]) -> list[dict[str, str]]:
@@ -84,6 +119,10 @@ def _evidence(p: PackageResult, hits: list[Hit]) -> list[dict[str, str]]:
             text = f"{h.vuln_id}: fixed in {h.fixed}"
             if h.advisories:
                 text += f" ({', '.join(h.advisories)})"
+            if h.channel and h in p.elsewhere:
+                text += f"; fix available with {describe(h.channel)}"
+            elif h.channel:
+                text += f" [{describe(h.channel)}]"
         else:
             expected = "a fix (none published yet)"
             text = f"{h.vuln_id}: {h.status.value.replace('_', ' ')}, no fix yet"
@@ -102,6 +141,7 @@ def item_facts(p: PackageResult, unfixed_only: bool = False) -> dict[str, Any]:
         problem = f"{p.source} {p.version} ({', '.join(p.binaries)}): " \
                   f"{len(hits)} known vulnerabilit{'ies' if len(hits) != 1 else 'y'} with no fix yet"
     else:
+        hits = p.fixable + p.elsewhere
         severity = p.severity
         problem = p.headline(unfixed_too=True)
     if p.note:
@@ -113,17 +153,20 @@ def item_facts(p: PackageResult, unfixed_only: bool = False) -> dict[str, Any]:
         "severity": severity,
         "severity_from": p.severity_from if not unfixed_only else ("vendor or CVSS" if severity else "unrated"),
         "unfixed_count": len(p.unfixed), "note": p.note, "problem": problem,
+        "elsewhere_count": 0 if unfixed_only else len(p.elsewhere),
+        "elsewhere": "" if unfixed_only else p.elsewhere_channel,
         "location": p.source, "vulns": [_hit_facts(h) for h in hits],
         "evidence": _evidence(p, hits),
     }
 
 
 _HIT_SCHEMA = fs.record(id=fs.STR, status=fs.STR, fixed=fs.STR, advisories=fs.list_of(fs.STR),
-                        severity=fs.STR, severity_from=fs.STR)
+                        severity=fs.STR, severity_from=fs.STR, channel=fs.STR)
 _ITEM_SCHEMA = fs.record(
     id=fs.STR, source=fs.STR, version=fs.STR, binaries=fs.list_of(fs.STR), count=fs.INT,
     fixed_in=fs.STR, advisories=fs.list_of(fs.STR), severity=fs.STR, severity_from=fs.STR,
     unfixed_count=fs.INT, note=fs.STR, problem=fs.STR, location=fs.STR,
+    elsewhere_count=fs.INT, elsewhere=fs.STR,
     vulns=fs.list_of(_HIT_SCHEMA),
     evidence=fs.list_of(fs.record(fact=fs.STR, observed=fs.STR, expected=fs.STR, message=fs.STR)))
 
@@ -136,9 +179,14 @@ class PackageVulnsProbe(Probe):
     ({package, version, judged: running | newest installed} or None), vulnerable (one item per
     source package with fixes missing: id, source, version, binaries, count, fixed_in,
     advisories, severity, severity_from, unfixed_count, note, problem, location, vulns,
-    evidence), vulnerable_count, cve_count, unfixed_count, unfixed_listed (the scan asked for
-    --include-unfixed), unfixed (items as above for packages whose issues have no fix yet;
-    empty unless listed), eol ({eol, eol_lts, eol_elts} from the store, or None).
+    evidence, elsewhere_count and elsewhere: vulnerabilities fixed only in a channel the host
+    does not receive, and that channel's name, e.g. "Ubuntu Pro"), vulnerable_count, cve_count
+    (vulnerabilities with a published fix, those of elsewhere_count included), elsewhere_count
+    (fixed only in a channel the host lacks),
+    channels (the channels beyond the main archive it receives: "pro", "eus:9.4"),
+    unfixed_count, unfixed_listed (the scan asked for --include-unfixed), unfixed (items as
+    above for packages whose issues have no fix yet; empty unless listed), eol ({eol, eol_lts,
+    eol_elts} from the store, or None).
     """
 
     name = "package_vulns"
@@ -151,6 +199,7 @@ class PackageVulnsProbe(Probe):
         kernel=fs.nullable(fs.record(package=fs.STR, version=fs.STR,
                                      judged=fs.enum("running", "newest installed"))),
         vulnerable=fs.list_of(_ITEM_SCHEMA), vulnerable_count=fs.INT, cve_count=fs.INT,
+        elsewhere_count=fs.INT, channels=fs.list_of(fs.STR),
         unfixed_count=fs.INT, unfixed_listed=fs.BOOL, unfixed=fs.list_of(_ITEM_SCHEMA),
         eol=fs.nullable(fs.record(eol=fs.STR, eol_lts=fs.STR, eol_elts=fs.STR)),
     )
@@ -174,7 +223,9 @@ class PackageVulnsProbe(Probe):
             ctx.check_deadline()
             installed = [Installed(p.name, p.version, p.source, p.source_version or p.version, p.arch)
                          for p in packages]
-            result = match(store, distro, release, scheme, installed, running)
+            own = host_channels(target, distro, info)
+            result = match(store, distro, release, scheme, installed, running, own,
+                           channels.offered(distro, own))
             eol = store.release(distro, release)
         include_unfixed = bool(ctx.options.get("include_unfixed"))
         vulnerable = [item_facts(p) for p in result.vulnerable]
@@ -188,6 +239,8 @@ class PackageVulnsProbe(Probe):
                         "judged": result.kernel.judged} if result.kernel else None),
             "vulnerable": vulnerable, "vulnerable_count": len(vulnerable),
             "cve_count": sum(v["count"] for v in vulnerable),
+            "elsewhere_count": sum(v["elsewhere_count"] for v in vulnerable),
+            "channels": list(result.channels),
             "unfixed_count": result.unfixed_count, "unfixed_listed": include_unfixed,
             "unfixed": unfixed,
             "eol": ({k: eol[k] for k in ("eol", "eol_lts", "eol_elts")} if eol else None),

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from smbaudit.versions import compare
+from smbaudit.vulndb.channels import describe
 from smbaudit.vulndb.model import SEVERITIES, Record, VulnStatus, severity_of_score
 from smbaudit.vulndb.store import VulnStore
 
@@ -45,6 +46,7 @@ class Hit:
     severity: str  # one of SEVERITIES, or "" when neither the vendor nor CVSS rates it
     severity_from: str  # "vendor (Debian urgency high**)", "CVSS 9.8", "unrated"
     aliases: tuple[str, ...] = ()
+    channel: str = ""  # the channel whose fix this is ("" main archive, "pro", "eus:9.4")
 
 
 @dataclass
@@ -56,6 +58,20 @@ class PackageResult:
     unfixed: list[Hit] = field(default_factory=list)
     note: str = ""  # kernels: which one was judged
     scheme: str = "deb"
+    # fixed only in a channel the host does not receive (Ubuntu Pro): "fix available with ..."
+    elsewhere: list[Hit] = field(default_factory=list)
+
+    @property
+    def elsewhere_fixed_in(self) -> str:
+        best = ""
+        for hit in self.elsewhere:
+            if not best or compare(hit.fixed, best, self.scheme) > 0:
+                best = hit.fixed
+        return best
+
+    @property
+    def elsewhere_channel(self) -> str:
+        return describe(self.elsewhere[0].channel) if self.elsewhere else ""
 
     @property
     def fixed_in(self) -> str:
@@ -72,7 +88,7 @@ class PackageResult:
 
     @property
     def severity(self) -> str:
-        rated = [h.severity for h in self.fixable if h.severity]
+        rated = [h.severity for h in self.fixable + self.elsewhere if h.severity]
         return max(rated, key=SEVERITIES.index) if rated else ""
 
     @property
@@ -80,14 +96,19 @@ class PackageResult:
         sev = self.severity
         if not sev:
             return "unrated by the data"
-        sources = {h.severity_from.split(" ")[0] for h in self.fixable if h.severity == sev}
+        sources = {h.severity_from.split(" ")[0] for h in self.fixable + self.elsewhere
+                   if h.severity == sev}
         return "vendor" if "vendor" in sources else "CVSS"
 
     def headline(self, unfixed_too: bool = False) -> str:
         """e.g. "openssl 1.1.1n-0+deb10u3 (libssl1.1, openssl): 11 CVEs fixed in
         1.1.1n-0+deb10u6 (DLA-3325-1, DLA-3449-1, DLA-3530-1)"."""
         what = f"{self.source} {self.version} ({', '.join(self.binaries)})"
+        elsewhere = (f"{_count(self.elsewhere)} fixed in {self.elsewhere_fixed_in}: fix available "
+                     f"with {self.elsewhere_channel}") if self.elsewhere else ""
         if not self.fixable:
+            if elsewhere:
+                return f"{what}: {elsewhere}"
             return f"{what}: {_count(self.unfixed)} with no fix yet"
         advisories = self.advisories
         shown = ", ".join(advisories[:MAX_ADVISORIES_IN_HEADLINE])
@@ -96,6 +117,8 @@ class PackageResult:
         text = f"{what}: {_count(self.fixable)} fixed in {self.fixed_in}"
         if shown:
             text += f" ({shown})"
+        if elsewhere:
+            text += f"; {elsewhere.replace(' CVE', ' more CVE', 1)}"
         if unfixed_too and self.unfixed:
             text += f"; {len(self.unfixed)} more with no fix yet"
         return text
@@ -125,9 +148,11 @@ class MatchResult:
     kernel: KernelChoice | None = None
     not_assessed: list[Installed] = field(default_factory=list)
 
+    channels: tuple[str, ...] = ()  # the channels beyond the main archive the host receives
+
     @property
     def vulnerable(self) -> list[PackageResult]:
-        return [p for p in self.packages if p.fixable]
+        return [p for p in self.packages if p.fixable or p.elsewhere]
 
     @property
     def unfixed_count(self) -> int:
@@ -190,29 +215,63 @@ def choose_kernel(packages: Sequence[Installed], scheme: str, running: str | Non
     return KernelChoice(chosen.name, chosen.version, judged), others
 
 
-def _merge(records: Iterable[Record], installed: str, scheme: str) -> tuple[list[Hit], list[Hit]]:
-    """(fixable, unfixed) for one installed version from every row about its package."""
+@dataclass
+class Merged:
+    fixable: list[Hit] = field(default_factory=list)
+    unfixed: list[Hit] = field(default_factory=list)
+    elsewhere: list[Hit] = field(default_factory=list)  # fixed only in an offered channel
+
+
+def _verdict(vuln: str, rows: list[Record], installed: str, scheme: str
+             ) -> tuple[str, Hit | None]:
+    """("fixable" | "unfixed" | "clean" | "none", hit) for one vulnerability from its rows."""
+    if not rows:
+        return "none", None
+    fixed_rows = [r for r in rows if r.status is VulnStatus.FIXED and r.fixed]
+    if fixed_rows:
+        best = max(fixed_rows, key=_Version(scheme))
+        if compare(installed, best.fixed, scheme) >= 0:
+            return "clean", None
+        if best.introduced and compare(installed, best.introduced, scheme) < 0:
+            return "clean", None
+        return "fixable", _hit(vuln, best, rows, VulnStatus.FIXED, best.fixed)
+    if any(r.status is VulnStatus.NOT_AFFECTED for r in rows):
+        return "clean", None
+    open_rows = [r for r in rows if r.status.unfixed]
+    if open_rows:
+        return "unfixed", _hit(vuln, open_rows[0], rows, open_rows[0].status, "")
+    return "none", None
+
+
+def _merge(records: Iterable[Record], installed: str, scheme: str,
+           channels: Sequence[str] = (), offered: Sequence[str] = ()) -> Merged:
+    """Fixable, unfixed and fixed-elsewhere vulnerabilities of one installed version.
+
+    Per vulnerability, the rows of a channel the host receives win over the main archive's
+    (their fixed versions are the ones it can install); with none, the main archive's rows
+    judge; when those give no fix, a fix in an offered channel is reported as available there.
+    """
     by_vuln: dict[str, list[Record]] = {}
     for r in records:
         by_vuln.setdefault(r.vuln_id, []).append(r)
-    fixable: list[Hit] = []
-    unfixed: list[Hit] = []
+    out = Merged()
     for vuln, rows in sorted(by_vuln.items()):
-        fixed_rows = [r for r in rows if r.status is VulnStatus.FIXED and r.fixed]
-        if fixed_rows:
-            best = max(fixed_rows, key=_Version(scheme))
-            if compare(installed, best.fixed, scheme) >= 0:
+        own = [r for r in rows if r.channel in channels]
+        main = [r for r in rows if r.channel == ""]
+        kind, hit = _verdict(vuln, own or main, installed, scheme)
+        if kind in ("unfixed", "none") and offered:
+            other = [r for r in rows if r.channel in offered]
+            okind, ohit = _verdict(vuln, other, installed, scheme)
+            if okind == "fixable" and ohit is not None:
+                out.elsewhere.append(ohit)
                 continue
-            if best.introduced and compare(installed, best.introduced, scheme) < 0:
+            if okind == "clean" and kind == "none":
                 continue
-            fixable.append(_hit(vuln, best, rows, VulnStatus.FIXED, best.fixed))
-            continue
-        if any(r.status is VulnStatus.NOT_AFFECTED for r in rows):
-            continue
-        open_rows = [r for r in rows if r.status.unfixed]
-        if open_rows:
-            unfixed.append(_hit(vuln, open_rows[0], rows, open_rows[0].status, ""))
-    return fixable, unfixed
+        if kind == "fixable" and hit is not None:
+            out.fixable.append(hit)
+        elif kind == "unfixed" and hit is not None:
+            out.unfixed.append(hit)
+    return out
 
 
 class _Version:
@@ -244,13 +303,17 @@ def _hit(vuln: str, best: Record, rows: list[Record], status: VulnStatus, fixed:
     advisories = tuple(sorted({a for r in rows if r.status is status for a in r.advisories}))
     aliases = tuple(sorted({a for r in rows for a in r.aliases}))
     return Hit(vuln_id=vuln, status=status, fixed=fixed, advisories=advisories or best.advisories,
-               severity=severity, severity_from=source, aliases=aliases)
+               severity=severity, severity_from=source, aliases=aliases, channel=best.channel)
 
 
 def match(store: VulnStore, distro: str, release: str, scheme: str,
           installed: Sequence[Installed], running_kernel: str | None = None,
-          channels: Sequence[str] = ("",)) -> MatchResult:
-    """Judge every installed package; Debian/Ubuntu/Alpine by source, RHEL family by binary."""
+          channels: Sequence[str] = (), offered: Sequence[str] = ()) -> MatchResult:
+    """Judge every installed package; Debian/Ubuntu/Alpine by source, RHEL family by binary.
+
+    `channels`: the channels beyond the main archive the host receives ("pro", "eus:9.4");
+    `offered`: those it does not, whose fixes are reported as available there (Ubuntu Pro).
+    """
     kernel, skip = choose_kernel(installed, scheme, running_kernel)
     packages = [p for p in installed if (p.name, p.version) not in skip]
     groups: dict[str, list[Installed]] = {}
@@ -259,7 +322,7 @@ def match(store: VulnStore, distro: str, release: str, scheme: str,
         source = _kernel_source(p.source) if scheme == "deb" else p.source
         groups.setdefault(source, []).append(p)
     names = set(groups) | ({p.name for p in packages} if not by_source else set())
-    records = store.records(distro, release, names, channels)
+    records = store.records(distro, release, names, ("", *channels, *offered))
     rows_by_name: dict[str, list[Record]] = {}
     for r in records:
         rows_by_name.setdefault(r.package, []).append(r)
@@ -267,21 +330,21 @@ def match(store: VulnStore, distro: str, release: str, scheme: str,
     for source, members in sorted(groups.items()):
         if by_source:
             version = _judged_version(source, members, scheme, kernel)
-            fixable, unfixed = _merge([r for r in rows_by_name.get(source, [])
-                                       if r.name_kind.value == "source"], version, scheme)
+            merged = _merge([r for r in rows_by_name.get(source, [])
+                             if r.name_kind.value == "source"], version, scheme, channels, offered)
         else:
-            version, fixable, unfixed = _rpm_group(source, members, rows_by_name, scheme)
-        if fixable or unfixed:
+            version, merged = _rpm_group(source, members, rows_by_name, scheme, channels, offered)
+        if merged.fixable or merged.unfixed or merged.elsewhere:
             binaries = sorted({m.name for m in members})
             note = ""
             if kernel and kernel.package in binaries:
                 note = f"kernel judged: {kernel.package} {kernel.version} ({kernel.judged})"
                 binaries = [kernel.package]
             results.append(PackageResult(source=source, version=version, binaries=binaries,
-                                         fixable=fixable, unfixed=unfixed, note=note,
-                                         scheme=scheme))
+                                         fixable=merged.fixable, unfixed=merged.unfixed, note=note,
+                                         scheme=scheme, elsewhere=merged.elsewhere))
     return MatchResult(distro=distro, release=release, packages=results,
-                       assessed=len(packages), kernel=kernel)
+                       assessed=len(packages), kernel=kernel, channels=tuple(channels))
 
 
 def _judged_version(source: str, members: list[Installed], scheme: str,
@@ -297,21 +360,27 @@ def _judged_version(source: str, members: list[Installed], scheme: str,
 
 
 def _rpm_group(source: str, members: list[Installed], rows_by_name: dict[str, list[Record]],
-               scheme: str) -> tuple[str, list[Hit], list[Hit]]:
+               scheme: str, channels: Sequence[str], offered: Sequence[str]) -> tuple[str, Merged]:
     """RHEL family: each binary against rows naming it, and against rows naming its source rpm."""
     fixable: dict[str, Hit] = {}
     unfixed: dict[str, Hit] = {}
+    elsewhere: dict[str, Hit] = {}
     version = members[0].version
     for m in members:
         rows = [r for r in rows_by_name.get(m.name, []) if r.name_kind.value == "binary"]
         rows += [r for r in rows_by_name.get(source, []) if r.name_kind.value == "source"]
-        fx, uf = _merge(rows, m.version, scheme)
-        for h in fx:
-            if h.vuln_id not in fixable or compare(h.fixed, fixable[h.vuln_id].fixed, scheme) > 0:
-                fixable[h.vuln_id] = h
-        for h in uf:
+        merged = _merge(rows, m.version, scheme, channels, offered)
+        for hits, into in ((merged.fixable, fixable), (merged.elsewhere, elsewhere)):
+            for h in hits:
+                if h.vuln_id not in into or compare(h.fixed, into[h.vuln_id].fixed, scheme) > 0:
+                    into[h.vuln_id] = h
+        for h in merged.unfixed:
             unfixed.setdefault(h.vuln_id, h)
         if compare(m.version, version, scheme) < 0:
             version = m.version
-    return version, sorted(fixable.values(), key=lambda h: h.vuln_id), sorted(
-        (h for k, h in unfixed.items() if k not in fixable), key=lambda h: h.vuln_id)
+    order = lambda h: h.vuln_id  # noqa: E731
+    return version, Merged(
+        fixable=sorted(fixable.values(), key=order),
+        unfixed=sorted((h for k, h in unfixed.items() if k not in fixable and k not in elsewhere),
+                       key=order),
+        elsewhere=sorted((h for k, h in elsewhere.items() if k not in fixable), key=order))

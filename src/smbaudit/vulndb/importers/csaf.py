@@ -2,7 +2,7 @@
 
 Products are resolved through the product tree: a product_name branch carries the CPE
 ("cpe:/o:redhat:enterprise_linux:9::baseos", "cpe:/a:redhat:rhel_eus:9.4::appstream") that
-names the release and channel; a relationship joins a component ("openssl-1:3.0.7-27.el9.src",
+names the release and channel ("eus:9.4": EUS fixes are per minor release); a relationship joins a component ("openssl-1:3.0.7-27.el9.src",
 or a bare name in VEX documents) to that product. `product_status` says fixed /
 known_affected / known_not_affected / under_investigation per product id; remediations tell a
 vendor fix from "no_fix_planned" and "none_available".
@@ -18,12 +18,12 @@ from smbaudit.vulndb.errors import ImportFailure
 from smbaudit.vulndb.model import NameKind, Parsed, Record, VulnStatus, normalise_severity
 
 _CPE = re.compile(r"^cpe:/[aoh]:redhat:(?P<product>enterprise_linux|rhel_eus|rhel_e4s|rhel_aus|rhel_tus|rhel_els)"
-                  r":(?P<version>\d+)(?:\.\d+)*")
+                  r":(?P<version>\d+)(?P<minor>\.\d+)?")
 _NEVRA = re.compile(r"^(?P<name>.+)-(?:(?P<epoch>\d+):)?(?P<version>[^-:]+)-(?P<release>[^-]+?)"
                     r"(?:\.(?P<arch>src|noarch|x86_64|aarch64|ppc64le|s390x|i686))?$")
 _ADVISORY = re.compile(r"RH[SBE]A-\d{4}:\d+")
 _STREAM = re.compile(r"\.(EUS|E4S|AUS|TUS)\b")
-_CHANNEL = {"enterprise_linux": "", "rhel_eus": "eus", "rhel_e4s": "e4s", "rhel_aus": "aus",
+PRODUCT_CHANNEL = {"enterprise_linux": "", "rhel_eus": "eus", "rhel_e4s": "e4s", "rhel_aus": "aus",
             "rhel_tus": "tus", "rhel_els": "els"}
 
 
@@ -40,26 +40,39 @@ def _walk(branches: Any) -> Iterator[Mapping[str, Any]]:
             yield from _walk(branch.get("branches"))
 
 
-def _releases(tree: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
-    """product id -> (major, channel) for the RHEL products of the tree."""
-    found: dict[str, tuple[str, str]] = {}
+def _releases(tree: Mapping[str, Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """product id -> (major, channels) for the RHEL products of the tree. A "9.4.0.Z.MAIN.EUS"
+    product is the main stream of a minor release that EUS then carries on: its fixes are
+    the main archive's and that EUS stream's."""
+    found: dict[str, tuple[str, tuple[str, ...]]] = {}
     for product in _walk(tree.get("branches")):
         helper = product.get("product_identification_helper") or {}
         m = _CPE.match(str(helper.get("cpe", "")))
         if m:
-            channel = _CHANNEL[m.group("product")]
             pid = str(product.get("product_id", ""))
-            stream = _STREAM.search(pid)
-            if not channel and stream:
-                channel = stream.group(1).lower()
-            found[pid] = (m.group("version"), channel)
+            channel = stream_channel(PRODUCT_CHANNEL[m.group("product")], m.group("version"),
+                                     m.group("minor") or "", pid)
+            both = channel and ".MAIN." in pid.upper()
+            found[pid] = (m.group("version"), ("", channel) if both else (channel,))
     return found
 
 
-def _components(tree: Mapping[str, Any], releases: Mapping[str, tuple[str, str]]
-                ) -> dict[str, tuple[str, str, str, NameKind]]:
-    """full product id -> (major, channel, component reference, name kind)."""
-    found: dict[str, tuple[str, str, str, NameKind]] = {}
+def stream_channel(kind: str, major: str, minor: str, product_id: str = "") -> str:
+    """The store channel of a Red Hat stream: "" (main), "eus:9.4", "e4s:8.6"..."""
+    stream = _STREAM.search(product_id)
+    if not kind and stream:
+        kind = stream.group(1).lower()
+        m = re.search(rf"\b{re.escape(major)}(\.\d+)", product_id)
+        minor = m.group(1) if m else minor
+    if not kind:
+        return ""
+    return f"{kind}:{major}{minor}" if minor else kind
+
+
+def _components(tree: Mapping[str, Any], releases: Mapping[str, tuple[str, tuple[str, ...]]]
+                ) -> dict[str, tuple[str, tuple[str, ...], str, NameKind]]:
+    """full product id -> (major, channels, component reference, name kind)."""
+    found: dict[str, tuple[str, tuple[str, ...], str, NameKind]] = {}
     for rel in tree.get("relationships") or []:
         where = releases.get(str(rel.get("relates_to_product_reference", "")))
         full = (rel.get("full_product_name") or {}).get("product_id")
@@ -122,7 +135,7 @@ def parse(data: Any, path: str) -> Parsed:
                 comp = components.get(str(pid))
                 if comp is None:
                     continue
-                major, channel, ref, kind = comp
+                major, channels, ref, kind = comp
                 name, evr = _split(ref)
                 status = base
                 if base is VulnStatus.AFFECTED:
@@ -132,14 +145,15 @@ def parse(data: Any, path: str) -> Parsed:
                 fixed = evr if status is VulnStatus.FIXED else ""
                 if status is VulnStatus.FIXED and not fixed:
                     continue
-                dedupe = (vuln_id, major, channel, name, kind.value, status.value, fixed)
-                if dedupe in seen:
-                    continue
-                seen.add(dedupe)
-                parsed.records.append(Record(
-                    distro="rhel", release=major, channel=channel, package=name, name_kind=kind,
-                    vuln_id=vuln_id, status=status, fixed=fixed, scheme="rpm",
-                    severity=normalise_severity(word), vendor_severity=word, cvss_score=best,
-                    cvss=tuple(vectors), advisories=tuple(sorted(advisories)),
-                    published=str(vuln.get("release_date") or published)[:10]))
+                for channel in channels:
+                    dedupe = (vuln_id, major, channel, name, kind.value, status.value, fixed)
+                    if dedupe in seen:
+                        continue
+                    seen.add(dedupe)
+                    parsed.records.append(Record(
+                        distro="rhel", release=major, channel=channel, package=name,
+                        name_kind=kind, vuln_id=vuln_id, status=status, fixed=fixed, scheme="rpm",
+                        severity=normalise_severity(word), vendor_severity=word, cvss_score=best,
+                        cvss=tuple(vectors), advisories=tuple(sorted(advisories)),
+                        published=str(vuln.get("release_date") or published)[:10]))
     return parsed

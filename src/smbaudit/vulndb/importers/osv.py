@@ -3,7 +3,8 @@ AlmaLinux, Rocky Linux and Alpine ecosystems. One record per file, a folder of t
 osv.dev per-ecosystem `all.zip` (read by the caller).
 
 Ecosystems: "Debian:11", "Ubuntu:22.04:LTS", "Ubuntu:Pro:18.04:LTS", "AlmaLinux:9",
-"Rocky Linux:9", "Alpine:v3.18". Records of other ecosystems are skipped and counted.
+"Rocky Linux:9", "Alpine:v3.18", "Red Hat:enterprise_linux:9::baseos" and
+"Red Hat:rhel_eus:9.4::appstream" (channel "eus:9.4"). Records of other ecosystems are skipped and counted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from smbaudit.vulndb.cvss import base_score
 from smbaudit.vulndb.errors import ImportFailure
+from smbaudit.vulndb.importers import csaf
 from smbaudit.vulndb.model import (NameKind, Parsed, Record, VulnStatus, normalise_severity,
                                    severity_of_score)
 from smbaudit.vulndb.releases import debian_codename
@@ -46,6 +48,14 @@ def ecosystem_release(ecosystem: str, codenames: Mapping[str, Mapping[str, str]]
         version = rest[0]
         codename = codenames.get("ubuntu", {}).get(version, version)
         return ("ubuntu", codename, channel, "deb", NameKind.SOURCE)
+    if name == "Red Hat" and len(parts) >= 3:  # "Red Hat:rhel_eus:9.4::appstream"
+        product, version = parts[1], parts[2]
+        if product not in csaf.PRODUCT_CHANNEL or not version[:1].isdigit():
+            return None
+        major, _, minor = version.partition(".")
+        channel = csaf.stream_channel(csaf.PRODUCT_CHANNEL[product], major,
+                                      f".{minor}" if minor else "")
+        return ("rhel", major, channel, "rpm", NameKind.BINARY)
     if name in ("AlmaLinux", "Rocky Linux") and len(parts) >= 2:
         distro = "almalinux" if name == "AlmaLinux" else "rocky"
         return (distro, parts[1].split(".")[0], "", "rpm", NameKind.BINARY)
