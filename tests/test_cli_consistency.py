@@ -43,7 +43,10 @@ def run(*args: str) -> tuple[int, str]:
 
 def commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], click.Command]:
     found: dict[tuple[str, ...], click.Command] = {}
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # loads lazily registered commands too
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None and cmd.name == name, name
         if isinstance(cmd, click.Group):
             found.update(commands(cmd, (*path, name)))
         else:

@@ -24,18 +24,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from smbaudit import engine, fleet, fsutil, history, notify, waivers
+from smbaudit import engine, fleet, fsutil, history, waivers
 from smbaudit import report as report_mod
 from smbaudit.catalog import Catalog, load_catalog
-from smbaudit.compliance import attestations as attest
-from smbaudit.compliance import reviews as review_file
-from smbaudit.compliance.catalog import load_catalogs
-from smbaudit.compliance.coverage import assess
-from smbaudit.compliance.model import Catalog as RegulationCatalog
 from smbaudit.config import ScanConfig
 from smbaudit.errors import (
     EXIT_BAD_INPUT,
@@ -59,6 +54,9 @@ from smbaudit.targets.resolve import ResolvedTargets, ResolveOptions, resolve
 from smbaudit.targets.ssh import SSHOptions
 from smbaudit.targets.sshconnect import load_config
 from smbaudit.vulndb import status as vulndb_status
+
+if TYPE_CHECKING:
+    from smbaudit.compliance.model import Catalog as RegulationCatalog
 
 log = logging.getLogger("smbaudit.scan")
 log.addHandler(logging.NullHandler())  # only a log file gets these lines; never stderr
@@ -111,8 +109,13 @@ class ScanCoverage:
     def __init__(self, config: ScanConfig):
         self.config = config
         self.wanted = bool(config.frameworks or config.evidence_dirs or config.attestations)
-        self.catalogs = load_catalogs() if self.wanted else {}
+        self.catalogs: dict[str, RegulationCatalog] = {}
         if self.wanted:  # bad input must stop the run before anything is scanned
+            from smbaudit.compliance import attestations as attest
+            from smbaudit.compliance import reviews as review_file
+            from smbaudit.compliance.catalog import load_catalogs
+
+            self.catalogs = load_catalogs()
             for f in config.frameworks:
                 framework(self.catalogs, f)
             if config.attestations:
@@ -123,6 +126,8 @@ class ScanCoverage:
     def assess(self, findings: list[Finding]) -> list[dict[str, Any]] | None:
         if not self.wanted:
             return None
+        from smbaudit.compliance.coverage import assess
+
         c = self.config
         return [r.to_dict() for r in assess(self.catalogs, list(c.frameworks), findings,
                                             list(c.evidence_dirs), c.attestations,
@@ -286,6 +291,7 @@ def _notify(result: ScanResult, config: ScanConfig) -> None:
     result.crossing = crossing(report, config.fail_on, config.fail_on_new)
     if not (config.notify_webhook or config.notify_email):
         return
+    from smbaudit import notify  # mail and HTTP clients: only when there is something to send
     data = notify.payload(report, result.crossing.reason, result.crossing.findings,
                           [os.path.abspath(p) for p in result.written])
     sends: list[tuple[str, Callable[[], object]]] = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 
-from debian.debian_support import version_compare
 from rpm_vercmp import vercmp
 
 
@@ -39,6 +38,8 @@ def rpm_compare(a: str, b: str) -> int:
 
 
 def deb_compare(a: str, b: str) -> int:
+    from debian.debian_support import version_compare  # python-debian loads when first used
+
     result = version_compare(a, b)
     return (result > 0) - (result < 0)
 

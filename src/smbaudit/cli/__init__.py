@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
+from importlib import import_module
 from typing import Any, TypeVar
 
 import click
@@ -55,33 +56,32 @@ Exit codes:
 """
 
 
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+# Each command's module is imported when that command runs (or help lists them all), so
+# `smbaudit scan` does not pay for importing every other command's dependencies.
+_COMMANDS = {
+    "scan": "scan", "checks": "checks", "demo": "demo", "history": "history", "diff": "history",
+    "report": "history", "policies": "policies", "init": "init", "vulndb": "vulndb",
+}
+
+
+class _LazyGroup(click.Group):
+    """click's documented pattern for lazily loaded subcommands."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            module = import_module(f"smbaudit.cli.{_COMMANDS[cmd_name]}")
+            self.add_command(getattr(module, cmd_name), cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=_LazyGroup, epilog=EXIT_CODES_HELP,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="smbaudit")
 def cli() -> None:
     """smbaudit: security and compliance audit scanner for small and medium businesses."""
-
-
-def _register() -> None:
-    from smbaudit.cli import checks, demo, scan
-
-    cli.add_command(scan.scan)
-    cli.add_command(checks.checks)
-    cli.add_command(demo.demo)
-    from smbaudit.cli import history
-
-    cli.add_command(history.history)
-    cli.add_command(history.diff)
-    cli.add_command(history.report)
-    from smbaudit.cli import policies; cli.add_command(policies.policies)  # noqa: E702
-    from smbaudit.cli import init
-
-    cli.add_command(init.init)
-    from smbaudit.cli import vulndb
-
-    cli.add_command(vulndb.vulndb)
-
-
-_register()
 
 
 def main() -> None:

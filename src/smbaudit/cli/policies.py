@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,19 +17,19 @@ from smbaudit import __version__
 from smbaudit.cli import handle_errors
 from smbaudit.cli.options import format_option, output_option, write_output
 from smbaudit import pipeline
-from smbaudit.compliance import attestations as attest
-from smbaudit.compliance import reviews as review_file
-from smbaudit.compliance.catalog import load_catalogs
-from smbaudit.compliance.coverage import assess
-from smbaudit.compliance.model import Catalog, EvidenceKind, FrameworkCoverage, Status
 from smbaudit.errors import UsageError
 from smbaudit.textsafe import visible
+
+if TYPE_CHECKING:  # the compliance modules load when a policies command runs, not for `scan`
+    from smbaudit.compliance.model import Catalog, FrameworkCoverage
 
 STATUS_MARK = {"met": "MET", "partial": "PARTIAL", "not_met": "NOT MET",
                "not_assessed": "not assessed", "not_applicable": "n/a"}
 
 
 def _catalogs(policy_dirs: tuple[str, ...]) -> dict[str, Catalog]:
+    from smbaudit.compliance.catalog import load_catalogs
+
     return load_catalogs(list(policy_dirs) or None)
 
 
@@ -64,6 +65,8 @@ def list_frameworks(policy_dirs: tuple[str, ...]) -> None:
 @handle_errors
 def show(framework: str, requirement: str | None, policy_dirs: tuple[str, ...]) -> None:
     """List a framework's requirements, or everything about one requirement."""
+    from smbaudit.compliance.model import EvidenceKind
+
     cat = _framework(_catalogs(policy_dirs), framework)
     if requirement is None:
         width = max(len(r.id) for r in cat.requirements)
@@ -105,6 +108,8 @@ def show(framework: str, requirement: str | None, policy_dirs: tuple[str, ...]) 
 def questionnaire(frameworks: tuple[str, ...], output: str | None,
                   policy_dirs: tuple[str, ...]) -> None:
     """Write a YAML questionnaire of what no scan can observe (answer it, then pass it back)."""
+    from smbaudit.compliance import attestations as attest
+
     catalogs = _catalogs(policy_dirs)
     chosen = [_framework(catalogs, f).framework for f in frameworks]
     text = attest.dump_questionnaire(attest.questionnaire(catalogs, chosen))
@@ -131,6 +136,8 @@ def coverage(frameworks: tuple[str, ...], evidence_dirs: tuple[Path, ...],
              attestations: Path | None, reviews: Path | None, fmt: str, output: str | None,
              verbose: bool, policy_dirs: tuple[str, ...]) -> None:
     """Coverage from documents and attestations alone (no host needed)."""
+    from smbaudit.compliance.coverage import assess
+
     results = assess(_catalogs(policy_dirs), list(frameworks), [], list(evidence_dirs),
                      attestations, dt.date.today(), reviews)
     if fmt == "json":
@@ -174,6 +181,9 @@ def review(evidence_dirs: tuple[Path, ...], frameworks: tuple[str, ...], reviews
            include_all: bool, confirm_ids: tuple[str, ...], reject_ids: tuple[str, ...],
            reviewed_by: str, reason: str, policy_dirs: tuple[str, ...]) -> None:
     """List document decisions that need an auditor, or confirm / reject them by id."""
+    from smbaudit.compliance import reviews as review_file
+    from smbaudit.compliance.coverage import assess
+
     results = assess(_catalogs(policy_dirs), list(frameworks), [], list(evidence_dirs), None,
                      dt.date.today(), reviews)
     items = {p.id: p for p in review_file.queue(results, include_all=True)}
@@ -217,6 +227,8 @@ def summary_lines(cov: FrameworkCoverage) -> list[str]:
 
 
 def text_report(cov: FrameworkCoverage, verbose: bool = False) -> str:
+    from smbaudit.compliance.model import EvidenceKind, Status
+
     lines = summary_lines(cov)
     width = max(len(r.requirement.id) for r in cov.requirements)
     for r in cov.requirements:

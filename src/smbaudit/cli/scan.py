@@ -16,7 +16,6 @@ from smbaudit import pipeline
 from smbaudit import profile as profile_mod
 from smbaudit.cli import EXIT_CODES_HELP, handle_errors, policies
 from smbaudit.cli.options import choice, refuse_binary_on_terminal
-from smbaudit.cli import vulndb as vulndb_cli
 from smbaudit.cli.progress import ProgressBar
 from smbaudit.cli.summary import print_summary, since_last_scan
 from smbaudit.config import DEFAULT_OUTPUT_DIR, FAIL_ON_CHOICES, ScanConfig
@@ -199,5 +198,8 @@ def scan(quiet: bool, verbose: bool, **params: Any) -> None:
     if not quiet:
         for line in since_last_scan(report):
             click.echo(visible(line), err=to_stderr)
-        vulndb_cli.echo_status(report.vulndb, err=to_stderr)
+        if report.vulndb:  # the vulndb command's module (and its downloader) only when needed
+            from smbaudit.cli import vulndb as vulndb_cli
+
+            vulndb_cli.echo_status(report.vulndb, err=to_stderr)
     sys.exit(code)

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from debian.deb822 import Deb822
-
 from smbaudit.errors import NotReadable, ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes import _rpmdb
@@ -55,6 +53,8 @@ def parse_dpkg_status(text: str, *, default_installed: bool = False) -> list[Pac
     Status field, as in distroless status.d files). Config-files, half-installed, unpacked
     and deinstall-requested-but-still-installed states are handled by the status words."""
     found: list[Package] = []
+    from debian.deb822 import Deb822  # python-debian: only when a dpkg status file is read
+
     for para in Deb822.iter_paragraphs(text.splitlines(), use_apt_pkg=False):
         name = para.get("Package")
         version = para.get("Version")

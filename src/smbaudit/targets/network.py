@@ -18,14 +18,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING, Any
 
-import nmap
 
 from smbaudit.errors import TargetError
 from smbaudit.models import TargetInfo, TargetKind
 from smbaudit.targets.base import ServiceTarget
+
+if TYPE_CHECKING:  # python-nmap (and multiprocessing with it) loads when a port scan runs
+    import nmap
 
 SCAN_TYPES = ("auto", "connect", "syn")
 VERSION_DETECTION = ("unknown", "all", "none")
@@ -295,6 +296,8 @@ def _scanner() -> Iterator[nmap.PortScanner]:
     try:
         scanner = _IDLE_SCANNERS.get_nowait()
     except queue.Empty:
+        import nmap
+
         scanner = nmap.PortScanner()
     try:
         yield scanner
@@ -350,6 +353,8 @@ def scan_job(job: ScanJob, options: DiscoveryOptions) -> Discovery:
     args = build_arguments(options, skip_ping=job.skip_ping, ipv6=job.ipv6)
     ports, extra = _ports_arg(job.ports)
     arguments = " ".join(args + extra)
+    import nmap
+
     with _scanner() as scanner:
         try:
             raw = scanner.scan(hosts=" ".join(job.addresses), ports=ports, arguments=arguments,
@@ -412,6 +417,8 @@ class _XmlExtras:
 
 
 def _xml_extras(xml_text: str | bytes) -> _XmlExtras:
+    from xml.etree import ElementTree
+
     extras = _XmlExtras()
     try:
         root = ElementTree.fromstring(xml_text)
