@@ -164,7 +164,7 @@ class SSHTarget(_PosixTarget):
                 if isinstance(exc, TimeoutError):  # the channel's own timeout: no answer at all
                     raise TimeoutError(errno.ETIMEDOUT, f"no answer within --timeout "
                                        f"({self.options.timeout:g} s)", what or self.name) from None
-                raise
+                raise self._lost(exc) from None  # e.g. "Socket is closed": the link broke
             self._give_back(sftp)  # an answer (no such file, permission denied): still sound
             raise
         except (EOFError, ConnectionError) as exc:
