@@ -130,8 +130,9 @@ def test_os_family_and_live_only_applicability(tmp_path: Path) -> None:
     by = {f.check_id: f for f in result.findings}
     assert by["deb.only"].status is Status.NOT_APPLICABLE and "rhel" in by["deb.only"].reason
     assert by["rhel.only"].status is Status.PASS
-    assert by["gated"].status is Status.NOT_APPLICABLE
-    assert by["live"].status is Status.NOT_APPLICABLE and "live host" in by["live"].reason
+    assert by["gated"].status is Status.NOT_APPLICABLE and by["gated"].reason == "ok is in use"
+    assert by["live"].status is Status.NOT_APPLICABLE
+    assert "reads the running system" in by["live"].reason and "offline tree" in by["live"].reason
     assert "svc" not in by  # service checks are planned for service targets only
     assert result.targets[0].details["os_family"] == "rhel"
 

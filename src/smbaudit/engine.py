@@ -24,7 +24,8 @@ from typing import Any
 
 from smbaudit import peritem
 from smbaudit.errors import DataMissing, NotReadable, ProbeError, ProbeTimeout, UnsupportedOperation
-from smbaudit.evaluate import EvaluationError, eval_condition, place, problem_line
+from smbaudit.evaluate import (EvaluationError, eval_condition, not_applicable_reason, place,
+                               problem_line)
 from smbaudit.models import (
     Assertion,
     CheckDef,
@@ -335,14 +336,16 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
     probe_live_only = job is None and isinstance(target, HostTarget) and not target.live
     if job is None and probe_live_only:
         return _base_finding(check, target, Status.NOT_APPLICABLE,
-                             f"probe {check.probe!r} needs a live host; {target.name} is an offline tree")
+                             f"this check reads the running system, and {target.name} is an "
+                             "offline tree")
     if job is None or not job.finished:
         return _base_finding(check, target, Status.SKIPPED, "scan interrupted before this check ran")
     if check.applies and check.applies.os_family and os_facts and os_facts.get("family"):
         family = os_facts["family"]
         if family not in check.applies.os_family and "linux" not in check.applies.os_family:
             return _base_finding(check, target, Status.NOT_APPLICABLE,
-                                 f"applies to {', '.join(check.applies.os_family)}; target OS family is {family}")
+                                 f"this check is for {', '.join(check.applies.os_family)} "
+                                 f"systems; {target.name} is {family}")
     if job.error is not None:
         return _error_finding(check, target, job)
     facts = job.facts or {}
@@ -353,9 +356,8 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
         if check.applies and check.applies.condition:
             gate = eval_condition(check.applies.condition, facts)
             if not gate.passed:
-                why = "; ".join(f"{e.fact} is {redact(e.observed)!r}, needs {e.expected}"
-                                for e in gate.evidence if not e.ok) or "its preconditions do not hold"
-                return _base_finding(check, target, Status.NOT_APPLICABLE, why)
+                return _base_finding(check, target, Status.NOT_APPLICABLE,
+                                     redact(not_applicable_reason(check, facts)))
         outcome = eval_condition(check.condition, facts)
     except EvaluationError as exc:
         return _base_finding(check, target, Status.ERROR, f"check could not be evaluated: {exc}")

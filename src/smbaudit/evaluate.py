@@ -210,7 +210,8 @@ def _test_value(value: Any, a: Assertion) -> bool:
     except EvaluationError:
         raise
     except (TypeError, ValueError) as exc:
-        raise EvaluationError(f"{a.fact}: cannot apply {a.op} to {value!r}: {exc}") from None
+        raise EvaluationError(f"the value of {a.fact} ({_shown(value)!r}) cannot be tested "
+                              f"as {describe_expected(a)!r}: {exc}") from None
 
 
 def _shown(value: Any) -> Any:
@@ -418,3 +419,178 @@ def problem_line(check: CheckDef, facts: Any, outcome: Outcome, target: str,
         message = ""
     text = f"{message}: {found}" if message else f"Not met: {check.title} (found: {found})"
     return problemtext.one_line(text)
+
+# --------------------------------------------------------------------------- reasons in words
+#
+# Why a check does not apply, worded from its `applies.when` condition: "auditd is not
+# installed", "/tmp is not a separate file system", "the service is http, not snmp", never the
+# fact path and operator ("auditd.installed is False, needs true").
+
+# What a single-word status fact (`present`, `installed`, ...) is about, by probe.
+_PROBE_SUBJECT = {
+    "sshd_config": "the SSH server configuration", "pam": "the PAM configuration",
+    "sysctl": "the kernel settings file (sysctl.conf)", "login_defs": "/etc/login.defs",
+    "gdm": "the GNOME display manager (GDM)", "sudo": "sudo", "os_release": "the operating system",
+    "service_version": "the service's version", "bootloader": "the boot loader",
+    "shell_defaults": "shell start-up files", "kernel_modules": "kernel",
+    "tls": "the service", "http": "the service", "service_info": "the service",
+    "udp_service": "the service", "ssh_service": "the SSH service", "accounts": "accounts",
+}
+# Words for fact path steps that are not plain words.
+_STEP_WORDS = {
+    "tmp": "/tmp", "var": "/var", "var_tmp": "/var/tmp", "var_log": "/var/log",
+    "var_log_audit": "/var/log/audit", "home": "/home", "dev_shm": "/dev/shm",
+    "grub_cfg": "grub.cfg", "pwquality": "pam_pwquality", "unix": "pam_unix",
+    "lockout": "account lockout (pam_faillock)", "pwhistory": "pam_pwhistory",
+    "password_history": "", "certificate": "", "points": "", "daemons": "", "chrony": "chrony", "ntp": "ntpd",
+    "timesyncd": "systemd-timesyncd", "nftables": "nftables", "iptables": "iptables",
+    "ufw": "ufw", "apache": "Apache", "nginx": "nginx", "gshadow": "/etc/gshadow",
+    "shadow": "/etc/shadow", "tls_servers": "TLS server blocks", "kernels": "installed kernels",
+    "config_files": "configuration files", "entries": "boot entries",
+    "tmout_settings": "TMOUT settings", "admin_users": "administrator accounts",
+    "password_users": "accounts with a password", "auth_methods": "authentication methods",
+    "rsa_key_bits": "the RSA host key size", "compression": "TLS compression",
+    "secure_renegotiation": "secure renegotiation support", "curves": "elliptic curves",
+    "keys": "private keys", "certificates": "certificates", "hsts": "HSTS", "ocsp_stapling": "OCSP stapling",
+    "ocsp_responders": "OCSP responders in the certificate", "dh_groups": "Diffie-Hellman groups",
+    "fallback_scsv": "TLS_FALLBACK_SCSV support", "ccs_injection": "the CCS injection test",
+    "heartbleed": "the Heartbleed test", "starttls": "STARTTLS", "smbv1": "SMBv1 support",
+    "vnc_security_types": "VNC security types", "anonymous_ftp": "anonymous FTP",
+    "in_use": "the firewall in use", "hostname_match": "whether the certificate matches the host name",
+    "hostname": "host names in the certificate", "packages_installed": "installed packages",
+    "root_encrypted": "encryption of the root file system",
+    "swap_encrypted": "encryption of swap", "reboot_required": "whether a reboot is pending",
+}
+# Whole boolean facts: (said when true, said when false).
+_BOOLEAN_FACTS = {
+    "container": ("the target is a container", "the target is not a container"),
+    "tls": ("the service uses TLS", "the service does not use TLS"),
+    "https": ("the service speaks HTTPS", "the service does not speak HTTPS"),
+    "serves_content": ("the web server serves content", "the web server serves no content"),
+    "redirects_to_https": ("plain HTTP redirects to HTTPS", "plain HTTP does not redirect to HTTPS"),
+    "systemd_coredump": ("systemd-coredump handles core dumps",
+                         "systemd-coredump does not handle core dumps"),
+    "ipv6_disabled": ("IPv6 is disabled", "IPv6 is enabled"),
+    "swap_present": ("a swap area is configured", "no swap area is configured"),
+    "packages_known": ("the installed packages are known",
+                       "the installed packages could not be listed"),
+    "unfixed_listed": ("vulnerabilities without a fix are listed one by one",
+                       "vulnerabilities without a fix are only counted (--include-unfixed lists them)"),
+    "shadow_readable": ("/etc/shadow can be read", "/etc/shadow cannot be read"),
+    "gshadow_present": ("/etc/gshadow is present", "/etc/gshadow is not present"),
+    "expired": ("the certificate has expired", "the certificate has not expired"),
+    "trusted": ("the certificate is trusted", "the certificate is not trusted"),
+}
+# Last steps of boolean facts: (said when true, said when false) about the subject.
+_BOOLEAN_WORDS = {
+    "installed": ("is installed", "is not installed"),
+    "present": ("is present", "is not present"),
+    "exists": ("exists", "does not exist"),
+    "enabled": ("is enabled", "is not enabled"),
+    "separate": ("is a separate file system", "is not a separate file system"),
+    "known": ("is known", "could not be determined"),
+    "readable": ("can be read", "cannot be read"),
+}
+
+
+def _words(steps: list[str]) -> str:
+    said = [_STEP_WORDS.get(s, s.replace("_", " ")) for s in steps if s != "*"]
+    return " ".join(w for w in said if w)
+
+
+def _subject(check: CheckDef, steps: list[str]) -> str:
+    """What a fact is about: its leading steps, else what the check's probe looks at."""
+    if steps:
+        return _words(steps)
+    for key in ("path", "paths", "package", "packages", "modules", "name"):
+        value = check.params.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return ", ".join(value[:3]) + (" ..." if len(value) > 3 else "")
+    return _PROBE_SUBJECT.get(check.probe, check.probe.replace("_", " "))
+
+
+def _value_words(value: Any) -> str:
+    if value is _MISSING or value is None:
+        return "not known"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_value_words(v) for v in value if v is not None) or "none"
+    return str(redact_text(str(value)))
+
+
+def assertion_words(check: CheckDef, a: Assertion, facts: Any) -> str:
+    """Why assertion `a` does not hold, in plain words."""
+    steps = [s for s in a.fact.split(".") if s != "*"]
+    values = [v for _, v in resolve(facts, a.fact)]
+    value = values[0] if len(values) == 1 else values
+    last = steps[-1] if steps else ""
+    if a.op in ("is_true", "is_false"):
+        yes, no = _boolean_phrases(check, a.fact, steps)
+        if not isinstance(value, bool):
+            return no if last == "known" else f"it is not known whether {yes}"
+        return yes if value else no
+    if a.op in ("not_empty", "gt") and (a.op == "not_empty" or a.value == 0):
+        if steps == ["files"] and any(k in check.params for k in ("path", "paths")):
+            return f"found no files at {_subject(check, [])}"
+        return f"found no {_subject(check, []) if steps == ['files'] else _words(steps)}"
+    if a.op == "exists":
+        if steps == ["certificate"]:
+            return "the service presented no certificate"
+        return f"{_words(steps)} could not be determined"
+    if a.op == "not_contains":
+        return f"{_words(steps)} include {_value_words(a.value)}"
+    if a.op in ("equals", "in"):
+        wanted = _value_words(a.value).replace(", not known", "")
+        wanted = f"one of {wanted}" if a.op == "in" and isinstance(a.value, list) and \
+            len([v for v in a.value if v is not None]) > 1 else wanted
+        subject = _words(steps) if steps != ["service"] else "the service"
+        if value is None or value is _MISSING:
+            return f"{subject} could not be determined; this check is for {wanted}"
+        return f"{subject} is {_value_words(value)}; this check is for {wanted}"
+    return f"{_words(steps)} is {_value_words(value)}, not {describe_expected(a)}"
+
+
+def _boolean_phrases(check: CheckDef, fact: str, steps: list[str]) -> tuple[str, str]:
+    """(said when the fact is true, said when it is false)."""
+    last = steps[-1] if steps else ""
+    if fact in _BOOLEAN_FACTS:
+        return _BOOLEAN_FACTS[fact]
+    if steps[:1] == ["certificate"] and last in _BOOLEAN_FACTS:
+        return _BOOLEAN_FACTS[last]
+    if last in _BOOLEAN_WORDS:
+        yes, no = _BOOLEAN_WORDS[last]
+        subject = _subject(check, steps[:-1])
+        return f"{subject} {yes}", f"{subject} {no}"
+    words = _words(steps)
+    return f"{words} is in use", f"{words} is not in use"
+
+
+def _failing(cond: Condition, facts: Any) -> list[Assertion]:
+    """The assertions that make `cond` fail (all of them for `any`)."""
+    if cond.mode == "all":
+        out: list[Assertion] = []
+        for item in cond.items:
+            if isinstance(item, Assertion):
+                if not eval_assertion(item, facts).passed:
+                    out.append(item)
+            elif not eval_condition(item, facts).passed:
+                out.extend(_failing(item, facts))
+        return out
+    return [a for item in cond.items
+            for a in ([item] if isinstance(item, Assertion) else _failing(item, facts))]
+
+
+def not_applicable_reason(check: CheckDef, facts: Any) -> str:
+    """Why `check` does not apply to a target whose facts fail its `applies.when`, in words."""
+    cond = check.applies.condition if check.applies else None
+    if cond is None or cond.mode == "none":
+        return "its preconditions do not hold"
+    said = list(dict.fromkeys(assertion_words(check, a, facts) for a in _failing(cond, facts)))
+    if not said:
+        return "its preconditions do not hold"
+    if cond.mode == "any" and len(said) > 1:
+        return "none of these holds: " + "; ".join(said)
+    return "; ".join(said)
