@@ -12,6 +12,7 @@ import datetime as dt
 import fnmatch
 import re
 import struct
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,10 +90,15 @@ def openssh_key_info(body: bytes) -> dict[str, Any]:
     return info
 
 
+with warnings.catch_warnings():  # cryptography deprecates DSA; hosts still hold DSA keys
+    warnings.simplefilter("ignore")
+    _DSA_KEYS = (dsa.DSAPublicKey, dsa.DSAPrivateKey)
+
+
 def public_key_info(key: Any) -> dict[str, Any]:
     if isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey)):
         return {"key_type": "rsa", "bits": key.key_size, "curve": None}
-    if isinstance(key, (dsa.DSAPublicKey, dsa.DSAPrivateKey)):
+    if isinstance(key, _DSA_KEYS):
         return {"key_type": "dsa", "bits": key.key_size, "curve": None}
     if isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
         return {"key_type": "ec", "bits": key.curve.key_size, "curve": key.curve.name}
