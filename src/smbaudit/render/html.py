@@ -15,6 +15,7 @@ from smbaudit import __version__, resources
 from smbaudit.compliance.model import FrameworkCoverage
 from smbaudit.models import CATEGORIES, Finding, Severity, Status
 from smbaudit.redact import redact
+from smbaudit.render import fleet as fleet_view
 from smbaudit.render import views
 from smbaudit.report import Report
 from smbaudit.scoring import score_text
@@ -105,6 +106,7 @@ def render_html(report: Report) -> bytes:
         waivers=report.waivers,
         waiver_view=views.waivers(report),
         tops=views.top_by_target(report),
+        fleet=fleet_view.build(report) if fleet_view.is_fleet(report.targets) else None,
     )
     return html.encode("utf-8")
 
