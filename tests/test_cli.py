@@ -73,7 +73,7 @@ def test_default_outputs_and_fail_on(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert code == 0, output  # medium is below the default threshold (high)
     assert (tmp_path / "smbaudit-report/report.html").is_file()
     assert (tmp_path / "smbaudit-report/report.json").is_file()
-    assert "Risk score 40/100" in output and "smbaudit-report/report.html" in output
+    assert "Risk score 3 (risk points, 0 is best)  grade A" in output and "smbaudit-report/report.html" in output
     code, _ = scan(f"dir:{root}", "--no-default-checks", "--checks", str(p), "--fail-on", "medium")
     assert code == 1
     code, output = scan(f"dir:{root}", "--no-default-checks", "--checks", str(p), "--fail-on", "medium", "-q")

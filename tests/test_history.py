@@ -85,7 +85,7 @@ def test_identical_scans_differ_in_nothing_and_waivers_are_flagged() -> None:
     d = history.diff(old, new)
     assert d.new == d.resolved == d.regressed == [] and ids(d.unchanged) == ["c.a"]
     assert d.unchanged[0].waived is True
-    assert d.score_change == -70.0  # the live waiver takes it out of the score
+    assert d.score_change == -10.0  # the live waiver takes it out of the score
 
 
 def test_incomplete_or_other_targets_are_flagged_not_comparable() -> None:
@@ -95,6 +95,55 @@ def test_incomplete_or_other_targets_are_flagged_not_comparable() -> None:
     assert not d.comparable
     assert any("different targets" in n for n in d.notes)
     assert any("older scan did not finish" in n for n in d.notes)
+
+
+# -- scans scored under an older scoring version ---------------------------------------------
+
+def as_version_1(report: dict[str, Any], score: float = 100.0, grade: str = "F") -> dict[str, Any]:
+    """A stored report as scoring version 1 wrote it (scores capped at 100)."""
+    old = json.loads(json.dumps(report))
+    old["schema_version"] = "1"
+    summary = old["summary"]
+    for key in ("breakdown", "drivers"):
+        summary.pop(key)
+    summary.update(score=score, grade=grade, scoring_version="1", formula="R = worst + ...")
+    for c in summary["top_contributors"]:
+        for key in ("score_if_fixed", "grade_if_fixed", "target_score_if_fixed"):
+            c.pop(key)
+    return old
+
+
+def test_a_diff_rescores_an_older_version_from_its_findings_and_says_so() -> None:
+    old = as_version_1(scan([f("c.a", "fail", "critical"), f("c.b", "fail", "critical")], 0))
+    new = scan([f("c.a", "pass", "critical"), f("c.b", "fail", "critical")], 1)
+    d = history.diff(old, new)
+    assert (d.old_scan.score, d.old_scan.scored_as, d.old_scan.scoring_version) == (80.0, "1", "2")
+    assert d.comparable and d.score_change == -40.0  # not 100 -> 40: like with like
+    assert any("scored with scoring version 1" in n and "recomputed" in n for n in d.notes)
+    # scores under different versions (one could not be rescored) are never compared
+    stale = history.ScanBrief("a", "2026-01-01", ("t",), 100.0, "F", True, scoring_version="1")
+    assert history.ScanDiff(stale, d.new_scan).score_change is None
+
+
+def test_the_store_rescores_older_rows_and_keeps_their_report(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    first = as_version_1(scan([f("c.a", "fail", "critical"), f("c.b", "fail")], 0))
+    second = scan([f("c.a", "pass", "critical"), f("c.b", "fail")], 1)
+    # A store written before scoring versions were recorded: no scoring_version column.
+    with HistoryStore(db) as store:
+        store.save(first)
+    con = sqlite3.connect(db)
+    con.execute("ALTER TABLE scans DROP COLUMN scoring_version")
+    con.execute("UPDATE scans SET score = 100, grade = 'F'")
+    con.commit()
+    con.close()
+    with HistoryStore(db) as store:
+        row = store.list()[0]
+        assert (row.score, row.grade, row.scoring_version) == (50.0, "F", "2")
+        assert store.load(first["scan_id"])["summary"]["score"] == 100.0  # what it said then
+        section = history.history_section(store, second)
+        assert [p.score for p in section.trend] == [50.0, 10.0]
+        assert section.diff is not None and section.diff.score_change == -40.0
 
 
 # -- the store ---------------------------------------------------------------------------------
@@ -135,7 +184,7 @@ def test_history_section_diffs_against_previous_and_trends(tmp_path: Path) -> No
         assert diff is not None
         assert [e.check_id for e in diff.regressed] == ["c.a"]  # failed on day 0
         assert [e.check_id for e in diff.new] == ["c.b"]
-        assert [p.score for p in section.trend] == [70.0, 0.0, 71.2]  # 10 x (7 + 3 x 4/100)
+        assert [p.score for p in section.trend] == [10.0, 0.0, 13.0]  # high 10, + medium 3
         # the section survives the JSON round trip typed
         again = history.HistorySection.from_dict(section.to_dict())
         assert again == section

@@ -159,7 +159,7 @@ def test_since_last_scan_and_trend_chart(page: tuple[object, list[str]]) -> None
     assert "SSH does not allow root to log in" in text  # back after a fix
     points = section.locator("svg.trend circle")
     assert points.count() == 4
-    assert "score 7" in points.nth(3).locator("title").text_content()
+    assert "score 19" in points.nth(3).locator("title").text_content()  # 10 + 3 + 3 x 2
     ARTIFACTS.mkdir(exist_ok=True)
     section.screenshot(path=str(ARTIFACTS / "report-history.png"))
 

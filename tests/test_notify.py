@@ -134,7 +134,7 @@ def test_webhook_and_email_when_threshold_crossed(site: Path, smtp: tuple[Inbox,
         (post,) = hook.posts
         assert post["path"] == "/hook" and post["type"] == "application/json"
         data = post["json"]
-        assert data["event"] == "smbaudit.threshold_crossed" and data["grade"] == "D"
+        assert data["event"] == "smbaudit.threshold_crossed" and data["grade"] == "B"
         assert [f["check_id"] for f in data["findings"]] == ["t.secret-mode"]
         assert data["reports"] == [str(site / "out" / "report.json")]
         # One e-mail to both recipients through the configured server
@@ -143,7 +143,7 @@ def test_webhook_and_email_when_threshold_crossed(site: Path, smtp: tuple[Inbox,
         assert rcpts == ["owner@client-a.example", "it@client-a.example"]
         msg = message_from_bytes(raw)
         subject = " ".join(str(msg["Subject"]).split())  # unfolded: the fold depends on path length
-        assert "score 70 (D)" in subject
+        assert "score 10 (B)" in subject
         assert "the secret file is private" in msg.get_payload()
         # With nothing new, --fail-on-new is not crossed: no notification
         code, out = run("scan", "--profile", str(p), "--fail-on-new", "high", "-q")

@@ -49,7 +49,8 @@ def test_json_matches_published_schema_and_round_trips() -> None:
     data = json.loads(renderer(OutputFormat.JSON)(report))
     jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text())).validate(data)
     assert data["findings"][0]["check_id"] == "ssh.root-login"  # failures first
-    assert data["findings"][0]["risk"] == 7.0 and data["summary"]["score"] == 70.0
+    assert data["findings"][0]["risk"] == 10.0 and data["summary"]["score"] == 10.0
+    assert data["schema_version"] == "2" and data["summary"]["top_contributors"][0]["score_if_fixed"] == 0
     again = Report.from_dict(data)
     assert json.loads(renderer(OutputFormat.JSON)(again)) == data
 

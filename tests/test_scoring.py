@@ -1,9 +1,15 @@
-"""The risk score formula (see smbaudit.scoring)."""
+"""The risk score (scoring version 2, see smbaudit.scoring): risk points that add up."""
 
 from __future__ import annotations
 
-from smbaudit.models import Finding, Severity, Status, Waiver
-from smbaudit.scoring import score
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smbaudit.models import Finding, Severity, Status, TargetInfo, TargetKind, Waiver
+from smbaudit.scoring import SCORING_VERSION, Score, grade_for, score
+
+LIVE = Waiver("accepted", "cto", "2099-01-01", expired=False)
+DEAD = Waiver("accepted", "cto", "2000-01-01", expired=True)
 
 
 def f(sev: str, status: str = "fail", target: str = "t", net: bool = False, cid: str = "",
@@ -13,58 +19,163 @@ def f(sev: str, status: str = "fail", target: str = "t", net: bool = False, cid:
                    network_exposed=net, waiver=waiver)
 
 
+# -- properties --------------------------------------------------------------------------------
+
+SEVERITIES = [s.value for s in Severity]
+finding = st.builds(
+    lambda i, sev, status, target, net, waiver: f(sev, status, target, net, f"c{i}", waiver),
+    st.integers(0, 10**6), st.sampled_from(SEVERITIES),
+    st.sampled_from(["fail", "fail", "fail", "pass", "not_applicable"]),
+    st.sampled_from(["a", "b", "c"]), st.booleans(), st.sampled_from([None, None, LIVE, DEAD]))
+scans = st.lists(finding, min_size=1, max_size=60,
+                 unique_by=lambda x: (x.check_id, x.target)).filter(
+    lambda fs: any(x.status is not Status.NOT_APPLICABLE for x in fs))
+
+
+def _counted(fs: list[Finding]) -> list[int]:
+    return [i for i, x in enumerate(fs) if x.status is Status.FAIL and not x.waived
+            and x.severity is not Severity.INFO]
+
+
+def _fixed(fs: list[Finding], i: int) -> list[Finding]:
+    """The same scan with finding i fixed (it passes now)."""
+    out = [Finding.from_dict(x.to_dict()) for x in fs]
+    out[i].status = Status.PASS
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(scans, st.data())
+def test_fixing_any_failing_finding_lowers_the_score_per_target_and_overall(
+        fs: list[Finding], data: st.DataObject) -> None:
+    candidates = _counted(fs)
+    if not candidates:
+        return
+    i = data.draw(st.sampled_from(candidates))
+    before, after = score(fs), score(_fixed(fs, i))
+    assert before.score is not None and after.score is not None
+    assert after.score < before.score
+    assert after.score == before.score - fs[i].risk  # it lowers by exactly its points
+    was = {t.target: t.score for t in before.per_target}
+    now = {t.target: t.score for t in after.per_target}
+    target = fs[i].target
+    assert now[target] is not None and was[target] is not None and now[target] < was[target]
+    assert all(now[t] == was[t] for t in was if t != target)
+    assert "ABCDF".index(after.grade) <= "ABCDF".index(before.grade)
+
+
+@settings(max_examples=100, deadline=None)
+@given(scans)
+def test_one_critical_failure_puts_its_target_and_the_scan_in_the_worst_band(
+        fs: list[Finding]) -> None:
+    fs = fs + [f("critical", target="a", cid="the-critical")]
+    s = score(fs)
+    assert s.grade == "F"
+    assert {t.target: t.grade for t in s.per_target}["a"] == "F"
+
+
+@settings(max_examples=100, deadline=None)
+@given(scans)
+def test_the_what_if_list_matches_scoring_the_fixed_scan(fs: list[Finding]) -> None:
+    s = score(fs)
+    by_key = {(x.check_id, x.target): i for i, x in enumerate(fs)}
+    for c in s.top_contributors:
+        again = score(_fixed(fs, by_key[(c.check_id, c.target)]))
+        assert c.score_if_fixed == again.score and c.grade_if_fixed == again.grade
+        assert c.target_score_if_fixed == {t.target: t.score for t in again.per_target}[c.target]
+
+
+@settings(max_examples=100, deadline=None)
+@given(scans)
+def test_waivers_only_ever_lower_the_score_and_the_json_round_trips(fs: list[Finding]) -> None:
+    s = score(fs)
+    assert s.score is not None and s.score_without_waivers is not None
+    assert s.score <= s.score_without_waivers
+    assert s.score == s.breakdown.total
+    assert Score.from_dict(s.to_dict()) == s
+
+
+# -- worked examples (as in the README) ---------------------------------------------------------
+
 def test_clean_scan_scores_zero() -> None:
     s = score([f("high", "pass"), f("critical", "not_applicable")])
     assert (s.score, s.grade, s.top_contributors) == (0.0, "A", [])
+    assert s.scoring_version == SCORING_VERSION == "2"
 
 
-def test_one_critical_cannot_be_averaged_away() -> None:
-    findings = [f("critical")] + [f("low", "pass") for _ in range(500)]
-    s = score(findings)
-    assert s.score == 100.0 and s.grade == "F"
-    assert s.top_contributors[0].severity is Severity.CRITICAL
+def test_one_critical_is_f_but_nine_score_far_higher() -> None:
+    one = score([f("critical")] + [f("low", "pass") for _ in range(500)])
+    assert one.score == 40.0 and one.grade == "F"
+    nine = score([f("critical") for _ in range(9)])
+    assert nine.score == 360.0 and nine.grade == "F"
+    # fixing two of the nine shows: 360 -> 280
+    assert score([f("critical") for _ in range(7)]).score == 280.0
 
 
-def test_one_high_lands_in_d_and_network_weighs_more() -> None:
-    assert score([f("high")]).score == 70.0 and score([f("high")]).grade == "D"
-    s = score([f("high", net=True)])
-    assert s.score == 100.0 and s.network_weighted == 1  # 7 x 1.5 capped at 10
+def test_the_top_of_the_scale_takes_many_serious_problems() -> None:
+    # no single finding reaches 100 points (a network-exposed critical is 80)
+    assert score([f("critical", net=True)]).score == 80.0
+    host = [f("high") for _ in range(5)] + [f("medium") for _ in range(20)] + \
+        [f("low") for _ in range(17)]
+    s = score(host)
+    assert s.score == 127.0 and s.grade == "F"  # 50 + 60 + 17: a host with no critical
+    assert s.breakdown.sentence() == ("127 risk points from 42 failing findings: 5 high "
+                                      "(50 points), 20 medium (60 points), 17 low (17 points).")
 
 
-def test_worked_example_from_the_docs() -> None:
-    # high 7, medium 4, two lows: 7 + 3 x (6/100) = 7.18 -> 71.8
-    s = score([f("high"), f("medium"), f("low"), f("low")])
-    assert s.score == 71.8 and s.grade == "D"
-    # fixing the high: 4 + 6 x (2/100) = 4.12 -> 41.2, C
-    assert score([f("medium"), f("low"), f("low")]).score == 41.2
+def test_grade_bands() -> None:
+    assert [grade_for(x) for x in (0, 4, 5, 14, 15, 24, 25, 39, 40, 1000)] == \
+        ["A", "A", "B", "B", "C", "C", "D", "D", "F", "F"]
+    assert score([f("high")]).grade == "B"
+    assert score([f("high", net=True)]).score == 20.0  # doubled on the network
+    assert score([f("high"), f("high"), f("high")]).grade == "D"
+    assert score([f("high") for _ in range(4)]).grade == "F"
 
 
-def test_worst_target_sets_the_score() -> None:
+def test_overall_is_the_sum_over_targets_and_each_target_has_its_own() -> None:
     s = score([f("medium", target="a"), f("high", target="b")])
-    assert s.score == 70.0
-    assert [t.target for t in s.per_target] == ["b", "a"]
+    assert s.score == 13.0 and s.grade == "B"
+    assert [(t.target, t.score, t.grade) for t in s.per_target] == [("b", 10.0, "B"),
+                                                                     ("a", 3.0, "A")]
 
 
-def test_many_small_findings_add_up() -> None:
-    assert score([f("medium") for _ in range(30)]).score == 100.0
-    assert score([f("low") for _ in range(3)]).score < score([f("low") for _ in range(30)]).score
+def test_what_fixing_each_top_contributor_changes() -> None:
+    s = score([f("critical", cid="c1"), f("high", cid="h1"), f("low", cid="l1")])
+    assert s.score == 51.0
+    assert [(c.check_id, c.score_if_fixed, c.grade_if_fixed) for c in s.top_contributors] == \
+        [("c1", 11.0, "B"), ("h1", 41.0, "F"), ("l1", 50.0, "F")]
+    assert s.fixes()[0] == 'Fixing "x" on t would bring the score from 51 to 11 (B).'
+    assert s.drivers()[1] == "Grade F: 40 risk points or more: one critical problem alone is 40."
+    assert s.serious_fixed() == (2, 1.0)
+    assert s.fixes()[-1] == "Fixing all 2 critical and high problems would bring it to 1 (A)."
 
 
 def test_live_waiver_leaves_the_score_expired_does_not() -> None:
-    live = Waiver("accepted", "cto", "2099-01-01", expired=False)
-    dead = Waiver("accepted", "cto", "2000-01-01", expired=True)
-    s = score([f("critical", waiver=live)])
-    assert s.score == 0.0 and s.score_without_waivers == 100.0
-    assert score([f("critical", waiver=dead)]).score == 100.0
+    s = score([f("critical", waiver=LIVE)])
+    assert s.score == 0.0 and s.score_without_waivers == 40.0
+    assert "1 accepted risk (waived) left out (40 points)" in s.breakdown.sentence()
+    assert score([f("critical", waiver=DEAD)]).score == 40.0
 
 
 def test_errors_are_not_scored_but_gate_the_grade() -> None:
     s = score([f("high", "error"), f("high", "pass")])
     assert s.score == 0.0 and s.grade == "Incomplete" and s.gates
     assert score([f("high", "error")] + [f("low", "pass")] * 9).grade == "A"
+    # with a gate, the what-if list gives the score but no letter
+    gated = score([f("high"), f("low", "error")])
+    assert gated.grade == "Incomplete" and gated.top_contributors[0].grade_if_fixed is None
+
+
+def test_not_assessed_and_interrupted_have_no_score() -> None:
+    down = TargetInfo("127.0.0.1:9", TargetKind.SERVICE, reachable=False, error="refused")
+    s = score([], [down])
+    assert (s.score, s.grade) == (None, "Not assessed")
+    part = score([f("high")], complete=False)
+    assert (part.score, part.grade) == (None, "Incomplete")
+    assert part.top_contributors[0].score_if_fixed is None and part.fixes() == []
 
 
 def test_risk_is_set_on_each_finding() -> None:
-    findings = [f("medium"), f("medium", "pass")]
+    findings = [f("medium"), f("medium", "pass"), f("low", net=True)]
     score(findings)
-    assert [x.risk for x in findings] == [4.0, 0.0]
+    assert [x.risk for x in findings] == [3.0, 0.0, 2.0]

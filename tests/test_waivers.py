@@ -84,13 +84,13 @@ def test_live_waiver_leaves_score_expired_one_counts_again(tmp_path: Path) -> No
     live = [finding("files.shadow-permissions", "dir:/srv/images/web")]
     waivers.apply(live, ws, fixed("2026-03-01"))
     s = summarize(live).score
-    assert s.score == 0.0 and s.score_without_waivers == 70.0
+    assert s.score == 0.0 and s.score_without_waivers == 10.0
     assert live[0].status is Status.FAIL  # still failing, still listed
     lapsed = [finding("files.shadow-permissions", "dir:/srv/images/web")]
     waivers.apply(lapsed, ws, fixed("2026-07-01"))
     s = summarize(lapsed).score
     assert lapsed[0].waiver and lapsed[0].waiver.expired
-    assert s.score == 70.0 and s.score_without_waivers == 70.0
+    assert s.score == 10.0 and s.score_without_waivers == 10.0
 
 
 def test_live_waiver_preferred_over_expired_one(tmp_path: Path) -> None:

@@ -26,13 +26,14 @@ import platformdirs
 
 from smbaudit import fsutil
 from smbaudit.errors import SmbauditError
-from smbaudit.models import Finding, Severity, Status
-from smbaudit.scoring import is_letter
+from smbaudit.models import Finding, Severity, Status, TargetInfo
+from smbaudit.scoring import SCORING_VERSION, is_letter
+from smbaudit.scoring import score as score_findings
 
 DB_FILENAME = "history.sqlite3"
 BUSY_TIMEOUT_S = 60.0
 TREND_LENGTH = 20
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: scans.scoring_version (older rows are rescored when the store opens)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scans (
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS scans (
     score       REAL,
     grade       TEXT,
     counts      TEXT,
-    report      TEXT
+    report      TEXT,
+    scoring_version TEXT
 );
 CREATE INDEX IF NOT EXISTS scans_by_targets ON scans (target_key, seq);
 CREATE TABLE IF NOT EXISTS scan_targets (
@@ -70,6 +72,38 @@ CREATE INDEX IF NOT EXISTS findings_by_key ON findings (check_id, target, status
 
 class HistoryError(SmbauditError):
     """An unknown or ambiguous scan id, or a store that cannot be opened."""
+
+
+@dataclass(frozen=True)
+class Rescored:
+    """A stored scan's score and grade under the current scoring version."""
+
+    score: float | None
+    grade: str | None
+    version: str  # SCORING_VERSION, or the stored one when the scan could not be rescored
+    scored_as: str  # the version the stored report was scored with
+
+
+def stored_version(report: dict[str, Any]) -> str:
+    """The scoring version a stored report was scored with (reports before versions: "1")."""
+    return str((report.get("summary") or {}).get("scoring_version") or "1")
+
+
+def rescore(report: dict[str, Any]) -> Rescored:
+    """A stored report's score under the current scoring version: as stored when it was scored
+    with it, else recomputed from its stored findings and targets (the score is a function of
+    them alone). One that cannot be read keeps its old version, so it is never compared."""
+    summary = report.get("summary") or {}
+    version = stored_version(report)
+    if version == SCORING_VERSION:
+        return Rescored(summary.get("score"), summary.get("grade"), version, version)
+    try:
+        findings = [Finding.from_dict(f) for f in report["findings"]]
+        targets = [TargetInfo.from_dict(t) for t in report["targets"]]
+        again = score_findings(findings, targets, bool(report["complete"]))
+    except (KeyError, TypeError, ValueError):
+        return Rescored(summary.get("score"), summary.get("grade"), version, version)
+    return Rescored(again.score, again.grade, SCORING_VERSION, version)
 
 
 def default_db_path() -> Path:
@@ -96,19 +130,22 @@ class ScanRow:
     score: float | None
     grade: str | None
     counts: dict[str, int]
+    scoring_version: str | None = SCORING_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return {"scan_id": self.scan_id, "started_at": self.started_at,
                 "finished_at": self.finished_at, "targets": self.targets,
                 "profile": self.profile, "state": self.state, "score": self.score,
-                "grade": self.grade, "counts": self.counts}
+                "grade": self.grade, "counts": self.counts,
+                "scoring_version": self.scoring_version}
 
 
 def _row(r: sqlite3.Row) -> ScanRow:
     return ScanRow(seq=r["seq"], scan_id=r["scan_id"], started_at=r["started_at"],
                    finished_at=r["finished_at"], targets=json.loads(r["targets"]),
                    profile=r["profile"], state=r["state"], score=r["score"], grade=r["grade"],
-                   counts=json.loads(r["counts"]) if r["counts"] else {})
+                   counts=json.loads(r["counts"]) if r["counts"] else {},
+                   scoring_version=r["scoring_version"])
 
 
 class HistoryStore:
@@ -141,12 +178,32 @@ class HistoryStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         cur.execute(statement)
+                columns = {r["name"] for r in cur.execute("PRAGMA table_info(scans)")}
+                if "scoring_version" not in columns:
+                    cur.execute("ALTER TABLE scans ADD COLUMN scoring_version TEXT")
                 cur.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._rescore_older(cur)
         except sqlite3.Error as exc:
             raise HistoryError(f"cannot open the history store {self.path}: {exc}") from exc
         except OSError as exc:
             raise HistoryError(f"cannot create the history store {self.path}: "
                                f"{exc.strerror}") from exc
+
+    @staticmethod
+    def _rescore_older(cur: sqlite3.Cursor) -> None:
+        """Scans scored under an older scoring version get the current one's score and grade
+        in their row (the trend and `history` compare like with like); their stored report is
+        kept as it was, so `smbaudit report` still shows what it said then."""
+        rows = cur.execute("SELECT seq, report FROM scans WHERE report IS NOT NULL AND "
+                           "(scoring_version IS NULL OR scoring_version != ?)",
+                           (SCORING_VERSION,)).fetchall()
+        for row in rows:
+            try:
+                again = rescore(json.loads(row["report"]))
+            except ValueError:
+                continue
+            cur.execute("UPDATE scans SET score = ?, grade = ?, scoring_version = ? "
+                        "WHERE seq = ?", (again.score, again.grade, again.version, row["seq"]))
 
     def close(self) -> None:
         if self._db is not None:
@@ -195,6 +252,7 @@ class HistoryStore:
         """Store a finished (or interrupted) scan's full JSON report."""
         names = [t["name"] for t in report["targets"]]
         summary = report["summary"]
+        scored = rescore(report)
         state = "complete" if report["complete"] else "incomplete"
         with self._write() as cur:
             row = cur.execute("SELECT seq, profile FROM scans WHERE scan_id = ?",
@@ -210,10 +268,12 @@ class HistoryStore:
                                 [(seq, t) for t in set(names)])
             cur.execute(
                 "UPDATE scans SET finished_at = ?, target_key = ?, targets = ?, profile = ?,"
-                " state = ?, score = ?, grade = ?, counts = ?, report = ? WHERE seq = ?",
+                " state = ?, score = ?, grade = ?, counts = ?, report = ?, scoring_version = ?"
+                " WHERE seq = ?",
                 (report["finished_at"], target_key(names), json.dumps(sorted(set(names))),
-                 profile, state, summary["score"], summary["grade"],
-                 json.dumps(summary["counts"]), json.dumps(report, default=str), seq))
+                 profile, state, scored.score, scored.grade,
+                 json.dumps(summary["counts"]), json.dumps(report, default=str), scored.version,
+                 seq))
             cur.execute("DELETE FROM findings WHERE seq = ?", (seq,))
             cur.executemany(
                 "INSERT OR REPLACE INTO findings (seq, check_id, target, status, severity)"
@@ -276,10 +336,12 @@ class HistoryStore:
               limit: int = TREND_LENGTH) -> builtins.list[TrendPoint]:
         """Score over the last `limit` stored scans of this set of targets, oldest first."""
         rows = self.db.execute(
-            "SELECT scan_id, started_at, score, grade, state FROM scans WHERE target_key = ? "
-            "AND report IS NOT NULL ORDER BY seq DESC LIMIT ?", (target_key(targets), limit))
+            "SELECT scan_id, started_at, score, grade, state, scoring_version FROM scans "
+            "WHERE target_key = ? AND report IS NOT NULL ORDER BY seq DESC LIMIT ?",
+            (target_key(targets), limit))
         points = [TrendPoint(scan_id=r["scan_id"], started_at=r["started_at"], score=r["score"],
-                             grade=r["grade"], complete=r["state"] == "complete") for r in rows]
+                             grade=r["grade"], complete=r["state"] == "complete",
+                             scoring_version=r["scoring_version"] or "1") for r in rows]
         return points[::-1]
 
     def failed_before(self, keys: Iterable[tuple[str, str]], scan_id: str) -> set[tuple[str, str]]:
@@ -374,28 +436,40 @@ class ScanBrief:
     score: float | None
     grade: str | None
     complete: bool
+    # The scoring version of `score` (the current one, unless the scan could not be
+    # rescored), and the one its stored report was scored with.
+    scoring_version: str = SCORING_VERSION
+    scored_as: str = SCORING_VERSION
 
     @property
     def graded(self) -> bool:
         return is_letter(self.grade) and self.score is not None
 
+    @property
+    def rescored(self) -> bool:
+        return self.scored_as != self.scoring_version
+
     def to_dict(self) -> dict[str, Any]:
         return {"scan_id": self.scan_id, "started_at": self.started_at,
                 "targets": list(self.targets), "score": self.score, "grade": self.grade,
-                "complete": self.complete}
+                "complete": self.complete, "scoring_version": self.scoring_version,
+                "scored_as": self.scored_as}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ScanBrief:
+        version = str(d.get("scoring_version") or "1")
         return cls(scan_id=d["scan_id"], started_at=d["started_at"],
                    targets=tuple(d.get("targets", ())), score=d.get("score"),
-                   grade=d.get("grade"), complete=bool(d.get("complete", True)))
+                   grade=d.get("grade"), complete=bool(d.get("complete", True)),
+                   scoring_version=version, scored_as=str(d.get("scored_as") or version))
 
 
 def _scan_brief(report: dict[str, Any]) -> ScanBrief:
-    s = report["summary"]
+    scored = rescore(report)
     return ScanBrief(scan_id=report["scan_id"], started_at=report["started_at"],
                      targets=tuple(sorted(t["name"] for t in report["targets"])),
-                     score=s["score"], grade=s["grade"], complete=report["complete"])
+                     score=scored.score, grade=scored.grade, complete=report["complete"],
+                     scoring_version=scored.version, scored_as=scored.scored_as)
 
 
 _BUCKETS = ("new", "resolved", "regressed", "unchanged", "not_reassessed")
@@ -420,7 +494,8 @@ class ScanDiff:
         """New minus old score; None unless both scans have a letter grade (a scan that was
         not assessed, incomplete or interrupted is never "better" or "worse")."""
         old, new = self.old_scan, self.new_scan
-        if not (old.graded and new.graded) or old.score is None or new.score is None:
+        if not (old.graded and new.graded) or old.score is None or new.score is None \
+                or old.scoring_version != new.scoring_version:
             return None
         return round(float(new.score) - float(old.score), 1)
 
@@ -451,15 +526,23 @@ class TrendPoint:
     score: float | None
     grade: str | None
     complete: bool
+    scoring_version: str = SCORING_VERSION
+
+    @property
+    def comparable(self) -> bool:
+        """Drawn beside this version's scores: scored (or rescored) under the current one."""
+        return self.scoring_version == SCORING_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return {"scan_id": self.scan_id, "started_at": self.started_at, "score": self.score,
-                "grade": self.grade, "complete": self.complete}
+                "grade": self.grade, "complete": self.complete,
+                "scoring_version": self.scoring_version}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrendPoint:
         return cls(scan_id=d["scan_id"], started_at=d["started_at"], score=d.get("score"),
-                   grade=d.get("grade"), complete=bool(d.get("complete", True)))
+                   grade=d.get("grade"), complete=bool(d.get("complete", True)),
+                   scoring_version=str(d.get("scoring_version") or "1"))
 
 
 @dataclass
@@ -552,18 +635,23 @@ def _comparability(old: dict[str, Any], new: dict[str, Any], result: ScanDiff) -
     if old_checks != new_checks:
         added, removed = len(new_checks - old_checks), len(old_checks - new_checks)
         notes.append(f"the check sets differ ({added} added, {removed} removed)")
-    old_v = old["summary"].get("scoring_version")
-    new_v = new["summary"].get("scoring_version")
+    old_v, new_v = result.old_scan.scoring_version, result.new_scan.scoring_version
     if old_v != new_v:
-        notes.append(f"scoring profile changed ({old_v} -> {new_v}): scores are not comparable")
-    for label, scan in (("older", old), ("newer", new)):
-        if not scan["complete"]:
+        notes.append(f"the scans are scored under different scoring versions ({old_v}, "
+                     f"{new_v}) and could not be rescored: scores are not comparable")
+    for label, brief in (("older", result.old_scan), ("newer", result.new_scan)):
+        if not brief.complete:
             notes.append(f"the {label} scan did not finish: its missing checks are not "
                          "counted as resolved or new")
-        elif not is_letter(scan["summary"]["grade"]):
+        elif not is_letter(brief.grade):
             notes.append(f"the {label} scan was not fully assessed (grade "
-                         f"{scan['summary']['grade']}): its score is not compared")
+                         f"{brief.grade}): its score is not compared")
     result.comparable = not notes
+    for label, brief in (("older", result.old_scan), ("newer", result.new_scan)):
+        if brief.rescored and brief.scoring_version == SCORING_VERSION:
+            notes.append(f"the {label} scan was scored with scoring version {brief.scored_as}:"
+                         f" its score was recomputed from its stored findings with version "
+                         f"{brief.scoring_version}")
     old_tool = old.get("tool", {}).get("version")
     new_tool = new.get("tool", {}).get("version")
     if old_tool != new_tool:
@@ -586,6 +674,7 @@ def history_section(store: HistoryStore, report: dict[str, Any]) -> HistorySecti
     this = _scan_brief(report)
     trend = [p for p in store.trend(names) if p.scan_id != this.scan_id]
     trend.append(TrendPoint(scan_id=this.scan_id, started_at=this.started_at, score=this.score,
-                            grade=this.grade, complete=this.complete))
+                            grade=this.grade, complete=this.complete,
+                            scoring_version=this.scoring_version))
     section.trend = trend[-TREND_LENGTH:]
     return section

@@ -302,3 +302,9 @@ class TargetInfo:
             "error": self.error,
             "details": self.details,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TargetInfo:
+        return cls(name=data["name"], kind=TargetKind(data["kind"]),
+                   reachable=bool(data.get("reachable", True)), error=data.get("error", ""),
+                   details=dict(data.get("details") or {}))

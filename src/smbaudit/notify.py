@@ -80,7 +80,7 @@ def email_text(data: dict[str, Any]) -> tuple[str, str]:
                f"{data['reason']}")
     lines = [f"smbaudit scan {data['scan_id'][:12]} of {targets} ({data['started_at']}) crossed "
              f"its threshold: {data['reason']}.", "",
-             f"Risk score: {score_text(data['score'])}/100, grade {data['grade']}"
+             f"Risk score: {score_text(data['score'])} risk points, grade {data['grade']}"
              + (f" (previous scan: {score_text(data['previous_score'])})"
                 if data["previous_score"] is not None else ""),
              f"Failing checks: {data['counts'].get('fail', 0)}; new since the last scan: "

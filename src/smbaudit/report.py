@@ -14,7 +14,9 @@ from smbaudit.models import CATEGORIES, Finding, Severity, Status, TargetInfo, T
 from smbaudit.scoring import SCORING_VERSION, Score, score
 from smbaudit.waivers import WaiverOutcome
 
-REPORT_SCHEMA_VERSION = "1"
+# 2: scoring version 2 (risk points with no ceiling, a breakdown, what fixing each top
+# contributor would change the score to).
+REPORT_SCHEMA_VERSION = "2"
 
 
 def now_utc() -> datetime:
@@ -39,6 +41,14 @@ class Summary:
             "failed_by_category": self.failed_by_category,
             **self.score.to_dict(),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Summary:
+        """A summary as stored (any scoring version)."""
+        return cls(counts=dict(data.get("counts", {})),
+                   failed_by_severity=dict(data.get("failed_by_severity", {})),
+                   failed_by_category=dict(data.get("failed_by_category", {})),
+                   score=Score.from_dict(data))
 
 
 def summarize(findings: list[Finding], targets: list[TargetInfo] | None = None,
@@ -79,10 +89,15 @@ class Report:
     vulndb: dict[str, Any] | None = None
     # A stored report scored under another scoring version keeps its own summary when
     # re-rendered: an old report must say what it said then.
-    stored_summary: dict[str, Any] | None = None
+    stored_summary: Summary | None = None
     # Rendering choice, not part of the stored report: the repository folder of the scanned
     # tree, prefixed to SARIF paths (--sarif-base).
     sarif_base: str = ""
+
+    @property
+    def shown_summary(self) -> Summary:
+        """The summary a reader sees: as stored for a report scored under an older version."""
+        return self.stored_summary or self.summary
 
     @property
     def failed(self) -> list[Finding]:
@@ -112,7 +127,7 @@ class Report:
             "checks_loaded": self.checks_loaded,
             "plugins": self.plugins,
             "targets": [t.to_dict() for t in self.targets],
-            "summary": self.stored_summary or self.summary.to_dict(),
+            "summary": self.shown_summary.to_dict(),
             "findings": [f.to_dict() for f in self.findings_sorted()],
         }
         if self.compliance is not None:
@@ -129,12 +144,11 @@ class Report:
     def from_dict(cls, data: dict[str, Any]) -> Report:
         """Rebuild a report from its JSON form (stored scans are re-rendered this way)."""
         findings = [Finding.from_dict(f) for f in data["findings"]]
-        targets = [TargetInfo(name=t["name"], kind=TargetKind(t["kind"]), reachable=t["reachable"],
-                              error=t.get("error", ""), details=t.get("details", {}))
-                   for t in data["targets"]]
+        targets = [TargetInfo.from_dict(t) for t in data["targets"]]
         summary = summarize(findings, targets, data["complete"])
         stored = data.get("summary") or {}
-        keep = stored if stored.get("scoring_version") not in (None, SCORING_VERSION) else None
+        keep = Summary.from_dict(stored) if stored and \
+            stored.get("scoring_version", "1") != SCORING_VERSION else None
         return cls(
             stored_summary=keep,
             scan_id=data["scan_id"],

@@ -1,15 +1,21 @@
-"""The risk score: 0 (no known risk) to 100, explainable, and never averaged away.
+"""The risk score: risk points that add up, so every fix shows, with a grade from bands.
 
-For every failing finding f:   risk f = min(10, severity points x exposure)
-    severity points: critical 10, high 7, medium 4, low 1, info 0
-    exposure: 1.5 when the finding is on a network-exposed service, else 1.0
-Per target ("the worst issue sets the floor, the rest fills the headroom"):
-    R = f_max + (10 - f_max) x min(1, (sum f - f_max) / K),   K = 100
-Overall score = 10 x the highest target R.  Grade: A < 20 <= B < 40 <= C < 60 <= D < 80 <= F.
+Scoring version 2 (version 1 capped at 100, so one critical problem and nine of them both
+scored 100 and fixing two of nine changed nothing).
 
-So one critical finding scores 100 (F) whatever else passes, one high lands in D, and many
-small findings still add up. Findings with a live waiver are left out (the report also gives
-the score without waivers).
+For every failing finding f that counts (no live waiver):
+    points f = severity points x exposure
+        severity points: critical 40, high 10, medium 3, low 1, info 0 (a note, not a problem)
+        exposure: 2 when the finding is on a network-exposed service, else 1
+Per target:   score = the sum of its findings' points
+Overall:      score = the sum over the targets that were assessed
+Grade (per target and overall, from the same bands):
+    A below 5, B below 15, C below 25, D below 40, F from 40.
+A critical problem alone is 40 points, so one critical finding puts its target and the scan in
+F; there is no ceiling, so a host with many serious problems scores far above one with a
+single critical, and fixing any problem (low or worse) lowers the score by its points: the
+report lists, for the top contributors, the score and grade fixing each would leave.
+Findings with a live waiver are left out (the report also gives the score without waivers).
 
 What was not assessed is never scored as if it were clean:
 - a target that was not reached, or where no check could be assessed (all ERROR / SKIPPED),
@@ -19,7 +25,8 @@ What was not assessed is never scored as if it were clean:
 - a remote host only partly assessed (connection lost mid-scan, too many checks not assessed:
   its TargetInfo `state`) keeps its score but its grade, and the scan's, read "Incomplete";
 - an interrupted scan has no score and no grade ("Incomplete").
-Only a letter grade is comparable with another scan.
+Only a letter grade is comparable with another scan, and only under the same scoring version
+(history recomputes older scans' scores from their stored findings).
 """
 
 from __future__ import annotations
@@ -32,17 +39,18 @@ from typing import Any
 from smbaudit.models import Finding, Severity, Status, TargetInfo
 from smbaudit.targets.hoststate import HostState
 
-SCORING_VERSION = "1"
+SCORING_VERSION = "2"
 SEVERITY_POINTS = {
-    Severity.CRITICAL: 10.0,
-    Severity.HIGH: 7.0,
-    Severity.MEDIUM: 4.0,
+    Severity.CRITICAL: 40.0,
+    Severity.HIGH: 10.0,
+    Severity.MEDIUM: 3.0,
     Severity.LOW: 1.0,
     Severity.INFO: 0.0,
 }
-NETWORK_EXPOSURE = 1.5
-HEADROOM_K = 100.0
-GRADE_BANDS = ((20, "A"), (40, "B"), (60, "C"), (80, "D"))
+NETWORK_EXPOSURE = 2.0
+# (upper bound, grade): a score below the bound gets the grade; F from the last bound on.
+GRADE_BANDS = ((5.0, "A"), (15.0, "B"), (25.0, "C"), (40.0, "D"))
+WORST_BAND_FROM = GRADE_BANDS[-1][0]
 ERROR_GATE = 0.10  # share of checks that could not be assessed past which no letter is given
 NOT_ASSESSED = "Not assessed"
 INCOMPLETE = "Incomplete"
@@ -51,31 +59,33 @@ _UNASSESSED = (Status.ERROR, Status.SKIPPED)
 TOP_CONTRIBUTORS = 10
 
 FORMULA = (
-    "risk per failing finding = min(10, severity points [critical 10, high 7, medium 4, low 1, "
-    "info 0] x 1.5 if network-exposed); per target R = worst + (10 - worst) x min(1, (sum - worst)"
-    " / 100); score = 10 x highest R; grade A <20, B <40, C <60, D <80, F >=80"
+    "each failing finding adds its risk points: critical 40, high 10, medium 3, low 1, "
+    "info 0, doubled when the finding is reachable over the network; a target's score is the "
+    "sum of its findings' points and the overall score the sum over the targets, with no "
+    "ceiling; grade A below 5, B below 15, C below 25, D below 40, F from 40 (one critical "
+    "problem alone is 40); fixing any problem lowers the score by its points"
 )
+GRADE_MEANING = {
+    "A": "fewer than 5 risk points",
+    "B": "5 to 14 risk points",
+    "C": "15 to 24 risk points",
+    "D": "25 to 39 risk points",
+    "F": "40 risk points or more: one critical problem alone is 40",
+}
+SCALE = "A <5 · B <15 · C <25 · D <40 · F 40+ (one critical is 40)"
 
 
 def finding_risk(f: Finding) -> float:
-    """The risk one finding carries if it fails (0 for anything that is not a failure)."""
+    """The risk points one finding carries if it fails (0 for anything that is not a failure)."""
     if f.status is not Status.FAIL:
         return 0.0
-    points = SEVERITY_POINTS[f.severity] * (NETWORK_EXPOSURE if f.network_exposed else 1.0)
-    return round(min(10.0, points), 2)
+    return SEVERITY_POINTS[f.severity] * (NETWORK_EXPOSURE if f.network_exposed else 1.0)
 
 
-def _counted(f: Finding, with_waivers: bool) -> bool:
-    """Whether a failure counts: a live (unexpired) waiver takes it out of the score."""
+def counts(f: Finding, with_waivers: bool = True) -> bool:
+    """Whether a finding counts in the score: it fails and (with waivers) no live waiver
+    covers it."""
     return f.status is Status.FAIL and not (with_waivers and f.waived)
-
-
-def target_risk(risks: list[float]) -> float:
-    if not risks:
-        return 0.0
-    worst = max(risks)
-    rest = sum(risks) - worst
-    return round(worst + (10.0 - worst) * min(1.0, rest / HEADROOM_K), 2)
 
 
 def grade_for(score: float) -> str:
@@ -85,9 +95,14 @@ def grade_for(score: float) -> str:
     return "F"
 
 
+def points_text(value: float) -> str:
+    """Risk points for reading: "12", or "4.5" for a fraction (older scoring versions)."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
 def score_text(value: float | None) -> str:
     """A score for reading: "42", or "not assessed" when there is none."""
-    return "not assessed" if value is None else f"{value:.0f}"
+    return "not assessed" if value is None else points_text(value)
 
 
 def is_letter(grade: str | None) -> bool:
@@ -111,6 +126,12 @@ class TargetScore:
     def assessed(self) -> bool:
         return self.score is not None
 
+    @property
+    def label(self) -> str:
+        if self.score is None:
+            return f"{self.grade.lower()} ({self.reason})" if self.reason else self.grade.lower()
+        return f"{score_text(self.score)} ({self.grade})"
+
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "score": self.score, "grade": self.grade,
                 "failed": self.failed, "worst": self.worst, "reason": self.reason}
@@ -124,7 +145,8 @@ class TargetScore:
 
 @dataclass(frozen=True)
 class Contributor:
-    """One failing finding among those that drive the score most."""
+    """One failing finding among those that drive the score most, with what fixing it would
+    leave (None when the scan has no score)."""
 
     check_id: str
     title: str
@@ -133,11 +155,95 @@ class Contributor:
     severity: Severity
     risk: float
     network_exposed: bool
+    score_if_fixed: float | None = None
+    grade_if_fixed: str | None = None
+    target_score_if_fixed: float | None = None
+
+    @property
+    def headline(self) -> str:
+        return self.problem or self.title
 
     def to_dict(self) -> dict[str, Any]:
         return {"check_id": self.check_id, "title": self.title, "problem": self.problem,
                 "target": self.target, "severity": self.severity.value, "risk": self.risk,
-                "network_exposed": self.network_exposed}
+                "network_exposed": self.network_exposed, "score_if_fixed": self.score_if_fixed,
+                "grade_if_fixed": self.grade_if_fixed,
+                "target_score_if_fixed": self.target_score_if_fixed}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Contributor:
+        return cls(check_id=data["check_id"], title=data.get("title", ""),
+                   problem=data.get("problem", ""), target=data["target"],
+                   severity=Severity(data["severity"]), risk=float(data["risk"]),
+                   network_exposed=bool(data.get("network_exposed", False)),
+                   score_if_fixed=data.get("score_if_fixed"),
+                   grade_if_fixed=data.get("grade_if_fixed"),
+                   target_score_if_fixed=data.get("target_score_if_fixed"))
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    """The counted failing findings of one severity and the points they add."""
+
+    severity: Severity
+    count: int
+    points: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity.value, "count": self.count, "points": self.points}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BreakdownRow:
+        return cls(Severity(data["severity"]), int(data["count"]), float(data["points"]))
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Where the overall score's points come from."""
+
+    rows: tuple[BreakdownRow, ...] = ()
+    network_count: int = 0  # counted findings whose points were doubled
+    network_points: float = 0.0  # the points the doubling added
+    waived_count: int = 0  # failing findings left out under a live waiver
+    waived_points: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return sum((r.points for r in self.rows), 0.0)
+
+    @property
+    def failing(self) -> int:
+        return sum(r.count for r in self.rows)
+
+    def sentence(self) -> str:
+        """The breakdown in plain words."""
+        if not self.failing:
+            text = "No failing finding counts, so there are no risk points"
+        else:
+            parts = ", ".join(f"{r.count} {r.severity.value} ({points_text(r.points)} points)"
+                              for r in self.rows if r.count)
+            text = (f"{points_text(self.total)} risk points from {self.failing} failing "
+                    f"finding{'' if self.failing == 1 else 's'}: {parts}")
+            if self.network_count:
+                text += (f"; {self.network_count} of them reachable over the network count "
+                         f"double (+{points_text(self.network_points)})")
+        if self.waived_count:
+            text += (f"; {self.waived_count} accepted risk{'' if self.waived_count == 1 else 's'}"
+                     f" (waived) left out ({points_text(self.waived_points)} points)")
+        return text + "."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": [r.to_dict() for r in self.rows], "network_count": self.network_count,
+                "network_points": self.network_points, "waived_count": self.waived_count,
+                "waived_points": self.waived_points}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Breakdown:
+        return cls(rows=tuple(BreakdownRow.from_dict(r) for r in data.get("rows", [])),
+                   network_count=int(data.get("network_count", 0)),
+                   network_points=float(data.get("network_points", 0.0)),
+                   waived_count=int(data.get("waived_count", 0)),
+                   waived_points=float(data.get("waived_points", 0.0)))
 
 
 @dataclass
@@ -149,6 +255,10 @@ class Score:
     top_contributors: list[Contributor]
     gates: list[str] = field(default_factory=list)  # why the grade is not a letter
     network_weighted: int = 0  # failing findings that carried the network-exposure weight
+    breakdown: Breakdown = field(default_factory=Breakdown)
+    # A stored report keeps the version and formula it was scored with.
+    scoring_version: str = SCORING_VERSION
+    formula: str = FORMULA
 
     @property
     def graded(self) -> bool:
@@ -156,12 +266,55 @@ class Score:
         return is_letter(self.grade)
 
     @property
+    def current(self) -> bool:
+        """Scored under this version of the formula."""
+        return self.scoring_version == SCORING_VERSION
+
+    @property
     def label(self) -> str:
-        """The score as a reader sees it: "42/100 (C)", "not assessed", ..."""
+        """The score as a reader sees it: "42 (F)", "not assessed", ..."""
         if self.score is None:
             return self.grade.lower() if self.grade == NOT_ASSESSED else \
                 f"no score ({self.grade.lower()})"
-        return f"{self.score:.0f}/100 ({self.grade})"
+        return f"{score_text(self.score)} ({self.grade})"
+
+    def drivers(self) -> list[str]:
+        """What drives the score, in plain words (empty for an older scoring version, whose
+        report says only what it said then)."""
+        if not self.current:
+            return []
+        lines = [self.breakdown.sentence()]
+        if self.score is not None and self.graded:
+            lines.append(f"Grade {self.grade}: {GRADE_MEANING[self.grade]}.")
+        return lines
+
+    def serious_fixed(self) -> tuple[int, float] | None:
+        """How many counted critical and high problems there are, and the score with all of
+        them fixed (None without a score, or with fewer than two of them)."""
+        serious = [r for r in self.breakdown.rows
+                   if r.severity in (Severity.CRITICAL, Severity.HIGH)]
+        n = sum(r.count for r in serious)
+        if self.score is None or n < 2 or not self.current:
+            return None
+        return n, self.score - sum((r.points for r in serious), 0.0)
+
+    def fixes(self) -> list[str]:
+        """For each top contributor, what fixing it would change the score to; then what
+        fixing every critical and high problem would."""
+        out = []
+        for c in self.top_contributors:
+            if c.score_if_fixed is None:
+                continue
+            grade = f" ({c.grade_if_fixed})" if c.grade_if_fixed else ""
+            out.append(f"Fixing \"{c.headline}\" on {c.target} would bring the score from "
+                       f"{score_text(self.score)} to {score_text(c.score_if_fixed)}{grade}.")
+        serious = self.serious_fixed()
+        if serious is not None:
+            n, after = serious
+            grade = f" ({grade_for(after)})" if self.graded else ""
+            out.append(f"Fixing all {n} critical and high problems would bring it to "
+                       f"{score_text(after)}{grade}.")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -172,18 +325,25 @@ class Score:
             "top_contributors": [c.to_dict() for c in self.top_contributors],
             "gates": self.gates,
             "network_weighted": self.network_weighted,
-            "formula": FORMULA,
-            "scoring_version": SCORING_VERSION,
+            "breakdown": self.breakdown.to_dict(),
+            "drivers": self.drivers(),
+            "formula": self.formula,
+            "scoring_version": self.scoring_version,
         }
 
-
-def _risks(findings: Iterable[Finding], with_waivers: bool) -> dict[str, list[float]]:
-    by_target: dict[str, list[float]] = {}
-    for f in findings:
-        by_target.setdefault(f.target, [])
-        if _counted(f, with_waivers):
-            by_target[f.target].append(finding_risk(f))
-    return by_target
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Score:
+        """A summary as stored (any scoring version: missing parts stay empty)."""
+        return cls(score=data.get("score"), grade=data.get("grade") or NOT_ASSESSED,
+                   score_without_waivers=data.get("score_without_waivers"),
+                   per_target=[TargetScore.from_dict(t) for t in data.get("per_target", [])],
+                   top_contributors=[Contributor.from_dict(c)
+                                     for c in data.get("top_contributors", [])],
+                   gates=list(data.get("gates", [])),
+                   network_weighted=int(data.get("network_weighted", 0)),
+                   breakdown=Breakdown.from_dict(data.get("breakdown") or {}),
+                   scoring_version=str(data.get("scoring_version") or "1"),
+                   formula=str(data.get("formula", "")))
 
 
 def _why_not_assessed(mine: list[Finding], info: TargetInfo | None) -> str:
@@ -206,7 +366,6 @@ def _target_scores(findings: list[Finding], targets: Sequence[TargetInfo]) -> li
     # and hosts found by discovery carry no checks of their own).
     names = list(by_target) + [t.name for t in targets
                                if not t.reachable and t.name not in by_target]
-    risks = _risks(findings, with_waivers=True)
     result = []
     for name in names:
         mine = by_target.get(name, [])
@@ -214,24 +373,51 @@ def _target_scores(findings: list[Finding], targets: Sequence[TargetInfo]) -> li
         if why:
             result.append(TargetScore(name, None, NOT_ASSESSED, reason=why))
             continue
-        r = risks.get(name, [])
-        value = round(10 * target_risk(r), 1)
+        risks = [f.risk for f in mine if counts(f)]
+        value = sum(risks, 0.0)
         details = infos[name].details if name in infos else {}
         partly = details.get("state") == HostState.PARTLY_ASSESSED.value
         result.append(TargetScore(name, value, INCOMPLETE if partly else grade_for(value),
-                                  failed=len(r), worst=max(r, default=0.0),
+                                  failed=len(risks), worst=max(risks, default=0.0),
                                   reason=str(details.get("state_reason", "")) if partly else ""))
     result.sort(key=lambda t: (t.score is not None, -(t.score or 0), t.target))
     return result
 
 
-def _overall(per_target: list[TargetScore], findings: list[Finding],
-             with_waivers: bool) -> float | None:
-    assessed = {t.target for t in per_target if t.assessed}
-    if not assessed:
-        return None
-    risks = _risks((f for f in findings if f.target in assessed), with_waivers)
-    return round(10.0 * max(target_risk(r) for r in risks.values()), 1)
+def _total(findings: Iterable[Finding], with_waivers: bool) -> float:
+    return sum((f.risk for f in findings if counts(f, with_waivers)), 0.0)
+
+
+def _breakdown(findings: list[Finding]) -> Breakdown:
+    counted = [f for f in findings if counts(f)]
+    per_sev = Counter(f.severity for f in counted)
+    points: dict[Severity, float] = {}
+    for f in counted:
+        points[f.severity] = points.get(f.severity, 0.0) + f.risk
+    network = [f for f in counted if f.network_exposed and f.risk]
+    waived = [f for f in findings if f.status is Status.FAIL and f.waived]
+    return Breakdown(
+        rows=tuple(BreakdownRow(s, per_sev[s], points[s]) for s in reversed(Severity)
+                   if per_sev[s]),
+        network_count=len(network),
+        network_points=sum((f.risk - SEVERITY_POINTS[f.severity] for f in network), 0.0),
+        waived_count=len(waived), waived_points=sum((finding_risk(f) for f in waived), 0.0))
+
+
+def _contributors(counted: list[Finding], overall: float | None,
+                  per_target: list[TargetScore], letter: bool) -> list[Contributor]:
+    target_scores = {t.target: t.score for t in per_target}
+    top = []
+    for f in counted[:TOP_CONTRIBUTORS]:
+        after = None if overall is None else overall - f.risk
+        mine = target_scores.get(f.target)
+        top.append(Contributor(
+            check_id=f.check_id, title=f.title, problem=f.headline, target=f.target,
+            severity=f.severity, risk=f.risk, network_exposed=f.network_exposed,
+            score_if_fixed=after,
+            grade_if_fixed=grade_for(after) if after is not None and letter else None,
+            target_score_if_fixed=None if mine is None else mine - f.risk))
+    return top
 
 
 def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
@@ -242,13 +428,10 @@ def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
     for f in findings:
         f.risk = finding_risk(f)
     per_target = _target_scores(findings, targets)
-    overall = _overall(per_target, findings, with_waivers=True)
-    without = _overall(per_target, findings, with_waivers=False)
-    counted = sorted((f for f in findings if _counted(f, True) and f.risk > 0),
-                     key=lambda f: (-f.risk, -f.severity.rank, f.check_id, f.target))
-    top = [Contributor(check_id=f.check_id, title=f.title, problem=f.headline, target=f.target,
-                       severity=f.severity, risk=f.risk, network_exposed=f.network_exposed)
-           for f in counted[:TOP_CONTRIBUTORS]]
+    assessed = {t.target for t in per_target if t.assessed}
+    scored = [f for f in findings if f.target in assessed]
+    overall = _total(scored, with_waivers=True) if assessed else None
+    without = _total(scored, with_waivers=False) if assessed else None
     gates = []
     grade = NOT_ASSESSED if overall is None else grade_for(overall)
     missed = [t for t in per_target if not t.assessed and t.reason != "no check applies"]
@@ -278,6 +461,9 @@ def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
                      "and no grade")
         overall = without = None
         grade = INCOMPLETE if grade != NOT_ASSESSED else grade
+    counted = sorted((f for f in scored if counts(f) and f.risk > 0),
+                     key=lambda f: (-f.risk, -f.severity.rank, f.check_id, f.target))
     return Score(score=overall, grade=grade, score_without_waivers=without, per_target=per_target,
-                 top_contributors=top, gates=gates,
-                 network_weighted=sum(1 for f in counted if f.network_exposed))
+                 top_contributors=_contributors(counted, overall, per_target, is_letter(grade)),
+                 gates=gates, network_weighted=sum(1 for f in counted if f.network_exposed),
+                 breakdown=_breakdown(scored))

@@ -21,6 +21,7 @@ from smbaudit.textsafe import visible
 SEVERITY_COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "blue",
                     "info": "white"}
 TOP = 10
+FIXES = 3
 
 
 def print_summary(report: Report, written: list[str], fail_on: str, code: int, *,
@@ -53,8 +54,10 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
         out("Risk score: ", nl=False)
         out(s.score.label, bold=True, fg="magenta")
     else:
-        out(f"Risk score {s.score.score:.0f}/100  grade ", nl=False)
+        out(f"Risk score {score_text(s.score.score)} (risk points, 0 is best)  grade ", nl=False)
         out(s.score.grade, bold=True, fg=grade_colour.get(s.score.grade, "magenta"))
+        for line in s.score.drivers():
+            out(f"  {line}")
     out(f"{c['total']} findings: {c['fail']} fail, {c['pass']} pass, {c['error']} error, "
         f"{c['not_applicable']} not applicable, {c['skipped']} skipped")
     sev = ", ".join(f"{n} {k}" for k, n in s.failed_by_severity.items() if n)
@@ -73,6 +76,14 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
             out(f"           {f.title} ({f.target}) {f.check_id}", dim=True)
         if not verbose and len(failed) > TOP:
             out(f"  ... and {len(failed) - TOP} more (see the report, or use -v)")
+    fixes = s.score.fixes()
+    fixes = fixes[:FIXES] + ([fixes[-1]] if len(fixes) > FIXES and s.score.serious_fixed()
+                             else [])
+    if fixes:
+        out()
+        out("What fixing the top problems would change:")
+        for line in fixes:
+            out(f"  {line}")
     errors = [f for f in report.findings if f.status is Status.ERROR]
     if errors:
         out()

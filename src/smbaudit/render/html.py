@@ -18,7 +18,7 @@ from smbaudit.redact import redact
 from smbaudit.render import fleet as fleet_view
 from smbaudit.render import views
 from smbaudit.report import Report
-from smbaudit.scoring import score_text
+from smbaudit.scoring import SCALE, score_text
 
 TEMPLATE = "report.html.j2"
 PRINT_TEMPLATE = "print.html.j2"
@@ -96,6 +96,9 @@ def render_html(report: Report) -> bytes:
     html = template.render(
         report=report,
         data=report.to_dict(),
+        summary=report.shown_summary,
+        scale=SCALE,
+        trend_view=views.trend(report.history),
         findings=report.findings_sorted(),
         severities=[s.value for s in reversed(Severity)],
         statuses=[s.value for s in Status],
@@ -140,11 +143,12 @@ def render_print_html(report: Report) -> bytes:
     """The printable report (the PDF's source): summary, one table of problems, details by
     area; no scripts."""
     areas = _areas(report)
-    score = report.summary.score.score
+    score = report.shown_summary.score.score
     html = environment().get_template(PRINT_TEMPLATE).render(
         report=report,
-        data=report.to_dict(),
-        score_text="-" if score is None else f"{score:.1f}",
+        summary=report.shown_summary,
+        scale=SCALE,
+        score_text="-" if score is None else score_text(score),
         counted=views.counted_failures(report),
         waiver_view=views.waivers(report),
         areas=[a for a in areas if a.failing],

@@ -10,7 +10,7 @@ import re
 from smbaudit.models import Finding, Status
 from smbaudit.render import views
 from smbaudit.report import Report
-from smbaudit.scoring import score_text
+from smbaudit.scoring import grade_for, score_text
 from smbaudit.textsafe import visible
 
 MAX_BYTES = 2000
@@ -31,10 +31,25 @@ def _score_line(report: Report) -> str:
     sc = report.summary.score
     if sc.score is None:
         return f"**Risk score: {md(sc.label)}.**"
-    line = f"**Risk score {score_text(sc.score)}/100, grade {md(sc.grade)}** (0 is best)"
+    line = f"**Risk score {score_text(sc.score)}, grade {md(sc.grade)}** (risk points, 0 is best)"
     if sc.score_without_waivers is not None and sc.score_without_waivers != sc.score:
         line += f"; {score_text(sc.score_without_waivers)} without accepted risks"
     return line + "."
+
+
+def _drivers(report: Report, limit: int, fixes: int) -> list[str]:
+    """What drives the score, and what fixing the top contributors would change it to."""
+    sc = report.summary.score
+    lines = [md(line) for line in sc.drivers()[:1]]
+    for c in [c for c in sc.top_contributors if c.score_if_fixed is not None][:fixes]:
+        grade = f" ({md(c.grade_if_fixed)})" if c.grade_if_fixed else ""
+        lines.append(f"- Fixing {md(c.headline, limit)} → {score_text(c.score_if_fixed)}{grade}")
+    serious = sc.serious_fixed()
+    if fixes and serious is not None:
+        n, after = serious
+        grade = f" ({grade_for(after)})" if sc.graded else ""
+        lines.append(f"- Fixing all {n} critical and high → {score_text(after)}{grade}")
+    return lines
 
 
 def _history(report: Report) -> list[str]:
@@ -74,7 +89,7 @@ def _waivers(view: views.WaiverView, limit: int, listed: int) -> list[str]:
     return lines
 
 
-def _compose(report: Report, limit: int, top: int, listed: int) -> str:
+def _compose(report: Report, limit: int, top: int, listed: int, fixes: int) -> str:
     s = report.summary
     c = s.counts
     names = [t.name for t in report.targets]
@@ -95,6 +110,7 @@ def _compose(report: Report, limit: int, top: int, listed: int) -> str:
               if c["fail"] else
               f"{c['fail']} failing, {c['pass']} passing, {c['error']} error, "
               f"{c['not_applicable']} not applicable, {c['skipped']} skipped."]
+    lines += _drivers(report, limit, fixes)
     for gate in s.score.gates[:2]:
         lines.append(f"Note: {md(gate, 160)}")
     if report.vulndb:
@@ -118,9 +134,10 @@ def _compose(report: Report, limit: int, top: int, listed: int) -> str:
 def render_markdown(report: Report) -> bytes:
     """The summary, shortened until it fits MAX_BYTES."""
     text = ""
-    for limit, top, listed in ((120, TOP, 3), (90, TOP, 2), (70, TOP, 1), (60, TOP, 0),
-                               (50, 7, 0), (40, 5, 0), (30, 3, 0)):
-        text = _compose(report, limit, top, listed)
+    for limit, top, listed, fixes in ((120, TOP, 3, 3), (90, TOP, 2, 3), (70, TOP, 1, 2),
+                                      (60, TOP, 0, 1), (50, 7, 0, 1), (40, 5, 0, 0),
+                                      (30, 3, 0, 0)):
+        text = _compose(report, limit, top, listed, fixes)
         if len(text.encode("utf-8")) <= MAX_BYTES:
             break
     return text.encode("utf-8")
