@@ -54,6 +54,12 @@ def test_apparmor_kernel_list_live_and_files_offline(tmp_path: Path) -> None:
     offline = AppArmorProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
     modes = {p["name"]: p["mode"] for p in offline["profiles"]}
     assert modes == {"man": "unconfined", "/usr/bin/x": "complain"}
+    assert live["parser"] is True  # the kernel's list: profiles are loaded
+    # Offline, profile files shipped by other packages (man-db's usr.bin.man) are loaded only
+    # when AppArmor itself (apparmor_parser) is installed.
+    assert offline["parser"] is False
+    put(tmp_path, "/usr/sbin/apparmor_parser", "")
+    assert AppArmorProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())["parser"]
 
 
 def test_runtime_mounts_win_on_a_live_host(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ def build(root: Path, hardened: bool) -> list[str]:
         write(root, "/etc/default/grub", f'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX="{HARD_ARGS[9:]}"\n')
         append(root, "/var/lib/dpkg/status", status_paragraph("apparmor", "", "3.0.8-3", "amd64")
                + status_paragraph("apparmor-utils", "apparmor", "3.0.8-3", "all"))
+        write(root, "/usr/sbin/apparmor_parser", "", 0o755)  # loads the profiles at boot
         write(root, "/etc/apparmor.d/usr.sbin.chronyd", PROFILE.format(name="/usr/sbin/chronyd", flags=""))
         write(root, "/etc/apparmor.d/usr.bin.man", PROFILE.format(name="/usr/bin/man", flags=""))
         # Disabled profiles are not loaded, so they count neither way.

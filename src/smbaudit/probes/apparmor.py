@@ -21,6 +21,8 @@ from smbaudit.targets.base import HostTarget, Target
 
 PROFILE_DIR = "/etc/apparmor.d"
 KERNEL_LIST = "/sys/kernel/security/apparmor/profiles"
+# What loads the profiles at boot (the apparmor package); without it the files are not loaded.
+PARSERS = ("/usr/sbin/apparmor_parser", "/sbin/apparmor_parser")
 _SKIP = re.compile(r"(^\.|~$|\.dpkg-\w+$|\.rpm\w+$|\.orig$|\.rej$|^README$|^cache$)")
 _FLAGS = re.compile(r"flags\s*=\s*\(([^)]*)\)")
 _KERNEL_LINE = re.compile(r"^(.*) \((\w+)\)$")
@@ -83,7 +85,9 @@ class AppArmorProbe(Probe):
     Facts: live, source (kernel: the loaded list; files: /etc/apparmor.d), profiles (list of
     {name, file, mode: enforce / complain / kill / unconfined / disabled}), count, enforce,
     complain, not_enforcing (names of loaded profiles in any other mode than enforce),
-    not_confining (names of loaded profiles in neither enforce nor complain mode).
+    not_confining (names of loaded profiles in neither enforce nor complain mode), parser
+    (apparmor_parser is installed, so the profile files are loaded at boot; true when the
+    kernel's own list was read).
     """
 
     name = "apparmor"
@@ -105,6 +109,7 @@ class AppArmorProbe(Probe):
             "complain": {"type": "integer"},
             "not_enforcing": {"type": "array", "items": {"type": "string"}},
             "not_confining": {"type": "array", "items": {"type": "string"}},
+            "parser": {"type": "boolean"},
         },
     }
 
@@ -125,4 +130,5 @@ class AppArmorProbe(Probe):
             "not_enforcing": [p["name"] for p in profiles if p["mode"] not in ("enforce", "disabled")],
             "not_confining": [p["name"] for p in profiles
                               if p["mode"] not in ("enforce", "complain", "disabled")],
+            "parser": source == "kernel" or any(host.exists(p) for p in PARSERS),
         }
