@@ -182,6 +182,10 @@ def test_a_requirement_is_met_only_when_every_element_is(catalogs, tmp_path: Pat
     ("hipaa", "164.308(a)(2)", "security-official",
      "The Information Security Officer is responsible for running the yearly recovery test.",
      "The Information Security Officer is responsible for the security policies and procedures."),
+    # one request method where the rule wants two (or a toll-free number)
+    ("ccpa", "1798.130(a)(1)", "request-methods",
+     "Requests can be made only by e-mail to privacy@example.com.",
+     "Requests can be made by e-mail to privacy@example.com or by calling 1-800-555-0100."),
 ])
 def test_an_element_missing_a_required_part_is_partly_stated(
         catalogs, fw: str, req: str, el: str, partly: str, whole: str) -> None:
@@ -342,6 +346,21 @@ STATED = [
      'We only process health data with your explicit consent.'),
 ]
 NOT_STATED = [
+    # a prefix that reads another word: "users" is not "use", "visitors" not a visit to a
+    # link, "corrective" not correcting data
+    ('gdpr', 'Art. 5(1)(a)', 'lawful-fair-transparent',
+     'Our users expect full transparency about personal data.'),
+    ('ccpa', '11 CCR 7012', 'nac-policy-link',
+     'This Privacy Policy explains how we handle information about visitors to our website.'),
+    ('gdpr', 'Art. 5(1)(d)', 'accuracy',
+     'Each risk is entered in the risk register and mitigated through a corrective action plan.'),
+    # a HIPAA business associate agreement is not an Art. 28 contract; SFTP is not a transfer
+    # abroad; a request channel is the right to rectification, not the accuracy principle
+    ('gdpr', 'Art. 28(3)', 'dpa-signed',
+     'We obtain a signed business associate agreement from each vendor before it gets access.'),
+    ('gdpr', 'Art. 44', 'transfer-conditions', 'Client data transfers use SFTP only.'),
+    ('gdpr', 'Art. 5(1)(d)', 'accuracy',
+     'To see, correct or delete the information you submitted, call our office.'),
     # words that only look like a phrasing: a contractor is not a contract, a screen not screening
     ('hipaa', '164.308(b)(1)', 'ba-assurances',
      'Access to the office is granted to employees and contractors by job function.'),
