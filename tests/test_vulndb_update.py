@@ -232,6 +232,8 @@ def test_cli_update_through_a_mirror_with_progress_and_one_line_errors(server: S
     assert errors == [f"smbaudit: update failed, the store is unchanged: debian-dsa "
                       f"({server.base}/mirror/salsa.debian.org{DSA_PATH}): HTTP 404 Not Found"]
     assert db.read_bytes() == before
+    status = runner.invoke(cli, ["vulndb", "status", "--vulndb", str(db)])
+    assert "debian-dsa" in status.output and " d\n" in status.output  # each source's age
     listed = runner.invoke(cli, ["vulndb", "update", "--list", "--mirror", "https://m.example/v"])
     assert "https://m.example/v/security-tracker.debian.org/tracker/data/json" in listed.output
     bad = runner.invoke(cli, ["vulndb", "update", "--source", "nosuch", "--vulndb", str(db)])
@@ -247,3 +249,7 @@ def test_feed_urls_and_mirror_mapping() -> None:
         feeds.select([], {"ubuntu": "file:///etc/passwd"}, "")
     with pytest.raises(VulnDBError, match="expected NAME=URL"):
         feeds.parse_url_options(["ubuntu"])
+    assert [f.name for f in feeds.select([], {}, "", ["redhat", "ubuntu"])] == [
+        "debian-tracker", "debian-dsa", "debian-dla", "almalinux", "rocky", "alpine"]
+    with pytest.raises(VulnDBError, match="no feed left"):
+        feeds.select(["ubuntu"], {}, "", ["ubuntu"])

@@ -16,7 +16,7 @@ from smbaudit.vulndb import build, feeds, update as updating
 from smbaudit.vulndb.errors import VulnDBError
 from smbaudit.vulndb.fetch import Limits
 from smbaudit.vulndb.status import store_status
-from smbaudit.vulndb.store import default_path
+from smbaudit.vulndb.store import days_since, default_path
 
 vulndb_option = click.option(
     "--vulndb", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -66,6 +66,8 @@ def _mb(n: int) -> str:
 @vulndb.command("update")
 @click.option("--source", "sources", multiple=True, metavar="NAME",
               help="Only this feed (repeatable). Default: every feed; `--list` names them.")
+@click.option("--skip", "skip", multiple=True, metavar="NAME",
+              help="Leave this feed out (repeatable); the store keeps what it holds of it.")
 @click.option("--mirror", envvar="SMBAUDIT_VULNDB_MIRROR", default="", metavar="URL",
               help="Fetch every feed https://HOST/PATH from URL/HOST/PATH instead (a site mirror "
                    "or caching proxy; also $SMBAUDIT_VULNDB_MIRROR).")
@@ -82,8 +84,8 @@ def _mb(n: int) -> str:
 @click.option("--list", "list_", is_flag=True, help="List the feeds and their URLs, fetch nothing.")
 @vulndb_option
 @handle_errors
-def update(sources: tuple[str, ...], mirror: str, urls: tuple[str, ...], timeout: float,
-           max_time: float, max_size: int, allow_shrink: bool, list_: bool,
+def update(sources: tuple[str, ...], skip: tuple[str, ...], mirror: str, urls: tuple[str, ...],
+           timeout: float, max_time: float, max_size: int, allow_shrink: bool, list_: bool,
            db: Path | None) -> None:
     """Download the distributions' advisory feeds and swap a new store in.
 
@@ -94,7 +96,7 @@ def update(sources: tuple[str, ...], mirror: str, urls: tuple[str, ...], timeout
     leaves the previous store as it was and says why in one line (exit 2). A feed the store
     already holds is asked for only if changed (ETag / Last-Modified).
     """
-    chosen = feeds.select(list(sources), feeds.parse_url_options(urls), mirror)
+    chosen = feeds.select(list(sources), feeds.parse_url_options(urls), mirror, list(skip))
     if list_:
         for f in chosen:
             click.echo(f"{f.name:<16} {f.url}\n{'':<16} {f.what}")
@@ -158,10 +160,11 @@ def status(fmt: str, db: Path | None) -> None:
     if not st.usable:
         return
     click.echo(f"store: {st.path} (built {st.built_at})")
-    click.echo(f"{'SOURCE':<40} {'RECORDS':>8}  {'FETCHED (UTC)':<19}  NEWEST RECORD")
+    click.echo(f"{'SOURCE':<40} {'RECORDS':>8}  {'FETCHED (UTC)':<19}  {'NEWEST RECORD':<13}  AGE")
     for s in st.sources:
+        age = days_since(s.newest or s.fetched_at)
         click.echo(f"{s.name[:40]:<40} {s.records:>8}  {s.fetched_at[:19].replace('T', ' '):<19}  "
-                   f"{s.newest or '-'}")
+                   f"{s.newest or '-':<13}  {'-' if age is None else f'{age} d'}")
     click.echo("covered releases: " + ", ".join(
         f"{c.distro} {c.release}{f' ({c.channel})' if c.channel else ''}" for c in st.coverage))
 

@@ -64,17 +64,18 @@ def check_url(url: str, what: str) -> str:
     return url
 
 
-def select(names: Sequence[str], urls: Mapping[str, str], mirror: str) -> list[FeedSpec]:
+def select(names: Sequence[str], urls: Mapping[str, str], mirror: str,
+           skip: Sequence[str] = ()) -> list[FeedSpec]:
     """The feeds to fetch, in catalogue order, with the site's URLs applied."""
     known = by_name()
-    for name in [*names, *urls]:
+    for name in [*names, *urls, *skip]:
         if name not in known:
             raise VulnDBError(f"unknown feed {name!r}; known: {', '.join(known)}")
     if mirror:
         check_url(mirror, "--mirror")
     chosen: list[FeedSpec] = []
     for feed in FEEDS:
-        if names and feed.name not in names:
+        if (names and feed.name not in names) or feed.name in skip:
             continue
         url, checksum = feed.url, feed.checksum_url
         if mirror:
@@ -84,6 +85,8 @@ def select(names: Sequence[str], urls: Mapping[str, str], mirror: str) -> list[F
             url = check_url(urls[feed.name], f"--url {feed.name}")
             checksum = ""
         chosen.append(replace(feed, url=url, checksum_url=checksum))
+    if not chosen:
+        raise VulnDBError("no feed left to fetch (--source and --skip exclude them all)")
     return chosen
 
 

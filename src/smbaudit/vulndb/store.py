@@ -69,6 +69,21 @@ CREATE TABLE IF NOT EXISTS releases (
 """
 
 
+def days_since(date: str, now: dt.datetime | None = None) -> int | None:
+    """Whole days from an ISO date or time (UTC when it names no zone) to now."""
+    if not date:
+        return None
+    try:
+        then = dt.datetime.fromisoformat(date.replace("Z", "+00:00")
+                                         if "T" in date else f"{date}T00:00:00+00:00")
+    except ValueError:
+        return None
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=dt.timezone.utc)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return max(0, (now - then).days)
+
+
 def default_path() -> Path:
     return platformdirs.user_data_path("smbaudit", appauthor=False) / DB_FILENAME
 
@@ -173,15 +188,7 @@ class VulnStore:
         return row[0] or ""
 
     def age_days(self, now: dt.datetime | None = None) -> int | None:
-        date = self.data_date()
-        if not date:
-            return None
-        fetched = dt.datetime.fromisoformat(date.replace("Z", "+00:00")
-                                            if "T" in date else f"{date}T00:00:00+00:00")
-        if fetched.tzinfo is None:
-            fetched = fetched.replace(tzinfo=dt.timezone.utc)
-        now = now or dt.datetime.now(dt.timezone.utc)
-        return max(0, (now - fetched).days)
+        return days_since(self.data_date(), now)
 
     def coverage(self) -> list[Coverage]:
         return [Coverage(*row) for row in self.conn.execute(
