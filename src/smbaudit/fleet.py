@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from smbaudit import engine
 from smbaudit.models import CheckDef, Finding, Status, TargetInfo, TargetKind
@@ -199,3 +200,25 @@ def run_hosts(hosts: Sequence[SSHTarget], checks: Sequence[CheckDef], probes: di
         stop_reason = "interrupted before every check ran"
     return engine.EngineResult(findings=findings, targets=infos, complete=complete,
                                stop_reason=stop_reason)
+
+
+def host_slice(report: dict[str, Any], target: str) -> dict[str, Any] | None:
+    """A stored report (JSON form) narrowed to one of its targets: its findings, its entry in
+    the targets, and its own score and grade as the summary. None when the report does not
+    include `target`. History and diff per host of a fleet scan compare these."""
+    targets = [t for t in report["targets"] if t["name"] == target]
+    if not targets:
+        return None
+    findings = [f for f in report["findings"] if f["target"] == target]
+    summary = dict(report["summary"])
+    own = next((p for p in summary.get("per_target", []) if p["target"] == target), None)
+    summary["score"] = own["score"] if own else None
+    summary["grade"] = own["grade"] if own else "Not assessed"
+    summary["score_without_waivers"] = None
+    summary["per_target"] = [own] if own else []
+    summary["top_contributors"] = [c for c in summary.get("top_contributors", [])
+                                   if c.get("target") == target]
+    counts = Counter(f["status"] for f in findings)
+    summary["counts"] = {s.value: counts.get(s.value, 0) for s in Status} | {"total": len(findings)}
+    summary["gates"] = [g for g in summary.get("gates", []) if target in g]
+    return {**report, "targets": targets, "findings": findings, "summary": summary}

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import logging
 import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,11 +216,58 @@ def stored_report(db: str | None, scan_id: str) -> Report:
         return Report.from_dict(store.load(scan_id))
 
 
+def _host_pair(store: history.HistoryStore, target: str
+               ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """For a target that was one host of a larger scan: the latest scan that included it and
+    the previous finished one (complete if any), both narrowed to that host. None when the
+    latest scan of the target covered it alone (the usual same-targets comparison applies)."""
+    rows = [r for r in store.list(target=target) if r.state != "running"]
+    if not rows or rows[0].targets == [target]:
+        return None
+    earlier = rows[1:]
+    prev = next((r for r in earlier if r.state == "complete"), earlier[0] if earlier else None)
+    if prev is None:
+        raise history.HistoryError(f"only one finished scan included {target}: nothing to "
+                                   "compare yet")
+    older = fleet.host_slice(store.load(prev.scan_id), target)
+    newer = fleet.host_slice(store.load(rows[0].scan_id), target)
+    assert older is not None and newer is not None  # both rows list the target
+    return older, newer
+
+
+def host_history(db: str | None, target: str, limit: int | None
+                 ) -> list[tuple[history.ScanRow, int]]:
+    """Recorded scans that included `target`, newest first, each with the number of targets
+    it covered; a row of a scan of several targets carries that target's own score, grade
+    and counts (a fleet scan's host)."""
+    out: list[tuple[history.ScanRow, int]] = []
+    with open_existing_history(db) as store:
+        for row in store.list(target=target, limit=limit):
+            if row.targets == [target] or row.state == "running":
+                out.append((row, len(row.targets)))
+                continue
+            counts = {s.value: 0 for s in Status}
+            for status, n in store.db.execute(
+                    "SELECT status, count(*) FROM findings WHERE seq = ? AND target = ? "
+                    "GROUP BY status", (row.seq, target)):
+                counts[status] = n
+            counts["total"] = sum(counts.values())
+            per = store.db.execute("SELECT json_extract(report, '$.summary.per_target') FROM "
+                                   "scans WHERE seq = ?", (row.seq,)).fetchone()[0]
+            own: dict[str, Any] = next((p for p in json.loads(per or "[]")
+                                        if p.get("target") == target), {})
+            out.append((replace(row, score=own.get("score"), grade=own.get("grade"),
+                                counts=counts, targets=[target]), len(row.targets)))
+    return out
+
+
 def stored_diff(db: str | None, old: str | None, new: str | None,
                 target: str | None) -> history.ScanDiff:
-    """What changed between two recorded scans (default: the last two of the same targets)."""
+    """What changed between two recorded scans (default: the last two of the same targets;
+    with `target` one host of a fleet scan, its last two scans narrowed to it)."""
     with open_existing_history(db) as store:
-        older, newer = history.pick_pair(store, old, new, target)
+        pair = _host_pair(store, target) if target and old is None and new is None else None
+        older, newer = pair or history.pick_pair(store, old, new, target)
         failing = [(f["check_id"], f["target"]) for f in newer["findings"] if f["status"] == "fail"]
         earlier = store.failed_before(failing, older["scan_id"])
     return history.diff(older, newer, earlier)

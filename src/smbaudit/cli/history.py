@@ -23,7 +23,8 @@ STATE_LABEL = {"complete": "", "incomplete": "incomplete", "running": "did not f
 
 
 @click.command("history")
-@click.option("--target", help="Only scans that included this target (as it was named).")
+@click.option("--target", help="Only scans that included this target (as it was named); for a "
+              "scan of several hosts, the row gives that host's own score, grade and counts.")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 @format_option(["text", "json"])
 @output_option("history")
@@ -32,8 +33,13 @@ STATE_LABEL = {"complete": "", "incomplete": "incomplete", "running": "did not f
 def history(target: str | None, limit: int, fmt: str, output: str | None,
             db: str | None) -> None:
     """List recorded scans, newest first."""
+    covered: dict[str, int] = {}  # scan id -> targets it covered, with --target
     if not HistoryStore(db).path.exists():
         rows = []  # nothing recorded yet is not an error
+    elif target:  # a host of a fleet scan gets its own score, grade and counts
+        pairs = pipeline.host_history(db, target, limit)
+        rows = [r for r, _ in pairs]
+        covered = {r.scan_id: n for r, n in pairs}
     else:
         with pipeline.open_existing_history(db) as store:
             rows = store.list(target=target, limit=limit)
@@ -49,6 +55,8 @@ def history(target: str | None, limit: int, fmt: str, output: str | None,
             grade = (r.grade or "-")[:5]
             c = r.counts
             note = STATE_LABEL[r.state]
+            if covered.get(r.scan_id, 1) > 1:
+                note = ", ".join(filter(None, [note, f"one of {covered[r.scan_id]} targets"]))
             lines.append(visible(
                 f"{r.scan_id[:12]:<12}  {r.started_at[:19].replace('T', ' '):<19}  {score} "
                 f"{grade:<5}  {c.get('fail', 0):>4} {c.get('pass', 0):>4} {c.get('error', 0):>3}"
@@ -94,7 +102,8 @@ def _diff_text(d: dict[str, Any]) -> str:
 @click.command("diff")
 @click.argument("old", required=False)
 @click.argument("new", required=False)
-@click.option("--target", help="With no scan ids: the last two scans that included this target.")
+@click.option("--target", help="With no scan ids: the last two scans that included this target "
+              "(one host of a fleet scan: compared on that host alone).")
 @format_option(["text", "json"])
 @output_option("diff")
 @db_option
