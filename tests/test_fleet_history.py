@@ -53,10 +53,13 @@ def db(tmp_path: Path) -> Path:
 
 
 def test_slice_keeps_the_hosts_own_score() -> None:
-    one = host_slice(_scan(1), "web2")
+    scan = _scan(1)
+    own = next(p for p in scan["summary"]["per_target"] if p["target"] == "web2")
+    one = host_slice(scan, "web2")
     assert one is not None and [t["name"] for t in one["targets"]] == ["web2"]
     assert {f["target"] for f in one["findings"]} == {"web2"}
-    assert one["summary"]["grade"] == "D" and one["summary"]["counts"]["fail"] == 1
+    assert (one["summary"]["grade"], one["summary"]["score"]) == (own["grade"], own["score"])
+    assert one["summary"]["counts"]["fail"] == 1
     assert host_slice(_scan(1), "nosuch") is None
 
 
@@ -64,7 +67,10 @@ def test_history_per_host(db: Path) -> None:
     out = CliRunner().invoke(cli, ["history", "--target", "db1", "--db", str(db), "--format", "json"])
     assert out.exit_code == 0, out.output
     rows = json.loads(out.output)
-    assert [(r["grade"], r["counts"]["fail"]) for r in rows] == [("A", 0), ("C", 1)]
+    own = [next(p for p in _scan(w)["summary"]["per_target"] if p["target"] == "db1") for w in (1, 0)]
+    assert [(r["grade"], r["score"], r["counts"]["fail"]) for r in rows] == [
+        (own[0]["grade"], own[0]["score"], 0), (own[1]["grade"], own[1]["score"], 1)]
+    assert own[0]["score"] != own[1]["score"]
     text = CliRunner().invoke(cli, ["history", "--target", "db1", "--db", str(db)]).output
     assert "one of 3 targets" in text
 
