@@ -67,6 +67,18 @@ def smbaudit_ssh(port: int) -> dict[str, Any]:
     return SshServiceProbe().collect(ServiceTarget(f"127.0.0.1:{port}", "127.0.0.1", port, "ssh"), {}, ctx())
 
 
+def failing_items(facts: dict[str, Any], check_id: str) -> list[str]:
+    """What a shipped check names as failing on these facts (empty when it passes): the probes
+    report what they saw, the checks decide what is weak, so comparisons with a peer's verdicts
+    go through the checks."""
+    from smbaudit.catalog import load_catalog
+    from smbaudit.evaluate import eval_condition
+
+    check = next(c for c in load_catalog().checks if c.id == check_id)
+    outcome = eval_condition(check.condition, facts)
+    return [] if outcome.passed else sorted({label for label, _ in outcome.items})
+
+
 def timed(argv: list[str], timeout: float = 900) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.monotonic()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,

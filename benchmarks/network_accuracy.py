@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _netbench import (SSLYZE_ACCURACY, endpoints, run_ssh_audit, run_sslyze, run_testssl, smbaudit_ssh, smbaudit_tls,
-                       ssh_audit_view, sslyze_view, testssl_view)
+from _netbench import (SSLYZE_ACCURACY, endpoints, failing_items, run_ssh_audit, run_sslyze,
+                       run_testssl, smbaudit_ssh, smbaudit_tls, ssh_audit_view, sslyze_view,
+                       testssl_view)
 
 rows: list[tuple[str, str, str, Any, Any, bool]] = []
 
@@ -74,7 +75,9 @@ def tls_endpoint(label: str, port: int, tmp: Path, with_testssl: bool) -> None:
     compare(label, "testssl", f"TLS<=1.2 cipher suites ({len(union)})",
             f"only smbaudit: {only_ours}" if only_ours else "same set",
             f"only testssl: {only_theirs}" if only_theirs else "same set", not only_ours and not only_theirs)
-    by = facts["by_class"]
+    by = {cls: failing_items(facts, check) for cls, check in (
+        ("null", "tls.no-null-ciphers"), ("anonymous", "tls.no-anonymous-ciphers"),
+        ("export", "tls.no-export-ciphers"), ("3des", "tls.no-3des"))}
     compare(label, "testssl", "NULL suites offered", bool(by["null"]), ts["classes"]["NULL"])
     compare(label, "testssl", "anonymous suites offered", bool(by["anonymous"]), ts["classes"]["aNULL"])
     compare(label, "testssl", "EXPORT suites offered", bool(by["export"]), ts["classes"]["EXPORT"])

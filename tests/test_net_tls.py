@@ -9,7 +9,7 @@ import pytest
 
 from netservers import needs_marks, nginx, scan_service, statuses
 from smbaudit.probes.base import ProbeContext
-from smbaudit.probes.tls import TlsProbe, cipher_weaknesses
+from smbaudit.probes.tls import TlsProbe
 from smbaudit.targets.base import ServiceTarget
 
 pytestmark = needs_marks("nginx")
@@ -44,8 +44,8 @@ def test_weak_nginx_facts(weak) -> None:  # type: ignore[no-untyped-def]
     assert "TLS_RSA_WITH_NULL_SHA256" in names
     assert "TLS_ECDH_anon_WITH_AES_128_CBC_SHA" in names
     assert "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in names
-    assert facts["by_class"]["null"] and facts["by_class"]["anonymous"]
-    assert "TLSv1.0 TLS_RSA_WITH_AES_128_CBC_SHA" in facts["by_class"]["cbc_legacy_protocol"]
+    assert facts["suites"] == sorted(f"{c['protocol']} {c['name']}" for c in facts["ciphers"])
+    assert "TLSv1.0 TLS_RSA_WITH_AES_128_CBC_SHA" in facts["suites"]
     cert = facts["certificate"]
     assert (cert["key_type"], cert["key_bits"], cert["signature_hash"]) == ("rsa", 1024, "sha1")
     assert cert["self_signed"] is True and cert["trusted"] is False
@@ -130,24 +130,6 @@ def test_tls_audit_is_fast(strong, weak) -> None:  # type: ignore[no-untyped-def
         TlsProbe().collect(_target(server.tls_port), {}, ProbeContext(deadline=time.monotonic() + 30,
                                                                       timeout=5))
         assert time.monotonic() - start < 5  # about 0.05 s on loopback; slack for a loaded CI box
-
-
-@pytest.mark.parametrize(("name", "protocol", "classes"), [
-    ("TLS_RSA_WITH_RC4_128_SHA", "TLSv1.2", ["rc4", "no_forward_secrecy", "static_rsa"]),
-    ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLSv1.0", ["3des", "no_forward_secrecy", "static_rsa",
-                                                  "cbc_legacy_protocol"]),
-    ("TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", "SSLv3", ["export", "des", "legacy", "no_forward_secrecy",
-                                                    "static_rsa", "cbc_legacy_protocol"]),
-    ("TLS_DH_anon_WITH_AES_128_GCM_SHA256", "TLSv1.2", ["anonymous", "no_forward_secrecy"]),
-    ("TLS_RSA_WITH_SEED_CBC_SHA", "TLSv1.2", ["legacy_cipher", "legacy", "no_forward_secrecy", "static_rsa"]),
-    ("TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256", "TLSv1.2", ["no_forward_secrecy", "static_dh"]),
-    ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLSv1.2", []),
-    ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLSv1.2", []),
-    ("TLS_AES_128_GCM_SHA256", "TLSv1.3", []),
-    ("SSL_CK_RC4_128_WITH_MD5", "SSLv2", ["rc4", "md5", "legacy", "no_forward_secrecy", "static_rsa"]),
-])
-def test_cipher_classes(name: str, protocol: str, classes: list[str]) -> None:
-    assert cipher_weaknesses(name, protocol) == classes
 
 
 DHE_1024 = """

@@ -26,48 +26,12 @@ TLS_SERVICES = frozenset({"https", "https-alt", "ssl", "smtps", "submissions", "
                           "ldaps", "ftps", "ircs", "nntps", "xmpp-server", "ms-wbt-server"})
 STARTTLS_SERVICES = frozenset({"smtp", "submission"})
 HTTP_SERVICES = frozenset({"http", "https", "http-alt", "https-alt", "http-proxy"})
-WEAK_CLASSES = ("null", "anonymous", "export", "rc4", "des", "3des", "md5", "legacy_cipher", "legacy",
-                "no_forward_secrecy", "static_rsa", "static_dh", "cbc_legacy_protocol")
 LEGACY = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
 CHUNKS = 3  # parts of the legacy suite list enumerated concurrently per protocol version
 
 
-def cipher_weaknesses(name: str, protocol: str) -> list[str]:
-    """Weak classes of a cipher suite, from its IANA name, as used at `protocol`."""
-    weak: list[str] = []
-    n = name.upper()
-    if "_WITH_NULL" in n or n.endswith("_NULL") or "NULL_WITH" in n:
-        weak.append("null")
-    if "_ANON_" in n:
-        weak.append("anonymous")
-    if "EXPORT" in n:
-        weak.append("export")
-    if "RC4" in n:
-        weak.append("rc4")
-    if "3DES" in n or "DES_192_EDE3" in n:
-        weak.append("3des")
-    elif re.search(r"_DES(40)?_|_DES_64_", n):
-        weak.append("des")
-    if n.endswith("_MD5"):
-        weak.append("md5")
-    if re.search(r"RC2|IDEA|SEED|GOST|_KRB5_", n):
-        weak.append("legacy_cipher")
-    if {"des", "md5", "legacy_cipher"} & set(weak):
-        weak.append("legacy")  # legacy ciphers besides RC4 and 3DES: DES, RC2, IDEA, SEED, GOST, MD5 MACs
-    tls13 = protocol == "TLSv1.3"
-    if not tls13 and not re.match(r"^(TLS|SSL)_(ECDHE|DHE|CECPQ|ECCPWD)_", n):
-        weak.append("no_forward_secrecy")
-        if re.match(r"^(TLS|SSL)_RSA_(WITH|EXPORT)", n) or n.startswith("SSL_CK_"):
-            weak.append("static_rsa")  # the session key travels encrypted to the server's RSA key
-        elif "_ANON_" not in n and "_WITH_NULL" not in n.split("RSA")[0]:
-            weak.append("static_dh")  # static DH/ECDH, PSK, SRP, Kerberos: no forward secrecy
-    if "CBC" in n and protocol in LEGACY:
-        weak.append("cbc_legacy_protocol")
-    return weak
-
-
 _CIPHERS = fs.list_of(fs.record(protocol=fs.STR, name=fs.STR, id=fs.nullable(fs.STR),
-                                weak=fs.list_of(fs.STR), kex=fs.nullable(fs.STR),
+                                kex=fs.nullable(fs.STR),
                                 kex_bits=fs.nullable(fs.INT), kex_group=fs.nullable(fs.STR)))
 
 
@@ -77,11 +41,10 @@ class TlsProbe(Probe):
     Facts: tls (bool: a TLS handshake succeeded), starttls (true/false on SMTP, else null),
     protocols.{SSLv2,SSLv3,TLSv1_0,TLSv1_1,TLSv1_2,TLSv1_3} (bool), accepted_protocols,
     legacy_protocols (accepted ones older than TLS 1.2), old_tls_protocols (TLS 1.0/1.1 accepted),
-    ciphers (list of {protocol, name, id, weak, kex, kex_bits, kex_group}: kex is "DH" or
-    "ECDH" for ephemeral key exchanges, with the group the server used), weak_ciphers (the ones
-    with a weak class), by_class.<class> (names of accepted ciphers of that class: null
-    anonymous export rc4 des 3des md5 legacy_cipher legacy no_forward_secrecy static_rsa
-    static_dh cbc_legacy_protocol), dh_groups (list of {name, bits}: each DHE suite and the
+    ciphers (list of {protocol, name, id, kex, kex_bits, kex_group}: name is the IANA name, kex
+    is "DH" or "ECDH" for ephemeral key exchanges, with the group the server used), suites
+    (every accepted suite as "protocol IANA-name", sorted: which of them are weak is decided by
+    the checks, from the names), dh_groups (list of {name, bits}: each DHE suite and the
     size of its group), curves (list of {name, bits}: named curves accepted for ECDHE),
     server_preference.<protocol> (true: the server picks the suite; false: the client does;
     null: fewer than two suites), no_server_preference (protocols where the client picks),
@@ -120,8 +83,7 @@ class TlsProbe(Probe):
         protocols=fs.record_of({}, optional={p: fs.BOOL for p in sorted(_by_protocol)}),
         accepted_protocols=fs.list_of(fs.STR), legacy_protocols=fs.list_of(fs.STR),
         old_tls_protocols=fs.list_of(fs.STR),
-        ciphers=_CIPHERS, weak_ciphers=_CIPHERS,
-        by_class=fs.record_of({}, optional={k: fs.list_of(fs.STR) for k in WEAK_CLASSES}),
+        ciphers=_CIPHERS, suites=fs.list_of(fs.STR),
         dh_groups=_sized, curves=_sized,
         server_preference=fs.record_of({}, optional={p: fs.nullable(fs.BOOL)
                                                      for p in sorted(_by_protocol)}),
@@ -195,7 +157,7 @@ class TlsProbe(Probe):
         except _NoStartTls:
             return {"tls": False, "starttls": False, "endpoint": target.endpoint, "protocols": {},
                     "accepted_protocols": [], "legacy_protocols": [], "old_tls_protocols": [],
-                    "ciphers": [], "weak_ciphers": [], "by_class": {}, "dh_groups": [], "curves": [],
+                    "ciphers": [], "suites": [], "dh_groups": [], "curves": [],
                     "server_preference": {}, "no_server_preference": [],
                     "secure_renegotiation": None, "compression": None, "fallback_scsv": None,
                     "ocsp_stapling": None, "heartbleed": None, "ccs_injection": None,
@@ -216,9 +178,7 @@ class TlsProbe(Probe):
             "legacy_protocols": [p for p in accepted if p in LEGACY],
             "old_tls_protocols": [p for p in accepted if p in ("TLSv1.0", "TLSv1.1")],
             "ciphers": ciphers,
-            "weak_ciphers": [c for c in ciphers if c["weak"]],
-            "by_class": {k: sorted({f"{c['protocol']} {c['name']}" for c in ciphers if k in c["weak"]})
-                         for k in WEAK_CLASSES},
+            "suites": sorted({f"{c['protocol']} {c['name']}" for c in ciphers}),
             "dh_groups": [{"name": f"{c['protocol']} {c['name']}", "bits": c["kex_bits"]}
                           for c in ciphers if c["kex"] == "DH"],
             **extras,
@@ -267,7 +227,7 @@ class _NoStartTls(Exception):
 def _cipher(protocol: str, name: str, code: int | None,
             kx: _tlswire.KeyExchange | None) -> dict[str, Any]:
     return {"protocol": protocol, "name": name, "id": f"0x{code:04X}" if code is not None else None,
-            "weak": cipher_weaknesses(name, protocol), "kex": kx.kind if kx else None,
+            "kex": kx.kind if kx else None,
             "kex_bits": kx.bits if kx else None, "kex_group": (kx.group or None) if kx else None}
 
 
