@@ -94,6 +94,16 @@ def test_ubuntu_with_esm_enabled_matches_the_esm_fixes(tmp_path: Path, sources: 
     assert items["vim"]["fixed_in"] == "2:8.0.1453-1ubuntu1.13+esm1" and items["vim"]["elsewhere"] == ""
 
 
+def test_a_pro_host_keeps_the_main_archives_fixes(tmp_path: Path) -> None:
+    # Ubuntu Pro adds to the main archive: a main fix stands even when the Pro row has none
+    records = [ubu("curl", "CVE-2024-0009", "7.58.0-2ubuntu3.22"),
+               ubu("curl", "CVE-2024-0009", "", "pro", status=VulnStatus.AFFECTED)]
+    db = store_with(tmp_path / "v.sqlite", records)
+    root = ubuntu_tree(tmp_path / "root", {"ubuntu-esm-infra.sources": ESM_SOURCES})
+    facts = collect("package_vulns", DirectoryTarget("dir:t", str(root)), vulndb=str(db))
+    assert facts["vulnerable"][0]["fixed_in"] == "7.58.0-2ubuntu3.22"
+
+
 @pytest.mark.parametrize("sources", [
     {"ubuntu-esm-infra.sources": ESM_SOURCES.replace("Types: deb", "Types: deb\nEnabled: no")},
     {"ubuntu-esm-apps.list": "# " + ESM_LIST},

@@ -2,9 +2,10 @@
 TUS streams, read from the host's own package sources.
 
 A channel's fixes are published under their own name in the store (`affected.channel`: "pro";
-"eus:9.4", "e4s:8.6", ...). A host that receives a channel is judged by that channel's rows
-where it has any for a vulnerability (its fixed versions are the ones that host can install);
-otherwise by the main archive's. An Ubuntu host without Pro is told which fixes only Ubuntu Pro
+"eus:9.4", "e4s:8.6", ...). A host pinned to a RHEL stream is judged by that stream's rows
+where it has any for a vulnerability (the main stream's newer builds are not for it);
+otherwise by the main archive's. Ubuntu Pro's rows are judged together with the main
+archive's, which a Pro host keeps receiving. An Ubuntu host without Pro is told which fixes only Ubuntu Pro
 carries ("fix available with Ubuntu Pro") instead of "no fix".
 
 - Ubuntu: ESM is on when an active apt source names an ESM suite (`<codename>-infra-security`,
@@ -31,6 +32,12 @@ _REPO_STREAM = re.compile(r"-(eus|e4s|aus|tus)-")
 
 NAMES = {PRO: "Ubuntu Pro", "eus": "Red Hat EUS", "e4s": "Red Hat E4S", "aus": "Red Hat AUS",
          "tus": "Red Hat TUS"}
+
+
+def replaces_main(channel: str) -> bool:
+    """A RHEL stream pins the host to a minor release: the main stream's newer builds are not
+    for it. Ubuntu Pro adds to the main archive, which the host keeps."""
+    return channel.partition(":")[0] in RHEL_STREAMS
 
 
 def describe(channel: str) -> str:

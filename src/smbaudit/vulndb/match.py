@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from smbaudit.versions import compare
-from smbaudit.vulndb.channels import describe
+from smbaudit.vulndb.channels import describe, replaces_main
 from smbaudit.vulndb.model import SEVERITIES, Record, VulnStatus, severity_of_score
 from smbaudit.vulndb.store import VulnStore
 
@@ -247,18 +247,19 @@ def _merge(records: Iterable[Record], installed: str, scheme: str,
            channels: Sequence[str] = (), offered: Sequence[str] = ()) -> Merged:
     """Fixable, unfixed and fixed-elsewhere vulnerabilities of one installed version.
 
-    Per vulnerability, the rows of a channel the host receives win over the main archive's
-    (their fixed versions are the ones it can install); with none, the main archive's rows
-    judge; when those give no fix, a fix in an offered channel is reported as available there.
+    Per vulnerability: the rows of a stream the host is pinned to (RHEL EUS/E4S/AUS) win over
+    the main archive's, whose newer builds it cannot install; the rows of a channel that adds
+    to the main archive (Ubuntu Pro) are judged with the main archive's; when these give no
+    fix, a fix in an offered channel is reported as available there.
     """
     by_vuln: dict[str, list[Record]] = {}
     for r in records:
         by_vuln.setdefault(r.vuln_id, []).append(r)
     out = Merged()
     for vuln, rows in sorted(by_vuln.items()):
-        own = [r for r in rows if r.channel in channels]
-        main = [r for r in rows if r.channel == ""]
-        kind, hit = _verdict(vuln, own or main, installed, scheme)
+        pinned = [r for r in rows if r.channel in channels and replaces_main(r.channel)]
+        used = pinned or [r for r in rows if r.channel == "" or r.channel in channels]
+        kind, hit = _verdict(vuln, used, installed, scheme)
         if kind in ("unfixed", "none") and offered:
             other = [r for r in rows if r.channel in offered]
             okind, ohit = _verdict(vuln, other, installed, scheme)
