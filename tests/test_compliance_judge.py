@@ -268,6 +268,10 @@ def test_a_passage_about_another_regime_does_not_state_this_one(
 # subjects, processor contracts, privacy by design and default, lawful bases, withdrawal of
 # consent, statutory or contractual requirement), and look-alikes that must stay out.
 STATED = [
+    ('ccpa', '1798.120', 'minors-opt-in',
+     'We do not sell or share the personal information of consumers under 16.'),
+    ('ccpa', '11 CCR 7012', 'nac-policy-link',
+     'Visit our Privacy Policy at https://example.com/privacy for our full practices.'),
     ('gdpr', 'Art. 21', 'objection',
      'You may object at any time to our use of your data for direct marketing, and we will stop.'),
     ('gdpr', 'Art. 21', 'objection',
@@ -346,6 +350,21 @@ STATED = [
      'We only process health data with your explicit consent.'),
 ]
 NOT_STATED = [
+    # a purpose of use or a feature offered is not a security measure of the controller
+    ('gdpr', 'Art. 32(1)(c)', 'backup-restore',
+     'We use information to provide our services, for example to back up your files and restore '
+     'them if you ask.'),
+    ('gdpr', 'Art. 32(1)(b)', 'access-control',
+     '# How we use information\n\nWe use information about you for the purposes listed below:\n\n'
+     '- to limit access to your account to the people you invite.\n'),
+    # the document's own title does not make a sentence a link to the privacy policy, nor an
+    # e-mail address collected a contact for privacy questions
+    ('ccpa', '11 CCR 7012', 'nac-policy-link',
+     '# Privacy Policy\n\nWe automatically collect the pages you visit.\n'),
+    ('ccpa', '11 CCR 7011', 'policy-contact',
+     '# Privacy Policy\n\nWe collect your name and email address when you sign up.\n'),
+    # not marketing to children is not "no sale of minors' data without opt-in"
+    ('ccpa', '1798.120', 'minors-opt-in', 'Our services are not directed to children under 13.'),
     # a prefix that reads another word: "users" is not "use", "visitors" not a visit to a
     # link, "corrective" not correcting data
     ('gdpr', 'Art. 5(1)(a)', 'lawful-fair-transparent',

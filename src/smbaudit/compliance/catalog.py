@@ -152,6 +152,10 @@ def _semantic_errors(doc: Any, name: str) -> list[FieldError]:
                     elif not ref and not re.fullmatch(r"[\w'&/-]+\*?( [\w'&/-]+\*?)*", term):
                         err(ew + ("match", g, t), f"term {term!r}: words, optional trailing *, "
                                                   "single spaces")
+            for t, term in enumerate(el.get("exclude", [])):
+                ref = _VOCAB_REF.match(term)
+                if ref and ref.group(1) not in vocab:
+                    err(ew + ("exclude", t), f"unknown vocabulary {term!r}")
             for k, part in enumerate(el.get("parts", [])):
                 for t, term in enumerate(part["match"]):
                     ref = _VOCAB_REF.match(term)
@@ -198,7 +202,7 @@ def _build_requirement(doc: Any, index: int, raw: Any, vocab: dict[str, tuple[st
             allow_prohibition=bool(e.get("allow_prohibition", False)),
             presence_only=bool(e.get("presence_only", False)),
             citation=e.get("citation", ""),
-            exclude=tuple(t.lower() for t in e.get("exclude", ())),
+            exclude=_expand(e.get("exclude", ()), vocab),
             exclude_headings=tuple(t.lower() for t in e.get("exclude_headings", ())),
             max_number=_period(e.get("max_number")), min_number=_period(e.get("min_number")),
             parts=tuple(ElementPart(label=part["label"].strip(), terms=_expand(part["match"], vocab))

@@ -123,7 +123,7 @@ _META = re.compile(
     r"^\W*[\w\"“”' -]{1,40}\bmeans (?!of\b)")
 _TOPIC_VERBS = re.compile(r"\b(include|includes|including|cover|covers|covering|address|"
                           r"addresses|discuss|discusses|such as|like|e\.g)\b")
-_DEFINITION = re.compile(r"^[\"“']?[A-Z][\w /()-]{1,40}[\"”']?\s*(:|–|—| - | means | refers to |"
+_DEFINITION = re.compile(r"^[\"“']?[A-Z][\w /()-]{1,40}[\"”']?\s*(:(?!//)|–|—| - | means | refers to |"
                          r"is defined as )")
 # "The legal grounds we rely on are: ..." introduces a list; it is not a label.
 _LIST_LEAD = re.compile(r"^[^:]{1,60}\b(are|is|include|includes|as follows|following|these|below)"
