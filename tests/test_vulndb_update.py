@@ -38,6 +38,7 @@ class Route:
     cut: int = 0  # announce the full length, send only this many bytes, close
     stall: bool = False  # send half, then wait (until the test ends) without closing
     md5: str = ""  # an x-goog-hash md5 to publish ("" = the right one)
+    trickle: bool = False  # one byte every 50 ms (bounded), never stalling long enough to time out
 
 
 @dataclass
@@ -56,7 +57,8 @@ def osv_zip() -> bytes:
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    monkeypatch.setenv("no_proxy", LOOPBACK)  # a proxy in the environment is never asked
     routes: dict[str, Route] = {}
     release = threading.Event()
     state = Server("", routes)
@@ -86,6 +88,13 @@ def server() -> Iterator[Server]:
                 self.wfile.write(route.body[:route.cut])
                 self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if route.trickle:
+                for i in range(min(len(route.body), 400)):  # bounded: at most 20 s
+                    if release.wait(0.05):
+                        return
+                    self.wfile.write(route.body[i:i + 1])
+                    self.wfile.flush()
                 return
             if route.stall:
                 self.wfile.write(route.body[:len(route.body) // 2])
@@ -198,6 +207,17 @@ def test_a_failed_update_keeps_the_previous_store(server: Server, tmp_path: Path
             holder.close()
     assert db.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.sqlite", "v.sqlite.lock"]
+
+
+def test_size_and_time_limits(server: Server, tmp_path: Path) -> None:
+    db = tmp_path / "v.sqlite"
+    before = _store(server, db)
+    with pytest.raises(FetchFailure, match=r"debian-dsa .*: \d+ bytes announced, more than the limit of 100"):
+        update(db, two_feeds(server.base), Limits(timeout=0.5, max_seconds=20, max_bytes=100))
+    server.routes["/dsa"] = Route((DATA / "DSA-list").read_bytes(), trickle=True)
+    with pytest.raises(FetchFailure, match=r"debian-dsa .*: not finished after 1 s \(time limit\)"):
+        update(db, two_feeds(server.base), Limits(timeout=0.5, max_seconds=1, max_bytes=10**6))
+    assert db.read_bytes() == before
 
 
 def test_a_feed_shrunk_below_half_is_refused_unless_allowed(server: Server, tmp_path: Path) -> None:

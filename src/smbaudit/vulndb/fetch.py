@@ -168,7 +168,7 @@ def _download(feed: FeedSpec, into: Path, limits: Limits, validators: Validators
         path = into / f"{feed.name}.download"
         with open(path, "wb") as out:
             while True:
-                chunk = resp.read(CHUNK)
+                chunk = resp.read1(CHUNK)  # returns what arrived: the time limit holds on a trickle
                 if not chunk:
                     break
                 size += len(chunk)
