@@ -135,10 +135,10 @@ def ssh_endpoint(label: str, port: int) -> None:
     facts = smbaudit_ssh(port)
     _, doc = run_ssh_audit(port)
     sa = ssh_audit_view(doc)
-    ours = {"kex": sorted(w["name"] for w in facts["weak_kex"]),
-            "enc": sorted(w["name"] for w in facts["weak_ciphers"]),
-            "mac": sorted(w["name"] for w in facts["weak_macs"]),
-            "key": sorted(w["name"] for w in facts["weak_host_key_algorithms"])}
+    ours = {"kex": failing_items(facts, "ssh-service.no-weak-kex"),
+            "enc": failing_items(facts, "ssh-service.no-weak-ciphers"),
+            "mac": failing_items(facts, "ssh-service.no-weak-macs"),
+            "key": failing_items(facts, "ssh-service.no-sha1-host-key-algorithms")}
     for kind in ("kex", "enc", "mac", "key"):
         compare(label, "ssh-audit", f"weak {kind} (vs ssh-audit fail)", ours[kind], sa["fail"][kind])
         compare(label, "ssh-audit", f"weak {kind} (vs ssh-audit warn)", ours[kind],

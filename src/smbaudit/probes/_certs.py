@@ -132,7 +132,7 @@ CERTIFICATE_FACTS = fs.record(
     trusted=fs.BOOL, trust_error=fs.STR, hostname=fs.nullable(fs.STR),
     hostname_match=fs.nullable(fs.BOOL), key_type=fs.STR, key_bits=fs.nullable(fs.INT),
     signature_hash=fs.STR,
-    weak_signatures=fs.list_of(fs.record(subject=fs.STR, hash=fs.STR)),
+    signatures=fs.list_of(fs.record(name=fs.STR, hash=fs.STR)),
     ocsp_responders=fs.list_of(fs.STR), chain_length=fs.INT,
     chain=fs.list_of(fs.record(subject=fs.STR, issuer=fs.STR, signature_hash=fs.STR,
                                not_after=fs.STR)),
@@ -152,9 +152,10 @@ def analyse(chain_der: list[bytes], hostname: str = "", now: dt.datetime | None 
     not_before, not_after = leaf.not_valid_before_utc, leaf.not_valid_after_utc
     self_signed = leaf.issuer == leaf.subject and _issued_by(leaf, leaf)
     trusted, trust_error = _verify_chain(chain, now, anchors or [])
-    weak_sigs = [{"subject": c.subject.rfc4514_string(), "hash": _sig_hash(c)}
-                 for c in chain if _sig_hash(c) in ("sha1", "md5", "md2", "md4")
-                 and not (c is not leaf and c.issuer == c.subject)]  # a root's own signature is not relied on
+    # The signatures a client relies on: every certificate's but a root's own (self-issued,
+    # not the leaf); which hashes are too weak is for the checks to say.
+    relied = [{"name": c.subject.rfc4514_string(), "hash": _sig_hash(c)}
+              for c in chain if not (c is not leaf and c.issuer == c.subject)]
     return {
         "subject": leaf.subject.rfc4514_string(),
         "issuer": leaf.issuer.rfc4514_string(),
@@ -177,7 +178,7 @@ def analyse(chain_der: list[bytes], hostname: str = "", now: dt.datetime | None 
         **({"rsa_key_bits": key_bits} if key_type == "rsa" else {}),
         **({"ec_key_bits": key_bits} if key_type == "ec" else {}),
         "signature_hash": _sig_hash(leaf),
-        "weak_signatures": weak_sigs,
+        "signatures": relied,
         "ocsp_responders": _ocsp_responders(leaf),
         "chain_length": len(chain),
         "chain": [{"subject": c.subject.rfc4514_string(), "issuer": c.issuer.rfc4514_string(),

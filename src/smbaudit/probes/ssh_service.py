@@ -36,19 +36,6 @@ MAX_PACKET = 35000
 CLIENT_BANNER = b"SSH-2.0-smbaudit_probe\r\n"
 PROBE_USER = "smbaudit-probe"
 
-WEAK_KEX = {
-    "diffie-hellman-group1-sha1": "1024-bit DH group with SHA-1",
-    "diffie-hellman-group14-sha1": "SHA-1",
-    "diffie-hellman-group-exchange-sha1": "SHA-1",
-    "rsa1024-sha1": "1024-bit RSA with SHA-1",
-    "gss-group1-sha1-toWM5Slw5Ew8Mqkay+al2g==": "1024-bit DH group with SHA-1",
-    "gss-gex-sha1-toWM5Slw5Ew8Mqkay+al2g==": "SHA-1",
-    "gss-group14-sha1-toWM5Slw5Ew8Mqkay+al2g==": "SHA-1",
-}
-WEAK_HOSTKEY = {"ssh-dss": "DSA (1024-bit, SHA-1)", "ssh-rsa": "RSA signatures with SHA-1",
-                "ssh-dss-cert-v01@openssh.com": "DSA", "ssh-rsa-cert-v01@openssh.com": "SHA-1"}
-_WEAK_CIPHER = re.compile(r"(-cbc($|@)|^arcfour|^3des|^des|^blowfish|^cast128|^none$|rijndael-cbc)")
-_WEAK_MAC = re.compile(r"(md5|sha1|ripemd|umac-64|^none$)")
 _KEY_TYPES = {  # paramiko key_types to ask for, per host key algorithm family the server offers
     "ssh-ed25519": ["ssh-ed25519"],
     "ecdsa": ["ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"],
@@ -56,25 +43,6 @@ _KEY_TYPES = {  # paramiko key_types to ask for, per host key algorithm family t
 }
 _NAMES = ("kex", "host_key_algorithms", "ciphers_c2s", "ciphers_s2c", "macs_c2s", "macs_s2c",
           "compression_c2s", "compression_s2c")
-
-
-def weak_kex(name: str) -> str | None:
-    if name in WEAK_KEX:
-        return WEAK_KEX[name]
-    if name.endswith("-sha1") or "sha1" in name.split("-"):
-        return "SHA-1"
-    return None
-
-
-def weak_cipher(name: str) -> str | None:
-    return "legacy or CBC-mode cipher" if _WEAK_CIPHER.search(name) else None
-
-
-def weak_mac(name: str) -> str | None:
-    m = _WEAK_MAC.search(name)
-    if not m:
-        return None
-    return {"umac-64": "64-bit tag"}.get(m.group(1), f"{m.group(1).upper()} MAC")
 
 
 def read_banner(sock: socket.socket, deadline: float) -> tuple[str, bytes]:
@@ -235,8 +203,8 @@ class SshServiceProbe(Probe):
     """An SSH server's banner, algorithms, host keys and authentication methods.
 
     Facts: banner, software (e.g. OpenSSH_9.2p1), product, version, kex, host_key_algorithms,
-    ciphers, macs, compression (server-offered lists), weak_kex / weak_ciphers / weak_macs /
-    weak_host_key_algorithms (list of {name, why}), host_keys (list of {type, bits}),
+    ciphers, macs, compression (server-offered lists; which are weak is for the checks to say),
+    host_keys (list of {type, bits}),
     rsa_key_bits (smallest RSA host key, absent without one), auth_methods (list, or null when
     it could not be learned; see auth_error), password_auth (bool: password or
     keyboard-interactive offered), endpoint.
@@ -251,12 +219,10 @@ class SshServiceProbe(Probe):
                                     "auth_methods": {"type": "boolean"}}}
 
     _names = fs.list_of(fs.STR)
-    _weak = fs.list_of(fs.record(name=fs.STR, why=fs.STR))
     facts = fs.record(
         endpoint=fs.STR, banner=fs.STR, protocol=fs.STR, software=fs.STR, product=fs.STR,
         version=fs.STR, kex=_names, host_key_algorithms=_names, ciphers=_names, macs=_names,
-        compression=_names, weak_kex=_weak, weak_ciphers=_weak, weak_macs=_weak,
-        weak_host_key_algorithms=_weak,
+        compression=_names,
         optional={
             # with host_keys (the default)
             "host_keys": fs.list_of(fs.record(
@@ -268,7 +234,7 @@ class SshServiceProbe(Probe):
             "auth_error": fs.nullable(fs.STR),
         },
     )
-    del _names, _weak
+    del _names
 
     def collect(self, target: Target, params: Mapping[str, Any], ctx: ProbeContext) -> Facts:
         if not isinstance(target, ServiceTarget):
@@ -295,11 +261,6 @@ class SshServiceProbe(Probe):
             "macs": sorted(set(lists["macs_c2s"]) | set(lists["macs_s2c"])),
             "compression": sorted(set(lists["compression_c2s"]) | set(lists["compression_s2c"])),
         }
-        facts["weak_kex"] = [{"name": n, "why": w} for n in facts["kex"] if (w := weak_kex(n))]
-        facts["weak_ciphers"] = [{"name": n, "why": w} for n in facts["ciphers"] if (w := weak_cipher(n))]
-        facts["weak_macs"] = [{"name": n, "why": w} for n in facts["macs"] if (w := weak_mac(n))]
-        facts["weak_host_key_algorithms"] = [{"name": n, "why": WEAK_HOSTKEY[n]}
-                                             for n in facts["host_key_algorithms"] if n in WEAK_HOSTKEY]
         if params.get("host_keys", True):
             facts["host_keys"] = self._host_keys(target, ctx, facts["host_key_algorithms"], facts["kex"])
             rsa = [k["bits"] for k in facts["host_keys"] if k["type"] == "rsa" and k["bits"]]

@@ -53,7 +53,8 @@ class TlsProbe(Probe):
     a single protocol version; both vulnerability tests are safe: no server memory is read and
     no session is attacked), certificate (see `_certs.analyse`: expired, not_yet_valid, days_left,
     self_signed, trusted, trust_error, hostname_match, key_type, key_bits, rsa_key_bits,
-    ec_key_bits, signature_hash, weak_signatures...), https (bool), hsts (null unless https:
+    ec_key_bits, signature_hash, signatures (the chain signatures clients rely on: {name,
+    hash})...), https (bool), hsts (null unless https:
     {present, max_age, include_subdomains, header}), handshakes (count), endpoint.
     """
 
