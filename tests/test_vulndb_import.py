@@ -259,3 +259,30 @@ def test_real_upstream_files_import(tmp_path: Path) -> None:
         zero = store.records("debian", "buster", ["prototypejs"])
         assert any(r.status is VulnStatus.NOT_AFFECTED for r in zero)
     assert os.path.getsize(db) < 20 * 1024 * 1024
+
+
+def test_osv_red_hat_ecosystems_main_and_eus() -> None:
+    record = {
+        "id": "RHSA-2024:0100", "modified": "2024-05-02T00:00:00Z", "published": "2024-05-01T00:00:00Z",
+        "upstream": ["CVE-2024-1000"], "summary": "Important: openssl security update",
+        "affected": [
+            {"package": {"ecosystem": "Red Hat:enterprise_linux:9::baseos", "name": "openssl-libs",
+                         "purl": "pkg:rpm/redhat/openssl-libs"},
+             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:3.0.7-28.el9_5"}]}]},
+            {"package": {"ecosystem": "Red Hat:rhel_eus:9.4::baseos", "name": "openssl-libs",
+                         "purl": "pkg:rpm/redhat/openssl-libs"},
+             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:3.0.7-27.el9_4.2"}]}]},
+            {"package": {"ecosystem": "Red Hat:enterprise_linux:9::baseos",
+                         "name": "openssl-3.0.7-28.el9_5.src.rpm", "purl": "pkg:rpm/redhat/openssl"},
+             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:3.0.7-28.el9_5"}]}]},
+            {"package": {"ecosystem": "Red Hat:openshift:4.14::el9", "name": "cri-o"},
+             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.27"}]}]},
+        ]}
+    loaded = detect.parse_bytes(json.dumps(record).encode(), "RHSA-2024_0100.json", CODENAMES)
+    rows = {(r.package, r.channel, r.name_kind): r for r in loaded.parsed.records}
+    assert loaded.skipped == 1  # OpenShift is not RHEL
+    main = rows[("openssl-libs", "", NameKind.BINARY)]
+    assert main.distro == "rhel" and main.release == "9" and main.fixed == "1:3.0.7-28.el9_5"
+    assert main.severity == "high" and main.advisories == ("RHSA-2024:0100",)
+    assert rows[("openssl-libs", "eus:9.4", NameKind.BINARY)].fixed == "1:3.0.7-27.el9_4.2"
+    assert rows[("openssl", "", NameKind.SOURCE)].fixed == "1:3.0.7-28.el9_5"

@@ -111,6 +111,15 @@ def parse_record(record: Any, path: str, codenames: Mapping[str, Mapping[str, st
             skipped += 1
             continue
         distro, release, channel, scheme, kind = where
+        name = str(pkg["name"])
+        if name.endswith(".rpm"):  # a file name ("x-1.0-2.el9.src.rpm"): the purl names the package
+            kind = NameKind.SOURCE if name.endswith(".src.rpm") else kind
+            purl = str(pkg.get("purl") or "")
+            name = purl.split("?")[0].rsplit("/", 1)[-1].split("@")[0] if purl.startswith("pkg:rpm/") \
+                else name
+            if name.endswith(".rpm"):
+                skipped += 1
+                continue
         severity, word, score, vectors = _severity(record, affected)
         if not severity and score is not None:
             pass  # the matcher derives severity from the score and says so
@@ -130,7 +139,7 @@ def parse_record(record: Any, path: str, codenames: Mapping[str, Mapping[str, st
             status = VulnStatus.FIXED if fixed else VulnStatus.AFFECTED
         for vuln in vulns:
             parsed.records.append(Record(
-                distro=distro, release=release, channel=channel, package=str(pkg["name"]),
+                distro=distro, release=release, channel=channel, package=name,
                 name_kind=kind, vuln_id=vuln, status=status, fixed=fixed, introduced=introduced,
                 scheme=scheme, severity=severity, vendor_severity=word, cvss_score=score,
                 cvss=vectors, advisories=advisories,
