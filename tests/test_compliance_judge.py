@@ -268,6 +268,8 @@ def test_a_passage_about_another_regime_does_not_state_this_one(
 # subjects, processor contracts, privacy by design and default, lawful bases, withdrawal of
 # consent, statutory or contractual requirement), and look-alikes that must stay out.
 STATED = [
+    ('gdpr', 'Art. 13', 'notice-statutory-contractual',
+     'Providing your phone number is optional, but without it we cannot process your order.'),
     ('ccpa', '1798.120', 'minors-opt-in',
      'We do not sell or share the personal information of consumers under 16.'),
     ('ccpa', '11 CCR 7012', 'nac-policy-link',
@@ -350,6 +352,13 @@ STATED = [
      'We only process health data with your explicit consent.'),
 ]
 NOT_STATED = [
+    # one word does not state two parts of an element: "contact details" is not both a contact
+    # point and the controller's identity; necessity for a contract is a lawful basis, not
+    # data minimisation
+    ('gdpr', 'Art. 13', 'notice-controller-identity',
+     'We process your contact details to answer your enquiries.'),
+    ('gdpr', 'Art. 5(1)(c)', 'minimisation',
+     'We process billing data because it is necessary for the performance of our contract with you.'),
     # a purpose of use or a feature offered is not a security measure of the controller
     ('gdpr', 'Art. 32(1)(c)', 'backup-restore',
      'We use information to provide our services, for example to back up your files and restore '

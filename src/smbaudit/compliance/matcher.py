@@ -370,9 +370,15 @@ def candidate(element: PolicyElement, p: Passage, previous: str = "") -> int:
     scope = f"{p.lead_in} {p.text}" if p.block == "list_item" else p.text
     words = _Tokens.of(scope).words
     own: list[bool] = []
+    spans: list[tuple[int, int]] = []
     misses = 0
     for g in element.groups:  # stop at the second miss: at most one group may come from context
-        hit = _find_group(g, words) is not None
+        span = _find_group(g, words)
+        hit = span is not None
+        if span is not None and any(_overlap(span, other) for other in spans):
+            hit = _distinct([x for x, h in zip(element.groups, own) if h] + [g], words)
+        if span is not None and hit:
+            spans.append(span)
         own.append(hit)
         misses += not hit
         if misses > 1 or (misses and len(element.groups) == 1):
@@ -385,6 +391,29 @@ def candidate(element: PolicyElement, p: Passage, previous: str = "") -> int:
     if all(_find_group(g, context) for g in missing):
         return n_own
     return 0
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[0] + b[1] and b[0] < a[0] + a[1]
+
+
+def _all_spans(group: tuple[str, ...], words: tuple[str, ...]) -> list[tuple[int, int]]:
+    text = _joined(words)
+    return [(text.count(" ", 0, m.start()), m.group(0).count(" ") + 1)
+            for m in _group_regex(group).finditer(text)]
+
+
+def _distinct(groups: list[tuple[str, ...]], words: tuple[str, ...]) -> bool:
+    """Whether every group can be matched by its own words: one word does not state two parts
+    of an element ("contact details" is not both "contact us" and an address)."""
+    options = [_all_spans(g, words) for g in groups]
+
+    def place(i: int, taken: list[tuple[int, int]]) -> bool:
+        if i == len(options):
+            return True
+        return any(place(i + 1, [*taken, s]) for s in options[i]
+                   if not any(_overlap(s, t) for t in taken))
+    return place(0, [])
 
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
