@@ -210,3 +210,14 @@ def test_profile_names_targets(env: Path) -> None:
     (env / "bad.yaml").write_text("schema: 1\ntargets:\n  - local\n  - {target: dir:tree, name: \"\"}\n")
     code, out = run("scan", "--profile", str(env / "bad.yaml"))
     assert code == 2 and f"{env / 'bad.yaml'}:4" in out, out
+
+
+def test_selectors_and_check_ids_in_any_case(env: Path) -> None:
+    code, out = scan(env, "--select", "HARDENING", "-f", "json", "-o", "sel.json")
+    assert code == 0, out
+    assert [f["check_id"] for f in json.loads((env / "sel.json").read_text())["findings"]] == \
+        ["t.notes-mode"]
+    code, out = scan(env, "--skip", "T.Notes-*", "--select", "t.*", "-f", "json", "-o", "none.json")
+    assert code == 0 and json.loads((env / "none.json").read_text())["findings"] == []
+    code, out = run("checks", "show", "SSH.ROOT-LOGIN")
+    assert code == 0 and out.startswith("ssh.root-login:")

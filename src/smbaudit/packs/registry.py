@@ -12,9 +12,12 @@ from smbaudit.models import CheckDef
 
 
 def _matches(check: CheckDef, selector: str) -> bool:
+    """Any case: `--select Encryption` is `--select encryption`."""
+    selector = selector.lower()
     if any(ch in selector for ch in "*?["):
-        return fnmatch.fnmatchcase(check.id, selector)
-    return selector in (check.id, check.category, check.pack) or selector in check.tags
+        return fnmatch.fnmatchcase(check.id.lower(), selector)
+    return selector in (check.id.lower(), check.category.lower(), check.pack.lower()) or \
+        selector in (t.lower() for t in check.tags)
 
 
 def select(checks: Sequence[CheckDef], include: Iterable[str] = (),
@@ -37,7 +40,7 @@ def select(checks: Sequence[CheckDef], include: Iterable[str] = (),
 
 def by_id(checks: Sequence[CheckDef], check_id: str) -> CheckDef:
     for c in checks:
-        if c.id == check_id:
+        if c.id == check_id or c.id.lower() == check_id.lower():
             return c
     raise UsageError(f"no check with id {check_id!r}{_suggest(check_id, {c.id for c in checks})}"
                      " (`smbaudit checks list` shows them all)")
