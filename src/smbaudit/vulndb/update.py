@@ -1,9 +1,10 @@
 """`vulndb update`: download the feeds, check them, and swap a new store in.
 
-All-or-nothing: every feed is downloaded into a private folder beside the store, verified
-(fetch.py), parsed and checked (the format the feed must have; not less than half the records
-the store already holds for it, which a cut but well-formed file would give), and only then is
-the new store built in a temporary file and swapped in under the lock (build.rebuild). Any
+All-or-nothing: every feed is downloaded into a private folder beside the store and verified
+(fetch.py); then the new store is built in a temporary file under the lock (build.rebuild),
+each feed parsed, checked (the format the feed must have; not less than half the records the
+store already holds for it, which a cut but well-formed file would give) and written in turn,
+and the copy is swapped in only when every feed passed. Any
 failure raises FetchFailure or ImportFailure with one line saying which feed and why, and the
 previous store is left exactly as it was.
 """
@@ -72,34 +73,34 @@ def update(dest: Path, feeds: Sequence[FeedSpec], limits: Limits,
     work = dest.parent / f".{dest.name}.download.{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(mode=0o700)
+    counts: dict[str, int] = {}
     try:
         fetched: list[Fetched] = []
         for feed in feeds:
             prior = held.get(feed.name)
             fetched.append(download(feed, work, limits, prior.validators if prior else None,
                                     progress))
-        parsed = [_parse(f, held.get(f.feed.name), allow_shrink) for f in fetched]
+
+        def apply(conn: sqlite3.Connection) -> None:
+            # one feed at a time, each freed once written: the biggest feeds never sit in
+            # memory together; any failure discards the whole new copy
+            for f in fetched:
+                new = _parse(f, held.get(f.feed.name), allow_shrink)
+                if new is None:  # not modified: the records stay, the check time moves on
+                    conn.execute("UPDATE sources SET fetched_at = ? WHERE name = ?",
+                                 (f.fetched_at, f.feed.name))
+                    counts[f.feed.name] = held[f.feed.name].records
+                    continue
+                counts[f.feed.name] = write_records(conn, new.source, new.parsed.records)
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             (META_PREFIX + f.feed.name, json.dumps(f.validators.__dict__)))
+                del new
+
+        build.rebuild(dest, apply, releases=system_releases())
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-    def apply(conn: sqlite3.Connection) -> None:
-        for f, new in zip(fetched, parsed):
-            if new is None:  # not modified: the records stay, the check time moves on
-                conn.execute("UPDATE sources SET fetched_at = ? WHERE name = ?",
-                             (f.fetched_at, f.feed.name))
-                continue
-            write_records(conn, new.source, new.parsed.records)
-            new.source.records = len(new.parsed.records)
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                         (META_PREFIX + f.feed.name, json.dumps(f.validators.__dict__)))
-
-    build.rebuild(dest, apply, releases=system_releases())
-    results = []
-    for f, new in zip(fetched, parsed):
-        records = held[f.feed.name].records if new is None else new.source.records
-        results.append(FeedResult(f.feed.name, f.feed.url, records, f.size, f.sha256,
-                                  f.not_modified, f.verified))
-    return results
+    return [FeedResult(f.feed.name, f.feed.url, counts[f.feed.name], f.size, f.sha256,
+                       f.not_modified, f.verified) for f in fetched]
 
 
 def _parse(f: Fetched, prior: _Held | None, allow_shrink: bool) -> build.Feed | None:
