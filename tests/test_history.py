@@ -18,7 +18,7 @@ import pytest
 
 from smbaudit import history
 from smbaudit import report as report_mod
-from smbaudit.history import HistoryError, HistoryStore
+from smbaudit.history import HistoryError, HistoryStore, StoredScan
 from smbaudit.models import Finding, Severity, Status, TargetInfo, TargetKind, Waiver
 
 T0 = datetime(2026, 1, 1, 2, 0, tzinfo=timezone.utc)
@@ -41,6 +41,11 @@ def scan(findings: list[Finding], n: int = 0, complete: bool = True,
     return r.to_dict()
 
 
+def diff(old: dict[str, Any], new: dict[str, Any], **kw: Any) -> history.ScanDiff:
+    """The diff of two stored (JSON) reports, as history reads them back: typed."""
+    return history.diff(StoredScan.from_dict(old), StoredScan.from_dict(new), **kw)
+
+
 def ids(entries: list[history.DiffEntry]) -> list[str]:
     return [e.check_id for e in entries]
 
@@ -54,7 +59,7 @@ def test_diff_buckets() -> None:
     new = scan([f("c.fixed", "pass"), f("c.still", "fail", "medium"), f("c.worse", "fail", "high"),
                 f("c.ok", "pass"), f("c.appears", "fail", "critical"), f("c.errs", "error"),
                 f("c.brandnew", "fail", "low")], 1)
-    d = history.diff(old, new)
+    d = diff(old, new)
     assert ids(d.new) == ["c.appears", "c.brandnew"]  # sorted by severity, worst first
     assert ids(d.resolved) == ["c.fixed"]
     assert ids(d.regressed) == ["c.worse"] and d.regressed[0].old_severity == "low"
@@ -73,7 +78,7 @@ def test_diff_buckets() -> None:
 def test_fail_after_a_resolve_is_a_regression() -> None:
     old = scan([f("c.back", "pass"), f("c.first", "pass")], 1)
     new = scan([f("c.back", "fail"), f("c.first", "fail")], 2)
-    d = history.diff(old, new, failed_earlier={("c.back", "dir:/srv/a")})
+    d = diff(old, new, failed_earlier={("c.back", "dir:/srv/a")})
     assert ids(d.regressed) == ["c.back"] and ids(d.new) == ["c.first"]
     assert d.comparable and d.notes == []
 
@@ -82,7 +87,7 @@ def test_identical_scans_differ_in_nothing_and_waivers_are_flagged() -> None:
     w = Waiver("accepted", "boss", "2030-01-01", False)
     old = scan([f("c.a", "fail"), f("c.b", "pass")], 0)
     new = scan([f("c.a", "fail", waiver=w), f("c.b", "pass")], 1)
-    d = history.diff(old, new)
+    d = diff(old, new)
     assert d.new == d.resolved == d.regressed == [] and ids(d.unchanged) == ["c.a"]
     assert d.unchanged[0].waived is True
     assert d.score_change == -10.0  # the live waiver takes it out of the score
@@ -91,7 +96,7 @@ def test_identical_scans_differ_in_nothing_and_waivers_are_flagged() -> None:
 def test_incomplete_or_other_targets_are_flagged_not_comparable() -> None:
     old = scan([f("c.a", "fail")], 0, complete=False)
     new = scan([f("c.a", "fail", target="dir:/srv/b")], 1, targets=("dir:/srv/b",))
-    d = history.diff(old, new)
+    d = diff(old, new)
     assert not d.comparable
     assert any("different targets" in n for n in d.notes)
     assert any("older scan did not finish" in n for n in d.notes)
@@ -116,7 +121,7 @@ def as_version_1(report: dict[str, Any], score: float = 100.0, grade: str = "F")
 def test_a_diff_rescores_an_older_version_from_its_findings_and_says_so() -> None:
     old = as_version_1(scan([f("c.a", "fail", "critical"), f("c.b", "fail", "critical")], 0))
     new = scan([f("c.a", "pass", "critical"), f("c.b", "fail", "critical")], 1)
-    d = history.diff(old, new)
+    d = diff(old, new)
     assert (d.old_scan.score, d.old_scan.scored_as, d.old_scan.scoring_version) == (80.0, "1", "2")
     assert d.comparable and d.score_change == -40.0  # not 100 -> 40: like with like
     assert any("scored with scoring version 1" in n and "recomputed" in n for n in d.notes)
@@ -141,7 +146,7 @@ def test_the_store_rescores_older_rows_and_keeps_their_report(tmp_path: Path) ->
         row = store.list()[0]
         assert (row.score, row.grade, row.scoring_version) == (50.0, "F", "2")
         assert store.load(first["scan_id"])["summary"]["score"] == 100.0  # what it said then
-        section = history.history_section(store, second)
+        section = history.history_section(store, StoredScan.from_dict(second))
         assert [p.score for p in section.trend] == [50.0, 10.0]
         assert section.diff is not None and section.diff.score_change == -40.0
 
@@ -179,7 +184,7 @@ def test_history_section_diffs_against_previous_and_trends(tmp_path: Path) -> No
         store.save(scan([f("c.a", "pass"), f("c.b", "pass")], 1))
         third = scan([f("c.a", "fail"), f("c.b", "fail", "medium")], 2)
         store.begin(third["scan_id"], third["started_at"], ["dir:/srv/a"])
-        section = history.history_section(store, third)
+        section = history.history_section(store, StoredScan.from_dict(third))
         diff = section.diff
         assert diff is not None
         assert [e.check_id for e in diff.regressed] == ["c.a"]  # failed on day 0

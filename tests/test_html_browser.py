@@ -120,7 +120,7 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for day in range(3):
             store.save(scan_report(day).to_dict())
         last = scan_report(3)
-        last.history = history.history_section(store, last.to_dict())
+        last.history = history.history_section(store, last.as_stored())
     LAST["report"] = last
     path = folder / "report.html"
     path.write_bytes(renderer(OutputFormat.HTML)(last))

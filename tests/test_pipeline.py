@@ -13,9 +13,12 @@ from smbaudit import pipeline, profile
 from smbaudit.config import ScanConfig
 from smbaudit.demotree import build
 from smbaudit.errors import EXIT_FINDINGS, OutputError, UsageError
-from smbaudit.history import HistoryStore
+from smbaudit.history import HistorySection, HistoryStore
 from smbaudit.models import Status
-from smbaudit.render.formats import OutputFormat
+from smbaudit.render.formats import OutputFormat, renderer
+from smbaudit.report import Report
+from smbaudit.scoring import Score
+from smbaudit.sections import FrameworkSection
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -40,6 +43,31 @@ def test_pipeline_scans_a_tree_and_returns_a_typed_result(tmp_path: Path) -> Non
     assert json.loads(Path(result.written[0]).read_text())["scan_id"] == report.scan_id
     with HistoryStore(db) as store:
         assert [r.scan_id for r in store.list()] == [report.scan_id]
+
+
+def test_typed_end_to_end_and_no_finding_changes_after_the_pipeline(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    build(tree, hardened=False)
+    config = ScanConfig(targets=(f"dir:{tree}",), formats=(OutputFormat.JSON,),
+                        output=str(tmp_path / "r.json"), db=str(tmp_path / "h.db"),
+                        select=("accounts.*", "ssh.*"), frameworks=("hipaa",))
+    pipeline.run(config)
+    report = pipeline.run(config).report
+    # every section is typed
+    assert report.compliance and isinstance(report.compliance[0], FrameworkSection)
+    assert isinstance(report.summary.score, Score) and report.summary.score.breakdown.rows
+    assert isinstance(report.history, HistorySection) and report.history.diff is not None
+    # a finding is complete when the pipeline returns: rendering changes none of them
+    before = [f.to_dict() for f in report.findings]
+    for fmt in OutputFormat:
+        if fmt is not OutputFormat.PDF:  # the PDF is the printed HTML (Chromium: its own test)
+            renderer(fmt)(report)
+    data = report.to_dict()
+    assert [f.to_dict() for f in report.findings] == before
+    # and the JSON form (stored scans) comes back typed, saying the same
+    again = Report.from_dict(json.loads(json.dumps(data)))
+    assert again.compliance is not None and again.compliance == report.compliance
+    assert again.to_dict() == json.loads(json.dumps(data))
 
 
 def test_second_run_gets_the_history_section(tmp_path: Path) -> None:

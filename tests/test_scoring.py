@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smbaudit.models import Finding, Severity, Status, TargetInfo, TargetKind, Waiver
-from smbaudit.scoring import SCORING_VERSION, Score, grade_for, score
+from smbaudit.report import build
+from smbaudit.scoring import SCORING_VERSION, Score, finding_risk, grade_for, score
 
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 LIVE = Waiver("accepted", "cto", "2099-01-01", expired=False)
 DEAD = Waiver("accepted", "cto", "2000-01-01", expired=True)
 
@@ -55,7 +59,7 @@ def test_fixing_any_failing_finding_lowers_the_score_per_target_and_overall(
     before, after = score(fs), score(_fixed(fs, i))
     assert before.score is not None and after.score is not None
     assert after.score < before.score
-    assert after.score == before.score - fs[i].risk  # it lowers by exactly its points
+    assert after.score == before.score - finding_risk(fs[i])  # it lowers by exactly its points
     was = {t.target: t.score for t in before.per_target}
     now = {t.target: t.score for t in after.per_target}
     target = fs[i].target
@@ -175,7 +179,10 @@ def test_not_assessed_and_interrupted_have_no_score() -> None:
     assert part.top_contributors[0].score_if_fixed is None and part.fixes() == []
 
 
-def test_risk_is_set_on_each_finding() -> None:
+def test_scoring_leaves_findings_alone_the_report_sets_their_risk() -> None:
     findings = [f("medium"), f("medium", "pass"), f("low", net=True)]
     score(findings)
+    assert [x.risk for x in findings] == [0.0, 0.0, 0.0]  # score() changes no finding
+    build(scan_id="0" * 32, started_at=T0, finished_at=T0, complete=True,
+          targets=[TargetInfo("t", TargetKind.HOST)], findings=findings)
     assert [x.risk for x in findings] == [3.0, 0.0, 2.0]

@@ -7,8 +7,9 @@
   outright stays `running` and is listed as "did not finish".
 - WAL journal, a busy timeout and short `BEGIN IMMEDIATE` write transactions make two scans
   writing at once safe; readers never block writers.
-- History works on the report's JSON form (a dict), never on the report module, which sits
-  beside it in the layer order.
+- History stores the report's JSON form (a dict) and compares typed scans (`StoredScan`:
+  targets, findings, the score under the current scoring version); it never imports the
+  report module, which sits above it in the layer order (`Report.as_stored` builds one).
 """
 
 from __future__ import annotations
@@ -318,6 +319,10 @@ class HistoryStore:
             raise HistoryError(f"scan {row.scan_id[:12]} did not finish: no results were stored")
         return json.loads(data["report"])  # type: ignore[no-any-return]
 
+    def scan(self, scan_id: str) -> StoredScan:
+        """A stored scan, typed, as the diff compares it."""
+        return StoredScan.from_dict(self.load(scan_id))
+
     def previous(self, targets: Iterable[str], before: str | None = None,
                  complete_only: bool = True) -> ScanRow | None:
         """The latest stored scan of the same set of targets (before scan `before`, if given)."""
@@ -358,7 +363,7 @@ class HistoryStore:
 
 
 def pick_pair(store: HistoryStore, old: str | None, new: str | None,
-              target: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+              target: str | None) -> tuple[StoredScan, StoredScan]:
     """The two stored reports to compare: OLD and NEW as given; with only OLD, the latest later
     scan of the same targets; with neither, the latest scan (of `target`) and the previous
     complete scan of the same targets."""
@@ -369,7 +374,7 @@ def pick_pair(store: HistoryStore, old: str | None, new: str | None,
             newer = [r for r in store.list(limit=None) if r.targets == names and r.state != "running"]
             if not newer or newer[0].scan_id == base["scan_id"]:
                 raise HistoryError("no later scan of the same targets to compare with")
-            return base, store.load(newer[0].scan_id)
+            return StoredScan.from_dict(base), store.scan(newer[0].scan_id)
         rows = [r for r in store.list(target=target) if r.state != "running"]
         if not rows:
             raise HistoryError("no finished scan recorded" + (f" for {target}" if target else ""))
@@ -378,10 +383,10 @@ def pick_pair(store: HistoryStore, old: str | None, new: str | None,
         if prev is None:
             raise HistoryError(f"only one finished scan of {', '.join(newest.targets)}: "
                                "nothing to compare yet")
-        return store.load(prev.scan_id), store.load(newest.scan_id)
+        return store.scan(prev.scan_id), store.scan(newest.scan_id)
     if old is None:
         raise HistoryError("give OLD and NEW, or neither")
-    return store.load(old), store.load(new)
+    return store.scan(old), store.scan(new)
 
 
 def _like_prefix(prefix: str) -> str:
@@ -464,12 +469,42 @@ class ScanBrief:
                    scoring_version=version, scored_as=str(d.get("scored_as") or version))
 
 
-def _scan_brief(report: dict[str, Any]) -> ScanBrief:
-    scored = rescore(report)
-    return ScanBrief(scan_id=report["scan_id"], started_at=report["started_at"],
-                     targets=tuple(sorted(t["name"] for t in report["targets"])),
-                     score=scored.score, grade=scored.grade, complete=report["complete"],
-                     scoring_version=scored.version, scored_as=scored.scored_as)
+@dataclass
+class StoredScan:
+    """A scan as history compares it: typed targets and findings, and its score under the
+    current scoring version (`brief`). Built from a stored report (`from_dict`), or from the
+    report of the scan being recorded (`Report.as_stored`)."""
+
+    brief: ScanBrief
+    targets: list[TargetInfo]
+    findings: list[Finding]
+    tool_version: str | None = None
+
+    @property
+    def scan_id(self) -> str:
+        return self.brief.scan_id
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.targets]
+
+    @property
+    def failing(self) -> list[tuple[str, str]]:
+        return [f.key for f in self.findings if f.status is Status.FAIL]
+
+    @classmethod
+    def from_dict(cls, report: dict[str, Any]) -> StoredScan:
+        """A stored JSON report (rescored when it was scored under an older version)."""
+        scored = rescore(report)
+        targets = [TargetInfo.from_dict(t) for t in report["targets"]]
+        brief = ScanBrief(scan_id=report["scan_id"], started_at=report["started_at"],
+                          targets=tuple(sorted(t.name for t in targets)),
+                          score=scored.score, grade=scored.grade,
+                          complete=bool(report["complete"]), scoring_version=scored.version,
+                          scored_as=scored.scored_as)
+        return cls(brief=brief, targets=targets,
+                   findings=[Finding.from_dict(f) for f in report["findings"]],
+                   tool_version=(report.get("tool") or {}).get("version"))
 
 
 _BUCKETS = ("new", "resolved", "regressed", "unchanged", "not_reassessed")
@@ -566,8 +601,8 @@ class HistorySection:
                    trend=[TrendPoint.from_dict(p) for p in d.get("trend", [])])
 
 
-def _findings(report: dict[str, Any]) -> dict[tuple[str, str], Finding]:
-    return {(f["check_id"], f["target"]): Finding.from_dict(f) for f in report["findings"]}
+def _findings(scan: StoredScan) -> dict[tuple[str, str], Finding]:
+    return {f.key: f for f in scan.findings}
 
 
 def _entry(f: Finding, old: Finding | None, new: Finding | None) -> DiffEntry:
@@ -584,10 +619,10 @@ def _sort_key(e: DiffEntry) -> tuple[int, str, str]:
     return (-e.severity.rank, e.check_id, e.target)
 
 
-def diff(old: dict[str, Any], new: dict[str, Any],
+def diff(old: StoredScan, new: StoredScan,
          failed_earlier: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
          ) -> ScanDiff:
-    """Compare two stored reports (JSON form).
+    """Compare two scans (typed findings; an older scoring version already rescored).
 
     new        fails now, did not fail in the older scan (and never failed before it)
     regressed  fails now with a higher severity, or fails again after it had been resolved
@@ -596,7 +631,7 @@ def diff(old: dict[str, Any], new: dict[str, Any],
     unchanged  failed in both
     not_reassessed  failed in the older scan, could not be assessed now (error, skipped, gone)
     """
-    result = ScanDiff(old_scan=_scan_brief(old), new_scan=_scan_brief(new))
+    result = ScanDiff(old_scan=old.brief, new_scan=new.brief)
     before, after = _findings(old), _findings(new)
     for key, f in after.items():
         if f.status is not Status.FAIL:
@@ -625,13 +660,13 @@ def diff(old: dict[str, Any], new: dict[str, Any],
     return result
 
 
-def _comparability(old: dict[str, Any], new: dict[str, Any], result: ScanDiff) -> None:
+def _comparability(old: StoredScan, new: StoredScan, result: ScanDiff) -> None:
     """Scores and deltas only mean something between like scans: say when they are not."""
     notes = result.notes
     if result.old_scan.targets != result.new_scan.targets:
         notes.append("the scans cover different targets")
-    old_checks = {f["check_id"] for f in old["findings"]}
-    new_checks = {f["check_id"] for f in new["findings"]}
+    old_checks = {f.check_id for f in old.findings}
+    new_checks = {f.check_id for f in new.findings}
     if old_checks != new_checks:
         added, removed = len(new_checks - old_checks), len(old_checks - new_checks)
         notes.append(f"the check sets differ ({added} added, {removed} removed)")
@@ -652,26 +687,23 @@ def _comparability(old: dict[str, Any], new: dict[str, Any], result: ScanDiff) -
             notes.append(f"the {label} scan was scored with scoring version {brief.scored_as}:"
                          f" its score was recomputed from its stored findings with version "
                          f"{brief.scoring_version}")
-    old_tool = old.get("tool", {}).get("version")
-    new_tool = new.get("tool", {}).get("version")
+    old_tool, new_tool = old.tool_version, new.tool_version
     if old_tool != new_tool:
         notes.append(f"smbaudit version changed ({old_tool} -> {new_tool})")
 
 
-def history_section(store: HistoryStore, report: dict[str, Any]) -> HistorySection:
+def history_section(store: HistoryStore, scan: StoredScan) -> HistorySection:
     """The report's `history` section for a scan about to be saved: the diff against the
     previous complete scan of the same targets, and the score trend (this scan included)."""
-    names = [t["name"] for t in report["targets"]]
-    prev_row = store.previous(names, before=report["scan_id"])
+    names = scan.names
+    prev_row = store.previous(names, before=scan.scan_id)
     section = HistorySection()
     if prev_row is not None:
-        prev = store.load(prev_row.scan_id)
-        failing_now = [(f["check_id"], f["target"]) for f in report["findings"]
-                       if f["status"] == Status.FAIL.value]
-        earlier = store.failed_before(failing_now, prev_row.scan_id)
-        section.previous = _scan_brief(prev)
-        section.diff = diff(prev, report, earlier)
-    this = _scan_brief(report)
+        prev = store.scan(prev_row.scan_id)
+        earlier = store.failed_before(scan.failing, prev_row.scan_id)
+        section.previous = prev.brief
+        section.diff = diff(prev, scan, earlier)
+    this = scan.brief
     trend = [p for p in store.trend(names) if p.scan_id != this.scan_id]
     trend.append(TrendPoint(scan_id=this.scan_id, started_at=this.started_at, score=this.score,
                             grade=this.grade, complete=this.complete,

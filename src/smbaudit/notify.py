@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from smbaudit import __version__
+from smbaudit.models import Finding
 from smbaudit.profile import SmtpSettings
 from smbaudit.report import Report
 from smbaudit.scoring import score_text
@@ -29,7 +30,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def payload(report: Report, reason: str, crossing: list[dict[str, Any]],
+def payload(report: Report, reason: str, crossing: list[Finding],
             reports: list[str]) -> dict[str, Any]:
     """What is sent: enough to act on without opening the report."""
     s = report.summary
@@ -46,7 +47,9 @@ def payload(report: Report, reason: str, crossing: list[dict[str, Any]],
         "counts": s.counts,
         "new": len(diff.new) if diff else 0,
         "regressed": len(diff.regressed) if diff else 0,
-        "findings": crossing[:MAX_LISTED],
+        "findings": [{"check_id": f.check_id, "title": f.title, "problem": f.headline,
+                      "target": f.target, "severity": f.severity.value, "location": f.location}
+                     for f in crossing[:MAX_LISTED]],
         "findings_total": len(crossing),
         "reports": reports,
         "tool": {"name": "smbaudit", "version": __version__},

@@ -49,6 +49,8 @@ from smbaudit.packs import cis, registry
 from smbaudit.redact import redact_text
 from smbaudit.render.formats import OutputFormat, renderer
 from smbaudit.report import Report
+from smbaudit.scoring import SCORING_VERSION
+from smbaudit.sections import FrameworkSection, VulnDataSection
 from smbaudit.targets.hoststate import HostState
 from smbaudit.targets.inventory import InventoryHost, hosts_from
 from smbaudit.targets.resolve import ResolvedTargets, ResolveOptions, resolve
@@ -81,7 +83,7 @@ class Crossing:
     """Why the --fail-on / --fail-on-new threshold was crossed, and the findings that did."""
 
     reason: str
-    findings: list[dict[str, Any]]
+    findings: list[Finding]
 
 
 @dataclass
@@ -124,29 +126,18 @@ class ScanCoverage:
             if config.reviews:
                 review_file.load(config.reviews)
 
-    def assess(self, findings: list[Finding]) -> list[dict[str, Any]] | None:
+    def assess(self, findings: list[Finding]) -> list[FrameworkSection] | None:
         if not self.wanted:
             return None
         from smbaudit.compliance.coverage import assess
 
         c = self.config
-        return [r.to_dict() for r in assess(self.catalogs, list(c.frameworks), findings,
-                                            list(c.evidence_dirs), c.attestations,
-                                            dt.date.today(), c.reviews)]
+        return [FrameworkSection.from_dict(r.to_dict())
+                for r in assess(self.catalogs, list(c.frameworks), findings,
+                                list(c.evidence_dirs), c.attestations, dt.date.today(), c.reviews)]
 
 
 # ------------------------------------------------------------------------------ verdict
-
-
-def new_or_regressed(report: Report) -> list[dict[str, Any]]:
-    """Findings new or regressed since the previous scan; with no previous scan, every failure
-    (a first run has nothing to compare against, so everything it finds is new)."""
-    diff = report.history.diff if report.history else None
-    if diff is not None:
-        return [e.to_dict() for e in diff.new + diff.regressed if not e.waived]
-    return [{"check_id": f.check_id, "target": f.target, "severity": f.severity.value,
-             "title": f.title, "waived": False}
-            for f in report.failed if not f.waived]
 
 
 def not_audited(report: Report) -> list[TargetInfo]:
@@ -162,13 +153,7 @@ def exit_code(report: Report, fail_on: str, fail_on_new: str | None = None) -> i
     `fail_on_new`, only new or regressed findings count as failures."""
     if not report.complete:
         return EXIT_INTERRUPTED
-    if fail_on_new:
-        failing = any(meets_threshold(Severity(e["severity"]), fail_on_new)
-                      for e in new_or_regressed(report))
-    else:
-        failing = any(meets_threshold(f.severity, fail_on) and not f.waived
-                      for f in report.failed)
-    if failing:
+    if crossing(report, fail_on, fail_on_new).findings:
         return EXIT_FINDINGS_NOT_AUDITED if not_audited(report) else EXIT_FINDINGS
     if report.unreachable or not_audited(report) or any(
             f.status is Status.ERROR for f in report.findings):
@@ -177,17 +162,13 @@ def exit_code(report: Report, fail_on: str, fail_on_new: str | None = None) -> i
 
 
 def crossing(report: Report, fail_on: str, fail_on_new: str | None) -> Crossing:
-    """Why the threshold was crossed, and the findings that crossed it."""
-    if fail_on_new:
-        found = [e for e in new_or_regressed(report)
-                 if meets_threshold(Severity(e["severity"]), fail_on_new)]
-        return Crossing(f"{len(found)} new or regressed finding(s) at or above {fail_on_new}",
-                        found)
-    found = [{"check_id": f.check_id, "title": f.title, "target": f.target,
-              "severity": f.severity.value, "location": f.location}
-             for f in report.findings_sorted() if f.status is Status.FAIL
-             and meets_threshold(f.severity, fail_on) and not f.waived]
-    return Crossing(f"{len(found)} failing finding(s) at or above {fail_on}", found)
+    """The one threshold test (--fail-on, or --fail-on-new when given): the counted failures
+    at or above it, and why they cross it."""
+    threshold = fail_on_new or fail_on
+    found = [f for f in report.counted_failures(new_only=bool(fail_on_new))
+             if meets_threshold(f.severity, threshold)]
+    what = "new or regressed finding(s)" if fail_on_new else "failing finding(s)"
+    return Crossing(f"{len(found)} {what} at or above {threshold}", found)
 
 
 # ------------------------------------------------------------------------------ history
@@ -252,10 +233,16 @@ def host_history(db: str | None, target: str, limit: int | None
                     "GROUP BY status", (row.seq, target)):
                 counts[status] = n
             counts["total"] = sum(counts.values())
-            per = store.db.execute("SELECT json_extract(report, '$.summary.per_target') FROM "
-                                   "scans WHERE seq = ?", (row.seq,)).fetchone()[0]
+            per, version = store.db.execute(
+                "SELECT json_extract(report, '$.summary.per_target'), "
+                "json_extract(report, '$.summary.scoring_version') FROM scans WHERE seq = ?",
+                (row.seq,)).fetchone()
             own: dict[str, Any] = next((p for p in json.loads(per or "[]")
                                         if p.get("target") == target), {})
+            if (version or "1") != SCORING_VERSION:  # scored under an older version: rescore
+                sliced = fleet.host_slice(store.load(row.scan_id), target)
+                again = history.rescore(sliced) if sliced else None
+                own = {"score": again.score, "grade": again.grade} if again else {}
             out.append((replace(row, score=own.get("score"), grade=own.get("grade"),
                                 counts=counts, targets=[target]), len(row.targets)))
     return out
@@ -267,9 +254,10 @@ def stored_diff(db: str | None, old: str | None, new: str | None,
     with `target` one host of a fleet scan, its last two scans narrowed to it)."""
     with open_existing_history(db) as store:
         pair = _host_pair(store, target) if target and old is None and new is None else None
-        older, newer = pair or history.pick_pair(store, old, new, target)
-        failing = [(f["check_id"], f["target"]) for f in newer["findings"] if f["status"] == "fail"]
-        earlier = store.failed_before(failing, older["scan_id"])
+        older, newer = ((history.StoredScan.from_dict(pair[0]),
+                         history.StoredScan.from_dict(pair[1]))
+                        if pair else history.pick_pair(store, old, new, target))
+        earlier = store.failed_before(newer.failing, older.scan_id)
     return history.diff(older, newer, earlier)
 
 
@@ -288,9 +276,8 @@ def _record(store: history.HistoryStore | None, report: Report, profile: str | N
     if store is None:
         return
     try:
-        data = report.to_dict()  # once: the new scan as history compares and stores it
-        report.history = history.history_section(store, data)
-        data["history"] = report.history.to_dict()
+        report.history = history.history_section(store, report.as_stored())
+        data = report.to_dict()  # once: the new scan as history stores it
         store.save(data, profile=profile)
     finally:
         store.close()
@@ -568,7 +555,7 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
     report.waivers = waiver_section
     report.sarif_base = config.sarif_base
     if any(c.probe in vulndb_status.STORE_PROBES for c in selected):
-        report.vulndb = vulndb_status.report_section(config.vulndb)
+        report.vulndb = VulnDataSection.from_dict(vulndb_status.report_section(config.vulndb))
     report.compliance = coverage.assess(report.findings)
     _record(store, report, config.profile.name if config.profile else None)
     written = write_reports(report, paths, recovery_hint(report, store),

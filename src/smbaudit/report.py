@@ -9,9 +9,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from smbaudit import __version__
-from smbaudit.history import HistorySection
+from smbaudit.history import HistorySection, ScanBrief, StoredScan
 from smbaudit.models import CATEGORIES, Finding, Severity, Status, TargetInfo, TargetKind
-from smbaudit.scoring import SCORING_VERSION, Score, score
+from smbaudit.scoring import SCORING_VERSION, Score, counts, finding_risk, score
+from smbaudit.sections import FrameworkSection, VulnDataSection
 from smbaudit.waivers import WaiverOutcome
 
 # 2: scoring version 2 (risk points with no ceiling, a breakdown, what fixing each top
@@ -53,7 +54,7 @@ class Summary:
 
 def summarize(findings: list[Finding], targets: list[TargetInfo] | None = None,
               complete: bool = True) -> Summary:
-    """Counts and score (sets each finding's `risk`)."""
+    """Counts and score (the findings are not changed)."""
     result = score(findings, targets or [], complete)
     status_counts = Counter(f.status.value for f in findings)
     failed = [f for f in findings if f.status is Status.FAIL]
@@ -81,12 +82,12 @@ class Report:
     command: list[str] = field(default_factory=list)
     checks_loaded: int = 0
     plugins: list[str] = field(default_factory=list)
-    # Sections added by later stages; each is JSON-like data (a list/dict from `to_dict()`).
-    compliance: list[dict[str, Any]] | None = None
+    # Sections added by later stages of the pipeline, typed (each with to_dict / from_dict).
+    compliance: list[FrameworkSection] | None = None
     history: HistorySection | None = None
     waivers: WaiverOutcome | None = None
     # The vulnerability data the patch-level checks used: its date, age and sources.
-    vulndb: dict[str, Any] | None = None
+    vulndb: VulnDataSection | None = None
     # A stored report scored under another scoring version keeps its own summary when
     # re-rendered: an old report must say what it said then.
     stored_summary: Summary | None = None
@@ -106,6 +107,28 @@ class Report:
     @property
     def unreachable(self) -> list[TargetInfo]:
         return [t for t in self.targets if not t.reachable]
+
+    def as_stored(self) -> StoredScan:
+        """This scan as history compares it (scored under the current version)."""
+        sc = self.summary.score
+        shown = self.shown_summary.score
+        brief = ScanBrief(scan_id=self.scan_id, started_at=self.started_at.isoformat(),
+                          targets=tuple(sorted(t.name for t in self.targets)), score=sc.score,
+                          grade=sc.grade, complete=self.complete,
+                          scoring_version=sc.scoring_version, scored_as=shown.scoring_version)
+        return StoredScan(brief=brief, targets=list(self.targets), findings=list(self.findings),
+                          tool_version=self.tool_version)
+
+    def counted_failures(self, new_only: bool = False) -> list[Finding]:
+        """Failing findings that count (no live waiver), riskiest first; with `new_only`, those
+        new or regressed since the previous scan (with no previous scan, every one: a first
+        run has nothing to compare against, so everything it finds is new)."""
+        found = [f for f in self.findings_sorted() if counts(f)]
+        diff = self.history.diff if self.history else None
+        if not new_only or diff is None:
+            return found
+        changed = {(e.check_id, e.target) for e in diff.new + diff.regressed}
+        return [f for f in found if f.key in changed]
 
     def findings_sorted(self) -> list[Finding]:
         """Failures first (riskiest first), then errors, then the rest."""
@@ -131,13 +154,13 @@ class Report:
             "findings": [f.to_dict() for f in self.findings_sorted()],
         }
         if self.compliance is not None:
-            data["compliance"] = self.compliance
+            data["compliance"] = [c.to_dict() for c in self.compliance]
         if self.history is not None:
             data["history"] = self.history.to_dict()
         if self.waivers is not None:
             data["waivers"] = self.waivers.to_dict()
         if self.vulndb is not None:
-            data["vulndb"] = self.vulndb
+            data["vulndb"] = self.vulndb.to_dict()
         return data
 
     @classmethod
@@ -163,10 +186,11 @@ class Report:
             command=data.get("command", []),
             checks_loaded=data.get("checks_loaded", 0),
             plugins=data.get("plugins", []),
-            compliance=data.get("compliance"),
+            compliance=[FrameworkSection.from_dict(c) for c in data["compliance"]]
+            if data.get("compliance") is not None else None,
             history=HistorySection.from_dict(data["history"]) if data.get("history") else None,
             waivers=WaiverOutcome.from_dict(data["waivers"]) if data.get("waivers") else None,
-            vulndb=data.get("vulndb"),
+            vulndb=VulnDataSection.from_dict(data["vulndb"]) if data.get("vulndb") else None,
         )
 
 
@@ -174,6 +198,10 @@ def build(*, scan_id: str, started_at: datetime, finished_at: datetime, complete
           targets: list[TargetInfo], findings: list[Finding], stop_reason: str = "",
           command: list[str] | None = None, checks_loaded: int = 0,
           plugins: list[str] | None = None) -> Report:
+    """The report of a finished (or interrupted) scan. The last step that completes a finding
+    (its `risk`, after the engine and the waivers): from here on nothing changes a finding."""
+    for f in findings:
+        f.risk = finding_risk(f)
     return Report(scan_id=scan_id, started_at=started_at, finished_at=finished_at,
                   complete=complete, targets=targets, findings=findings,
                   summary=summarize(findings, targets, complete), stop_reason=stop_reason, command=command or [],

@@ -373,7 +373,7 @@ def _target_scores(findings: list[Finding], targets: Sequence[TargetInfo]) -> li
         if why:
             result.append(TargetScore(name, None, NOT_ASSESSED, reason=why))
             continue
-        risks = [f.risk for f in mine if counts(f)]
+        risks = [finding_risk(f) for f in mine if counts(f)]
         value = sum(risks, 0.0)
         details = infos[name].details if name in infos else {}
         partly = details.get("state") == HostState.PARTLY_ASSESSED.value
@@ -385,7 +385,7 @@ def _target_scores(findings: list[Finding], targets: Sequence[TargetInfo]) -> li
 
 
 def _total(findings: Iterable[Finding], with_waivers: bool) -> float:
-    return sum((f.risk for f in findings if counts(f, with_waivers)), 0.0)
+    return sum((finding_risk(f) for f in findings if counts(f, with_waivers)), 0.0)
 
 
 def _breakdown(findings: list[Finding]) -> Breakdown:
@@ -393,14 +393,15 @@ def _breakdown(findings: list[Finding]) -> Breakdown:
     per_sev = Counter(f.severity for f in counted)
     points: dict[Severity, float] = {}
     for f in counted:
-        points[f.severity] = points.get(f.severity, 0.0) + f.risk
-    network = [f for f in counted if f.network_exposed and f.risk]
+        points[f.severity] = points.get(f.severity, 0.0) + finding_risk(f)
+    network = [f for f in counted if f.network_exposed and finding_risk(f)]
     waived = [f for f in findings if f.status is Status.FAIL and f.waived]
     return Breakdown(
         rows=tuple(BreakdownRow(s, per_sev[s], points[s]) for s in reversed(Severity)
                    if per_sev[s]),
         network_count=len(network),
-        network_points=sum((f.risk - SEVERITY_POINTS[f.severity] for f in network), 0.0),
+        network_points=sum((finding_risk(f) - SEVERITY_POINTS[f.severity] for f in network),
+                           0.0),
         waived_count=len(waived), waived_points=sum((finding_risk(f) for f in waived), 0.0))
 
 
@@ -409,24 +410,23 @@ def _contributors(counted: list[Finding], overall: float | None,
     target_scores = {t.target: t.score for t in per_target}
     top = []
     for f in counted[:TOP_CONTRIBUTORS]:
-        after = None if overall is None else overall - f.risk
+        after = None if overall is None else overall - finding_risk(f)
         mine = target_scores.get(f.target)
         top.append(Contributor(
             check_id=f.check_id, title=f.title, problem=f.headline, target=f.target,
-            severity=f.severity, risk=f.risk, network_exposed=f.network_exposed,
+            severity=f.severity, risk=finding_risk(f), network_exposed=f.network_exposed,
             score_if_fixed=after,
             grade_if_fixed=grade_for(after) if after is not None and letter else None,
-            target_score_if_fixed=None if mine is None else mine - f.risk))
+            target_score_if_fixed=None if mine is None else mine - finding_risk(f)))
     return top
 
 
 def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
           complete: bool = True) -> Score:
-    """Score the findings (setting each one's `risk`) and explain the result. `targets`
-    (as the report lists them) tells which were not reached; `complete` is False for an
-    interrupted scan, which gets no score."""
-    for f in findings:
-        f.risk = finding_risk(f)
+    """Score the findings and explain the result (the findings are not changed: the report
+    sets each one's `risk` when it is built). `targets` (as the report lists them) tells
+    which were not reached; `complete` is False for an interrupted scan, which gets no
+    score."""
     per_target = _target_scores(findings, targets)
     assessed = {t.target for t in per_target if t.assessed}
     scored = [f for f in findings if f.target in assessed]
@@ -461,8 +461,8 @@ def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
                      "and no grade")
         overall = without = None
         grade = INCOMPLETE if grade != NOT_ASSESSED else grade
-    counted = sorted((f for f in scored if counts(f) and f.risk > 0),
-                     key=lambda f: (-f.risk, -f.severity.rank, f.check_id, f.target))
+    counted = sorted((f for f in scored if counts(f) and finding_risk(f) > 0),
+                     key=lambda f: (-finding_risk(f), -f.severity.rank, f.check_id, f.target))
     return Score(score=overall, grade=grade, score_without_waivers=without, per_target=per_target,
                  top_contributors=_contributors(counted, overall, per_target, is_letter(grade)),
                  gates=gates, network_weighted=sum(1 for f in counted if f.network_exposed),

@@ -18,6 +18,7 @@ from smbaudit.cli import handle_errors
 from smbaudit.cli.options import format_option, output_option, write_output
 from smbaudit import pipeline
 from smbaudit.errors import UsageError
+from smbaudit.sections import FrameworkSection
 from smbaudit.textsafe import visible
 
 if TYPE_CHECKING:  # the compliance modules load when a policies command runs, not for `scan`
@@ -264,8 +265,8 @@ def scan_options(func):  # type: ignore[no-untyped-def]
                         help="Report regulation coverage (repeatable): hipaa, gdpr, ccpa.")(func)
 
 
-def echo_summaries(compliance: list[dict] | None, err: bool = False) -> None:  # type: ignore[type-arg]
+def echo_summaries(compliance: list[FrameworkSection] | None, err: bool = False) -> None:
     for fw in compliance or []:
-        click.echo(f"{fw['framework'].upper()}: {fw['summary']['line']}", err=err)
-    for problem in (compliance or [{}])[0].get("problems", []):
+        click.echo(f"{fw.framework.upper()}: {fw.summary.line}", err=err)
+    for problem in compliance[0].problems if compliance else ():
         click.echo(f"smbaudit: warning: {visible(problem)}", err=True)

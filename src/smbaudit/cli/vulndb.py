@@ -16,6 +16,7 @@ from smbaudit.vulndb import build, feeds, update as updating
 from smbaudit.vulndb.errors import VulnDBError
 from smbaudit.vulndb.fetch import Limits
 from smbaudit.vulndb.status import store_status
+from smbaudit.sections import VulnDataSection
 from smbaudit.vulndb.store import days_since, default_path
 
 vulndb_option = click.option(
@@ -179,7 +180,7 @@ def export(file: Path, db: Path | None) -> None:
     click.echo(f"{file}: sha256 {digest}")
 
 
-def echo_status(section: dict[str, Any] | None, err: bool) -> None:
+def echo_status(section: VulnDataSection | None, err: bool) -> None:
     """Say once, after the scan, when the data is missing or getting old."""
-    if section and section["freshness"] != "current":
-        click.echo(f"smbaudit: {section['message']}", err=err)
+    if section and section.freshness != "current":
+        click.echo(f"smbaudit: {section.message}", err=err)

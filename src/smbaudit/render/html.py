@@ -19,6 +19,7 @@ from smbaudit.render import fleet as fleet_view
 from smbaudit.render import views
 from smbaudit.report import Report
 from smbaudit.scoring import SCALE, score_text
+from smbaudit.sections import FrameworkSection
 
 TEMPLATE = "report.html.j2"
 PRINT_TEMPLATE = "print.html.j2"
@@ -95,7 +96,6 @@ def render_html(report: Report) -> bytes:
     has_compliance = (resources.reports_dir() / "_compliance.html.j2").is_file()
     html = template.render(
         report=report,
-        data=report.to_dict(),
         summary=report.shown_summary,
         scale=SCALE,
         trend_view=views.trend(report.history),
@@ -149,7 +149,7 @@ def render_print_html(report: Report) -> bytes:
         summary=report.shown_summary,
         scale=SCALE,
         score_text="-" if score is None else score_text(score),
-        counted=views.counted_failures(report),
+        counted=report.counted_failures(),
         waiver_view=views.waivers(report),
         areas=[a for a in areas if a.failing],
         quiet_areas=[a for a in areas if not a.failing],
@@ -161,5 +161,6 @@ def render_print_html(report: Report) -> bytes:
 def render_compliance_html(results: list[FrameworkCoverage]) -> str:
     """The stand-alone compliance coverage report (`smbaudit policies coverage -f html`)."""
     template = environment().get_template("compliance.html.j2")
-    return template.render(compliance=[r.to_dict() for r in results], version=__version__,
+    return template.render(compliance=[FrameworkSection.from_dict(r.to_dict()) for r in results],
+                           version=__version__,
                            generated=datetime.date.today().isoformat())

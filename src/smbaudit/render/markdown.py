@@ -114,8 +114,8 @@ def _compose(report: Report, limit: int, top: int, listed: int, fixes: int) -> s
     for gate in s.score.gates[:2]:
         lines.append(f"Note: {md(gate, 160)}")
     if report.vulndb:
-        lines.append(f"Vulnerability data: {md(report.vulndb.get('message', ''), 160)}")
-    failing = views.counted_failures(report)
+        lines.append(f"Vulnerability data: {md(report.vulndb.message, 160)}")
+    failing = report.counted_failures()
     if failing:
         lines += ["", f"## Top problems ({min(top, len(failing))} of {len(failing)})", ""]
         lines += [f"{i}. {_problem(f, limit, len(names) > 1)}" for i, f in enumerate(failing[:top], 1)]

@@ -177,7 +177,7 @@ def _result(f: Finding, index: int, places: Places) -> dict[str, Any]:
     }
     if f.waiver is not None:
         result["properties"]["waiver"] = f.waiver.to_dict()
-        if not f.waiver.expired:
+        if f.waived:
             result["suppressions"] = [{
                 "kind": "external", "status": "accepted",
                 "justification": f"{f.waiver.justification} (approved by {f.waiver.approved_by}, "

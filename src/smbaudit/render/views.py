@@ -33,23 +33,17 @@ def waivers(report: Report) -> WaiverView:
     failing = [f for f in report.findings_sorted() if f.status is Status.FAIL and f.waiver]
     section = report.waivers
     return WaiverView(
-        accepted=[f for f in failing if f.waiver and not f.waiver.expired],
-        expired=[f for f in failing if f.waiver and f.waiver.expired],
+        accepted=[f for f in failing if f.waived],
+        expired=[f for f in failing if not f.waived],
         unmatched=section.unmatched if section else [],
         files=list(section.files) if section else [],
     )
 
 
-def counted_failures(report: Report) -> list[Finding]:
-    """Failing findings that count: not accepted by a live waiver; riskiest first."""
-    return [f for f in report.findings_sorted()
-            if f.status is Status.FAIL and not (f.waiver and not f.waiver.expired)]
-
-
 def top_by_target(report: Report, limit: int = TOP_PER_TARGET) -> dict[str, list[Finding]]:
     """Each target's riskiest counted failures, in the order the targets were given."""
     tops: dict[str, list[Finding]] = {t.name: [] for t in report.targets}
-    for f in counted_failures(report):
+    for f in report.counted_failures():
         bucket = tops.setdefault(f.target, [])
         if len(bucket) < limit:
             bucket.append(f)
