@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from importlib import import_module
@@ -84,7 +85,18 @@ def cli() -> None:
     """smbaudit: security and compliance audit scanner for small and medium businesses."""
 
 
+def _quiet_library_warnings() -> None:
+    """Library deprecation notices (cryptography on DSA keys, which old hosts still hold) are
+    for developers, not for someone reading a scan's output."""
+    try:
+        from cryptography.utils import CryptographyDeprecationWarning
+    except ImportError:  # pragma: no cover - cryptography is a dependency
+        return
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+
+
 def main() -> None:
+    _quiet_library_warnings()
     try:
         cli.main(standalone_mode=False, prog_name="smbaudit")
     except click.exceptions.Abort:
