@@ -8,15 +8,19 @@ import base64
 import hashlib
 import io
 import socket
+import ssl
 import threading
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
+from netservers import CertFiles, make_cert
 
 from smbaudit.cli import cli
 from smbaudit.vulndb import feeds
@@ -38,6 +42,7 @@ class Route:
     cut: int = 0  # announce the full length, send only this many bytes, close
     stall: bool = False  # send half, then wait (until the test ends) without closing
     md5: str = ""  # an x-goog-hash md5 to publish ("" = the right one)
+    location: str = ""  # answer 302 to this URL
     trickle: bool = False  # one byte every 50 ms (bounded), never stalling long enough to time out
 
 
@@ -59,6 +64,13 @@ def osv_zip() -> bytes:
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     monkeypatch.setenv("no_proxy", LOOPBACK)  # a proxy in the environment is never asked
+    with serving() as state:
+        yield state
+
+
+@contextmanager
+def serving(tls: CertFiles | None = None) -> Iterator[Server]:
+    """A threaded HTTP(S) server on 127.0.0.1 (a free port) serving `Server.routes`."""
     routes: dict[str, Route] = {}
     release = threading.Event()
     state = Server("", routes)
@@ -72,6 +84,12 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
             route = routes.get(self.path)
             if route is None:
                 self.send_error(404, "Not Found")
+                return
+            if route.location:
+                self.send_response(302)
+                self.send_header("Location", route.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             if route.etag and self.headers.get("If-None-Match") == route.etag:
                 self.send_response(304)
@@ -105,7 +123,13 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
 
     httpd = ThreadingHTTPServer((LOOPBACK, 0), Handler)
     httpd.daemon_threads = True
-    state.base = f"http://{LOOPBACK}:{httpd.server_address[1]}"
+    scheme = "http"
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls.cert, tls.key)
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        scheme = "https"
+    state.base = f"{scheme}://{LOOPBACK}:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -273,3 +297,26 @@ def test_feed_urls_and_mirror_mapping() -> None:
         "debian-tracker", "debian-dsa", "debian-dla", "almalinux", "rocky", "alpine"]
     with pytest.raises(VulnDBError, match="no feed left"):
         feeds.select(["ubuntu"], {}, "", ["ubuntu"])
+
+
+def test_https_certificates_are_verified_and_never_downgraded(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("no_proxy", LOOPBACK)
+    cert = make_cert(tmp_path / "pki", weak=False)
+    db = tmp_path / "v.sqlite"
+    with serving(cert) as tls, serving() as plain:
+        tls.routes["/dsa"] = Route((DATA / "DSA-list").read_bytes())
+        spec = feeds.select(["debian-dsa"], {"debian-dsa": f"{tls.base}/dsa"}, "")
+        with pytest.raises(FetchFailure, match="TLS certificate not trusted"):
+            update(db, spec, FAST)  # signed by a CA the system does not trust
+        assert not db.exists()
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert.ca))  # the site's own CA, the usual way
+        assert update(db, spec, FAST)[0].records == 5
+        before = db.read_bytes()
+        plain.routes["/dsa"] = Route((DATA / "DSA-list").read_bytes())
+        tls.routes["/moved"] = Route(b"", location=f"{plain.base}/dsa")
+        moved = feeds.select(["debian-dsa"], {"debian-dsa": f"{tls.base}/moved"}, "")
+        with pytest.raises(FetchFailure, match=r"redirected from https to http://127\.0\.0\.1:\d+/dsa: refused"):
+            update(db, moved, FAST)
+        assert db.read_bytes() == before
+        assert not [r for r in plain.requests if r["path"] == "/dsa"]
