@@ -95,6 +95,8 @@ def rsyslog(root: Path, good: bool) -> None:
         + "*.* /var/log/syslog\n")
     put(root, "/etc/systemd/journald.conf", f"[Journal]\nForwardToSyslog={'yes' if good else 'no'}\n")
     install_unit(root, "rsyslog.service", enabled=good)
+    if good:
+        put(root, "/usr/sbin/rsyslogd", "")
 
 
 def auditd_defaults(root: Path) -> None:
@@ -173,11 +175,37 @@ def iptables(root: Path, good: bool, crowded: bool = False) -> None:
     put(root, "/etc/iptables/rules.v4", f"*filter\n:INPUT DROP [0:0]\n{lo4}COMMIT\n")
     put(root, "/etc/iptables/rules.v6", f"*filter\n:INPUT DROP [0:0]\n{lo6}COMMIT\n")
     install_unit(root, "netfilter-persistent.service", enabled=True)
+    if good:  # iptables and iptables-persistent installed
+        put(root, "/usr/sbin/iptables", "")
+        put(root, "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "")
     if crowded:  # nftables and ufw loading rules as well
         put(root, "/etc/nftables.conf", "table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n")
         install_unit(root, "nftables.service", enabled=True)
         put(root, "/usr/sbin/ufw", "")
         put(root, "/etc/ufw/ufw.conf", "ENABLED=yes\n")
+
+
+def ufw_removed(root: Path) -> None:
+    """ufw removed but not purged: its configuration (ENABLED=yes) stays, the program is gone."""
+    put(root, "/etc/ufw/ufw.conf", "ENABLED=yes\n")
+    put(root, "/etc/default/ufw", 'DEFAULT_INPUT_POLICY="DROP"\n')
+
+
+def journald_masked(root: Path) -> None:
+    """journald masked, no rsyslog: nothing logs."""
+    from smbaudit.demotree._systemd_links import install_unit
+
+    install_unit(root, "systemd-journald.service", enabled=True, target="sysinit.target")
+    (root / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
+    os.symlink("/dev/null", root / "etc/systemd/system/systemd-journald.service")
+    put(root, "/etc/systemd/journald.conf", "[Journal]\nForwardToSyslog=yes\n")
+
+
+def sudo_log_unaudited(root: Path) -> None:
+    put(root, "/usr/sbin/auditd", "")
+    put(root, "/etc/sudoers", 'Defaults logfile="/var/log/sudo.log"\nroot ALL=(ALL:ALL) ALL\n', 0o440)
+    put(root, "/etc/audit/rules.d/50-scope.rules", "-w /etc/sudoers -p wa -k scope\n"
+        "-w /var/log/sudo.log -p r -k sudo_log_file\n", 0o640)
 
 
 def nftables_bare(root: Path) -> None:
@@ -241,6 +269,9 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "iptables-bad": lambda root: iptables(root, False),
     "iptables-crowded": lambda root: iptables(root, True, crowded=True),
     "nftables-bare": nftables_bare,
+    "ufw-removed": ufw_removed,
+    "journald-masked": journald_masked,
+    "sudo-log-unaudited": sudo_log_unaudited,
     "nftables-none": nftables_none,
     "coredump-default": lambda root: coredump(root, False),
     "accounts-odd": accounts_odd,

@@ -82,3 +82,36 @@ def test_timesyncd_dropins_reset_and_chrony_sourcedir(tmp_path: Path) -> None:
     facts = TimeSyncProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
     assert facts["timesyncd"]["ntp"] == [] and facts["timesyncd"]["servers"] == ["b.example.org"]
     assert facts["chrony"]["sources"] == ["server c.example.org"] and facts["chrony"]["runs_as"] == "chrony"
+
+
+def test_root_path_and_umask(tmp_path: Path) -> None:
+    from smbaudit.probes.shell_defaults import ShellDefaultsProbe
+
+    put(tmp_path, "/etc/login.defs", "ENV_SUPATH\tPATH=/usr/sbin:/usr/bin:/sbin:/bin\n")
+    put(tmp_path, "/root/.bashrc", "export PATH=~/bin:$PATH::/srv/tools\numask 022 # too weak\n"
+        "[ -n \"$PS1\" ] && umask 0077\n")
+    put(tmp_path, "/root/.profile", 'PATH="$PYENV_ROOT/bin:${PATH}"\n')
+    for d in ("usr/sbin", "usr/bin", "root/bin", "srv/tools"):
+        (tmp_path / d).mkdir(parents=True, exist_ok=True)
+        (tmp_path / d).chmod(0o755)
+    (tmp_path / "srv/tools").chmod(0o775)
+    (tmp_path / "sbin").symlink_to("usr/sbin")
+    facts = ShellDefaultsProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
+    assert facts["root_path"] == ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "$PYENV_ROOT/bin",
+                                  "~/bin", "", "/srv/tools"]
+    assert facts["root_path_problems"] == ["/bin: missing", "(empty entry): the current directory is searched",
+                                           "/srv/tools: writable by group"]
+    assert facts["root_umask_weak"] == ["/root/.bashrc:2 umask 0022"]
+
+
+def test_sudo_log_audit_watch(tmp_path: Path) -> None:
+    from smbaudit.probes.audit_logging import AuditLoggingProbe
+
+    put(tmp_path, "/etc/sudoers", 'Defaults logfile="/var/log/sudo.log"\nDefaults:alice logfile=/tmp/x\n')
+    put(tmp_path, "/etc/audit/rules.d/50.rules", "-w /var/log/sudo.log/ -p wa -k sudo_log_file\n")
+    facts = AuditLoggingProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
+    assert facts["auditd"]["sudo_logfile"] == "/var/log/sudo.log"  # the scoped line is not global
+    assert facts["auditd"]["sudo_logfile_watched"] is True
+    put(tmp_path, "/etc/audit/rules.d/50.rules", "-w /var/log/sudo.log -p r\n")
+    facts = AuditLoggingProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
+    assert facts["auditd"]["sudo_logfile_watched"] is False

@@ -9,6 +9,7 @@ from smbaudit.demotree._util import write
 
 GOOD_RULES = {
     "/etc/audit/rules.d/10-base.rules": "-D\n-b 8192\n--backlog_wait_time 60000\n-f 1\n",
+    "/etc/audit/rules.d/50-sudo.rules": "-w /var/log/sudo.log -p wa -k sudo_log_file\n",
     "/etc/audit/rules.d/50-identity.rules": (
         "-w /etc/group -p wa -k identity\n-w /etc/passwd -p wa -k identity\n"
         "-w /etc/gshadow -p wa -k identity\n-w /etc/shadow -p wa -k identity\n"
@@ -87,6 +88,7 @@ def build(root: Path, hardened: bool) -> list[str]:
         write(root, "/etc/logrotate.conf", LOGROTATE)
         write(root, "/etc/logrotate.d/rsyslog", "/var/log/syslog\n{\n  rotate 7\n  daily\n}\n")
         install_unit(root, "logrotate.timer", enabled=True, target="timers.target")
+        install_unit(root, "systemd-journald.service", enabled=True, target="sysinit.target")
     else:
         write(root, "/etc/audit/rules.d/audit.rules", "-D\n-b 320\n-w /etc/passwd -p wa\n", 0o640)
         write(root, "/etc/systemd/journald.conf",

@@ -34,6 +34,7 @@ table inet filter {
 def build(root: Path, hardened: bool) -> list[str]:
     if hardened:
         write(root, "/etc/nftables.conf", NFTABLES, 0o755)
+        write(root, "/usr/sbin/nft", "#!/bin/sh\n# placeholder for the demo\n", 0o755)
         write(root, "/etc/nftables.d/10-counters.nft", "# site additions\n")
         install_unit(root, "nftables.service", enabled=True, target="sysinit.target")
     else:

@@ -11,7 +11,9 @@ from smbaudit.models import TargetKind
 from smbaudit.probes._common import Reader, as_number, host_of, lines_of, strip_comment
 from smbaudit.probes._systemd import UNIT_FACTS, unit_state
 from smbaudit.probes import factschema as fs
+from smbaudit.probes.accounts import scan_sudoers
 from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.probes.sudo import global_defaults
 from smbaudit.targets.base import HostTarget, Target
 
 AUDITD_CONF = "/etc/audit/auditd.conf"
@@ -146,6 +148,17 @@ def auditd_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
             "conf": conf, "conf_set": sorted(configured), "rules_source": source, **rules}
 
 
+def sudo_log_watch(host: HostTarget, watches: list[dict[str, Any]]) -> dict[str, Any]:
+    """sudo's own log file (the last global `Defaults logfile=`, None unset or unreadable) and
+    whether an audit watch records writes to it (-p with w, or no -p: every access)."""
+    scan = scan_sudoers(host)
+    value = None if scan.unreadable else global_defaults(scan.defaults).get("logfile")
+    logfile = value.strip('"') if isinstance(value, str) and value else None
+    watched = logfile is not None and any(
+        w["path"].rstrip("/") == logfile and (not w["perms"] or "w" in w["perms"]) for w in watches)
+    return {"sudo_logfile": logfile, "sudo_logfile_watched": watched}
+
+
 def journald_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
     values: dict[str, str] = {}
     files = ["/etc/systemd/journald.conf"]
@@ -170,6 +183,7 @@ def journald_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
     storage = values.get("Storage", "auto").lower()
     persistent = storage == "persistent" or (storage == "auto" and host.exists("/var/log/journal"))
     return {"storage": storage, "persistent": persistent,
+            "unit": unit_state(host, "systemd-journald.service"),
             "compress": values.get("Compress", "yes").lower() in ("yes", "true", "1", "on"),
             "forward_to_syslog": values.get("ForwardToSyslog", "no").lower() in ("yes", "true", "1", "on"),
             "settings": values}
@@ -195,7 +209,8 @@ def rsyslog_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
                         line, re.I) or re.search(r'(module\s*\(\s*load|input\s*\(\s*type)\s*=\s*"im(tcp|udp|relp)"',
                                                  line, re.I):
                 remote_inputs.append(f"{path}:{lineno}")
-    return {"installed": installed, "enabled": installed and unit["enabled"],
+    daemon = host.exists("/usr/sbin/rsyslogd") or host.exists("/sbin/rsyslogd")
+    return {"installed": installed, "enabled": installed and unit["enabled"], "daemon": daemon,
             "file_actions": file_actions, "unit": unit, "file_create_mode": create_mode,
             "remote_inputs": remote_inputs, "receives_remote": bool(remote_inputs)}
 
@@ -228,9 +243,12 @@ class AuditLoggingProbe(Probe):
     [{path, perms, key, file, line}], syscall_rules [{action, syscalls, fields, compare, key, file,
     line}], by_arch ({b64, b32} -> {syscalls, eacces, eperm (syscalls audited on that failure),
     euid_execve (execve audited when euid != uid)}), watched_paths (from -w and -F path=/dir=),
-    syscalls, keys, immutable (-e 2)},
-    journald {storage, persistent, compress, forward_to_syslog, settings},
-    rsyslog {installed, enabled, file_actions (rules writing under /var/log), unit,
+    syscalls, keys, immutable (-e 2), sudo_logfile (sudoers' global Defaults logfile=),
+    sudo_logfile_watched (a watch with w covers it)},
+    journald {storage, persistent, unit (systemd-journald.service), compress, forward_to_syslog,
+    settings},
+    rsyslog {installed (its configuration or daemon is present), enabled, daemon (rsyslogd is
+    installed), file_actions (rules writing under /var/log), unit,
     file_create_mode (of new log files, rsyslog's default 0644), remote_inputs (file:line of
     imtcp / imudp / imrelp inputs), receives_remote},
     logrotate {present, rotate, frequency, scheduled (timer or cron.daily), configs},
@@ -258,10 +276,11 @@ class AuditLoggingProbe(Probe):
                 syscalls=fs.list_of(fs.STR), eacces=fs.list_of(fs.STR), eperm=fs.list_of(fs.STR),
                 euid_execve=fs.BOOL) for arch in ("b64", "b32")}),
             watched_paths=fs.list_of(fs.STR), syscalls=fs.list_of(fs.STR),
-            keys=fs.list_of(fs.STR), immutable=fs.BOOL),
-        journald=fs.record(storage=fs.STR, persistent=fs.BOOL, compress=fs.BOOL,
+            keys=fs.list_of(fs.STR), immutable=fs.BOOL,
+            sudo_logfile=fs.nullable(fs.STR), sudo_logfile_watched=fs.BOOL),
+        journald=fs.record(storage=fs.STR, persistent=fs.BOOL, unit=UNIT_FACTS, compress=fs.BOOL,
                            forward_to_syslog=fs.BOOL, settings=fs.mapping(fs.STR)),
-        rsyslog=fs.record(installed=fs.BOOL, enabled=fs.BOOL, file_actions=fs.INT,
+        rsyslog=fs.record(installed=fs.BOOL, enabled=fs.BOOL, daemon=fs.BOOL, file_actions=fs.INT,
                           unit=UNIT_FACTS, file_create_mode=fs.STR,
                           remote_inputs=fs.list_of(fs.STR), receives_remote=fs.BOOL),
         logrotate=fs.record(present=fs.BOOL, rotate=fs.nullable(fs.INT),
@@ -274,6 +293,7 @@ class AuditLoggingProbe(Probe):
         host = host_of(target)
         reader = Reader(host)
         auditd = auditd_facts(host, reader)
+        auditd.update(sudo_log_watch(host, auditd["watches"]))
         ctx.check_deadline()
         journald = journald_facts(host, reader)
         rsyslog = rsyslog_facts(host, reader)

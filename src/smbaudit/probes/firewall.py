@@ -48,6 +48,7 @@ def ufw_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
     loopback = bool(re.search(r"-A ufw-user-input -i lo -j ACCEPT", user_rules)) and \
         bool(re.search(r"-A ufw-user-input -s 127\.0\.0\.0/8 -j (DROP|REJECT)", user_rules))
     return {"installed": installed, "enabled": enabled, "default_input_policy": policy,
+            "program": _installed(host, ("/usr/sbin/ufw",)),
             "ipv6": defaults.get("IPV6", "yes").lower() == "yes", "unit": unit,
             "loopback": loopback}
 
@@ -130,7 +131,7 @@ def nftables_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
     loopback = bool(re.search(r'\biif(?:name)?\s+"?lo"?\s+accept\b', text)) and \
         bool(re.search(r"\bip\s+saddr\s+127\.0\.0\.0/8\b[^\n;]*\b(drop|reject)\b", text))
     return {"installed": installed, "enabled": installed and unit["enabled"] and bool(chains),
-            "tables": tables, "base_hooks": hooks, "loopback": loopback,
+            "program": _installed(host, ("/usr/sbin/nft", "/sbin/nft")), "tables": tables, "base_hooks": hooks, "loopback": loopback,
             "config_files": paths, "input_chains": chains, "default_input_policy": policy,
             "ipv6": any(c["family"] in ("inet", "ip6") for c in chains
                         if c["policy"] == "drop" or c["last_verdict"] in DENY),
@@ -207,7 +208,12 @@ def iptables_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
     def loopback(text: str | None, net: str) -> bool:
         return bool(text) and bool(re.search(r"-A INPUT -i lo -j ACCEPT", text or "")) and \
             bool(re.search(rf"-A INPUT -s {re.escape(net)} -j (DROP|REJECT)", text or ""))
+    # iptables itself, and what loads the saved rules at boot (iptables-persistent's plugins run
+    # by netfilter-persistent; RHEL's iptables-services)
+    program = _installed(host, ("/usr/sbin/iptables", "/sbin/iptables")) and _installed(
+        host, ("/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "/usr/libexec/iptables/iptables.init"))
     return {"installed": bool(v4 or v6), "enabled": bool(v4) and any(u["enabled"] for u in units),
+            "program": program,
             "rules_v4": v4, "rules_v6": v6, "default_input_policy": policy4,
             "ipv6_input_policy": policy6, "ipv6": policy6 in DENY, "units": units,
             "loopback_v4": loopback(text4, "127.0.0.0/8"), "loopback_v6": loopback(text6, "::1/128")}
@@ -224,7 +230,8 @@ class FirewallProbe(Probe):
     when none is active), default_deny (policy is drop or reject), ipv6_covered (the active
     firewall also filters IPv6), active_count, in_use (the first active one: the utility whose
     items apply), and per tool: ufw, nftables, firewalld, iptables (details, including the
-    systemd unit state; ufw.loopback: user rules accept lo and drop 127.0.0.0/8;
+    systemd unit state; program: the tool itself is installed, not only its configuration
+    (for iptables, also what restores the rules at boot); ufw.loopback: user rules accept lo and drop 127.0.0.0/8;
     nftables.tables, base_hooks (filter hooks among input / forward / output), loopback (iif lo
     accept and 127.0.0.0/8 dropped); iptables.loopback_v4 / loopback_v6 likewise).
     """
@@ -240,11 +247,11 @@ class FirewallProbe(Probe):
         default_input_policy=fs.nullable(fs.STR), default_deny=fs.BOOL, ipv6_covered=fs.BOOL,
         files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
         active_count=fs.INT, in_use=fs.nullable(fs.STR),
-        ufw=fs.record(installed=fs.BOOL, enabled=fs.BOOL,
+        ufw=fs.record(installed=fs.BOOL, enabled=fs.BOOL, program=fs.BOOL,
                       default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS,
                       loopback=fs.BOOL),
         nftables=fs.record(
-            installed=fs.BOOL, enabled=fs.BOOL, config_files=fs.list_of(fs.STR),
+            installed=fs.BOOL, enabled=fs.BOOL, program=fs.BOOL, config_files=fs.list_of(fs.STR),
             tables=fs.list_of(fs.STR), base_hooks=fs.list_of(fs.STR), loopback=fs.BOOL,
             input_chains=fs.list_of(fs.record(family=fs.STR, table=fs.STR, chain=fs.STR,
                                               policy=fs.STR, last_verdict=fs.nullable(fs.STR))),
@@ -254,7 +261,7 @@ class FirewallProbe(Probe):
             zone_target=fs.nullable(fs.STR), zone_services=fs.list_of(fs.STR),
             default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS),
         iptables=fs.record(
-            installed=fs.BOOL, enabled=fs.BOOL, rules_v4=fs.nullable(fs.STR),
+            installed=fs.BOOL, enabled=fs.BOOL, program=fs.BOOL, rules_v4=fs.nullable(fs.STR),
             rules_v6=fs.nullable(fs.STR), default_input_policy=fs.nullable(fs.STR),
             ipv6_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, units=fs.list_of(UNIT_FACTS),
             loopback_v4=fs.BOOL, loopback_v6=fs.BOOL),
