@@ -5,13 +5,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from hostcfg_util import collect, put, snapshot
-from smbaudit.probes._cipherstring import expand, weak_ciphers, weakness_classes
+from smbaudit import resources
+from smbaudit.packs.loader import load_packs
+from smbaudit.probes._cipherstring import SUITES, expand
 from smbaudit.probes.webserver_tls import apache_protocols, nginx_default_protocols
+
+
+def _check_value(check_id: str) -> list[str]:
+    check = next(c for c in load_packs([resources.checks_dir() / "webserver"]) if c.id == check_id)
+    item = check.condition.items[0]
+    return list(getattr(item, "value"))
+
+
+WEAK = set(_check_value("webserver.tls-weak-ciphers"))  # the check decides which suites are weak
+
+
+def weak_ciphers(cipher_string: str) -> list[str]:
+    return [n for n in expand(cipher_string) if n in WEAK]
+
+
+def test_the_weak_cipher_check_lists_every_weak_suite_of_the_table() -> None:
+    assert WEAK == {s.name for s in SUITES if s.enc in ("RC4", "3DES", "DES", "NULL") or s.export
+                    or s.au == "NULL" or s.mac == "MD5"}
+    assert set(_check_value("webserver.tls-legacy-protocols")) == {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
 
 
 def test_cipher_string_semantics() -> None:
     assert weak_ciphers("HIGH:!aNULL:!MD5") == []
-    assert set(weakness_classes("HIGH")) == {"aNULL"}            # HIGH includes anonymous suites
+    high = weak_ciphers("HIGH")                                     # HIGH includes anonymous suites
+    assert high and all(n.startswith(("ADH-", "AECDH-")) for n in high)
     assert "RC4-SHA" in weak_ciphers("ALL:!aNULL")
     assert weak_ciphers("DEFAULT") == []
     assert weak_ciphers("RC4-SHA:-RC4:RC4-MD5") == ["RC4-MD5"]     # - removes, may be re-added
@@ -19,7 +41,7 @@ def test_cipher_string_semantics() -> None:
     assert expand("ECDHE+AESGCM") == ["ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
                                       "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256"]
     assert expand("AES128-SHA:AES256-SHA:+AES128-SHA") == ["AES256-SHA", "AES128-SHA"]
-    assert "3DES" in weakness_classes("HIGH:MEDIUM:!aNULL")
+    assert "DES-CBC3-SHA" in weak_ciphers("HIGH:MEDIUM:!aNULL")   # 3DES is MEDIUM
     assert weak_ciphers("EXPORT:@STRENGTH") == ["EXP-RC4-MD5", "EXP-DES-CBC-SHA"]
 
 
@@ -71,8 +93,11 @@ def test_nginx_servers_inheritance_and_nested_includes(tmp_path: Path) -> None:
     assert f["files"] == ["/etc/nginx/nginx.conf", "/etc/nginx/conf.d/10-tls.conf",
                           "/etc/nginx/snippets/proto.conf"]
     a, b, c = f["servers"]
-    assert a["protocols"] == ["TLSv1.1", "TLSv1.2"] and a["weak_protocols"] == ["TLSv1.1"]
-    assert a["ciphers"] == "HIGH:!aNULL" and a["weak_ciphers"] == []
+    assert a["protocols"] == ["TLSv1.1", "TLSv1.2"]
+    assert a["enabled_protocols"][0] == {"protocol": "TLSv1.1", "name": a["name"],
+                                         "file": "/etc/nginx/nginx.conf", "line": 8}
+    assert a["ciphers"] == "HIGH:!aNULL" and [e["suite"] for e in a["enabled_suites"]] == expand("HIGH:!aNULL")
+    assert weak_ciphers(a["ciphers"]) == []
     assert a["hsts"] is True and a["hsts_max_age"] == 31536000
     assert a["certificate"] == "/etc/nginx/certs/a.pem" and a["certificate_exists"] is True
     assert a["line"] == 8 and a["file"] == "/etc/nginx/nginx.conf"
@@ -142,11 +167,11 @@ def test_apache_rhel_layout_includes_and_inheritance(tmp_path: Path) -> None:
     assert ap["server_signature"] == "off" and ap["listen"] == ["443 https"]
     ssl, plain, www = f["servers"]   # conf.d is included before the main file's vhost
     assert www["protocols"] == ["TLSv1.1", "TLSv1.2", "TLSv1.3"]       # global, -TLSv1
-    assert www["weak_protocols"] == ["TLSv1.1"] and www["weak_ciphers"] == []
+    assert weak_ciphers(www["ciphers"]) == []
     assert www["hsts"] is True and www["certificate_exists"] is False
     assert ssl["file"] == "/etc/httpd/conf.d/ssl.conf" and ssl["line"] == 2
     assert ssl["protocols"] == ["TLSv1.1", "TLSv1.2"] and ssl["prefer_server_ciphers"] is True
-    assert ssl["weak_ciphers"] == ["RC4-SHA"]
+    assert weak_ciphers(ssl["ciphers"]) == ["RC4-SHA"]
     assert plain["tls_enabled"] is False
     assert [s["name"] for s in f["tls_servers"]] == ["_default_:443", "www.example"]
 

@@ -95,25 +95,6 @@ Pred = Callable[[Suite], bool]
 _LEGACY = ("RC4", "3DES", "DES")
 
 
-def _weakness(s: Suite) -> list[str]:
-    found = []
-    if s.enc == "RC4":
-        found.append("RC4")
-    if s.enc == "3DES":
-        found.append("3DES")
-    if s.enc == "DES":
-        found.append("DES")
-    if s.enc == "NULL":
-        found.append("NULL")
-    if s.export:
-        found.append("EXPORT")
-    if s.au == "NULL":
-        found.append("aNULL")
-    if s.mac == "MD5":
-        found.append("MD5")
-    return found
-
-
 ALIASES: dict[str, Pred] = {
     "ALL": lambda s: s.enc != "NULL",
     "COMPLEMENTOFALL": lambda s: s.enc == "NULL",
@@ -185,20 +166,3 @@ def expand(cipher_string: str) -> list[str]:
             moved = [s for s in order if s in matched]
             order = [s for s in order if s not in matched] + moved
     return [s.name for s in order]
-
-
-def weak_ciphers(cipher_string: str) -> list[str]:
-    """Selected suites that use RC4, 3DES, DES, NULL encryption, EXPORT grade, no
-    authentication (aNULL) or MD5."""
-    by_name = {s.name: s for s in SUITES}
-    return [n for n in expand(cipher_string) if _weakness(by_name[n])]
-
-
-def weakness_classes(cipher_string: str) -> list[str]:
-    by_name = {s.name: s for s in SUITES}
-    classes: list[str] = []
-    for n in expand(cipher_string):
-        for w in _weakness(by_name[n]):
-            if w not in classes:
-                classes.append(w)
-    return classes

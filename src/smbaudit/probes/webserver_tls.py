@@ -8,8 +8,9 @@ Shipped defaults are used where a directive is unset:
 - Apache `SSLProtocol` all -SSLv3 (httpd 2.4; "all" taken as SSLv3..TLSv1.3);
   `SSLCipherSuite` DEFAULT (OpenSSL's); `SSLHonorCipherOrder` off; `ServerTokens` Full;
   `ServerSignature` Off.
-Cipher strings are judged by what they ask for (see `_cipherstring`), not by what the local
-OpenSSL would offer.
+Cipher strings are expanded to the suites they ask for (see `_cipherstring`), not to what the
+local OpenSSL would offer. The probe reports what is enabled; which protocols and suites are
+weak is written in the checks (`checks/webserver/tls.yaml`).
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from smbaudit.models import TargetKind
-from smbaudit.probes._cipherstring import weak_ciphers, weakness_classes
+from smbaudit.probes._cipherstring import expand
 from smbaudit.probes._common import Reader, host_of
 from smbaudit.probes._webconf import ApacheParser, Directive, NginxParser
 from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
-WEAK_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
 ALL_PROTOCOLS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 NGINX_CIPHERS = "HIGH:!aNULL:!MD5"
 APACHE_CIPHERS = "DEFAULT"
@@ -80,10 +80,13 @@ def _dpkg_version(reader: Reader, packages: tuple[str, ...]) -> str | None:
     return None
 
 
-def _tls_facts(protocols: list[str], ciphers: str) -> dict[str, Any]:
-    return {"protocols": protocols, "ciphers": ciphers,
-            "weak_protocols": [p for p in protocols if p in WEAK_PROTOCOLS],
-            "weak_ciphers": weak_ciphers(ciphers), "weak_cipher_classes": weakness_classes(ciphers)}
+def _tls_facts(server: dict[str, Any], protocols: list[str] | None, ciphers: str | None) -> dict[str, Any]:
+    """The protocols and suites a server enables, also one entry each with the server's name,
+    file and line, so a check that judges them can name both the server and what it enables."""
+    where = {"name": server["name"], "file": server["file"], "line": server["line"]}
+    return {"protocols": protocols or [], "ciphers": ciphers,
+            "enabled_protocols": [{**where, "protocol": p} for p in protocols or []],
+            "enabled_suites": [{**where, "suite": n} for n in expand(ciphers)] if ciphers else []}
 
 
 # ----------------------------------------------------------------------------- nginx
@@ -130,11 +133,7 @@ def _nginx_server(host: HostTarget, srv: Directive, http: list[Directive], versi
     }
     protocols = protocols_d["args"] if protocols_d else nginx_default_protocols(version)
     ciphers = " ".join(ciphers_d["args"]) if ciphers_d else NGINX_CIPHERS
-    if tls:
-        facts.update(_tls_facts(list(protocols), ciphers))
-    else:
-        facts.update(protocols=[], ciphers=None, weak_protocols=[], weak_ciphers=[],
-                     weak_cipher_classes=[])
+    facts.update(_tls_facts(facts, list(protocols), ciphers) if tls else _tls_facts(facts, None, None))
     return facts
 
 
@@ -249,10 +248,9 @@ def apache_facts(host: HostTarget, reader: Reader) -> tuple[dict[str, Any], list
             if len(suite_args) > 1 and suite_args[0].upper().startswith(("SSL", "TLS")):
                 suite_args = [APACHE_CIPHERS] if suite_args[0].upper() == "TLSV1.3" else suite_args[1:]
             protocols = apache_protocols(proto["args"] if proto else ["all", "-SSLv3"])
-            facts.update(_tls_facts(protocols, " ".join(suite_args)))
+            facts.update(_tls_facts(facts, protocols, " ".join(suite_args)))
         else:
-            facts.update(protocols=[], ciphers=None, weak_protocols=[], weak_ciphers=[],
-                         weak_cipher_classes=[])
+            facts.update(_tls_facts(facts, None, None))
         servers.append(facts)
     tokens = _last(global_, "ServerTokens")
     signature = _last(global_, "ServerSignature")
@@ -264,11 +262,13 @@ def apache_facts(host: HostTarget, reader: Reader) -> tuple[dict[str, Any], list
     }, servers
 
 
+_WHERE = {"name": fs.STR, "file": fs.STR, "line": fs.INT}
 _SERVERS = fs.list_of(fs.record(
     software=fs.enum("nginx", "apache"), file=fs.STR, line=fs.INT, name=fs.STR,
     server_names=fs.list_of(fs.STR), listen=fs.list_of(fs.STR), tls_enabled=fs.BOOL,
-    protocols=fs.list_of(fs.STR), ciphers=fs.nullable(fs.STR), weak_protocols=fs.list_of(fs.STR),
-    weak_ciphers=fs.list_of(fs.STR), weak_cipher_classes=fs.list_of(fs.STR),
+    protocols=fs.list_of(fs.STR), ciphers=fs.nullable(fs.STR),
+    enabled_protocols=fs.list_of(fs.record(protocol=fs.STR, **_WHERE)),
+    enabled_suites=fs.list_of(fs.record(suite=fs.STR, **_WHERE)),
     prefer_server_ciphers=fs.BOOL, hsts=fs.BOOL, hsts_max_age=fs.INT,
     certificate=fs.nullable(fs.STR), certificate_exists=fs.nullable(fs.BOOL),
     optional={"server_tokens": fs.STR}))  # nginx servers only
@@ -282,8 +282,8 @@ class WebserverTlsProbe(Probe):
     config_path, server_tokens (lower-case, default full), server_signature, listen},
     servers (every nginx `server` block and Apache VirtualHost: {software, file, line, name,
     server_names, listen, tls_enabled, protocols (effective list), ciphers (effective cipher
-    string), weak_protocols (SSLv2/SSLv3/TLSv1/TLSv1.1), weak_ciphers (suites using RC4, 3DES,
-    DES, NULL, EXPORT, aNULL or MD5), weak_cipher_classes, prefer_server_ciphers, hsts,
+    string), enabled_protocols and enabled_suites (one entry per protocol and per suite the
+    cipher string selects: {protocol or suite, name, file, line}), prefer_server_ciphers, hsts,
     hsts_max_age, certificate, certificate_exists; nginx also server_tokens}), tls_servers
     (the servers with TLS enabled), files, errors.
     """
