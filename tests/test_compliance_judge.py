@@ -268,6 +268,8 @@ def test_a_passage_about_another_regime_does_not_state_this_one(
 # subjects, processor contracts, privacy by design and default, lawful bases, withdrawal of
 # consent, statutory or contractual requirement), and look-alikes that must stay out.
 STATED = [
+    ('gdpr', 'Art. 18', 'restriction',
+     'You can ask us to restrict the processing of your data while we verify its accuracy.'),
     ('gdpr', 'Art. 13', 'notice-statutory-contractual',
      'Providing your phone number is optional, but without it we cannot process your order.'),
     ('ccpa', '1798.120', 'minors-opt-in',
@@ -352,6 +354,11 @@ STATED = [
      'We only process health data with your explicit consent.'),
 ]
 NOT_STATED = [
+    # limiting staff access is a security measure, not the data subject's right to restriction
+    ('gdpr', 'Art. 18', 'restriction', 'Access to PHI is limited to workforce members who need it.'),
+    # "... Policy" in a document's title is not the policies an element is about
+    ('gdpr', 'Art. 24(1)', 'measures-reviewed',
+     '# Security Incident Policy\n\n## Vendors\n\nVendors are reviewed annually for security.\n'),
     # one word does not state two parts of an element: "contact details" is not both a contact
     # point and the controller's identity; necessity for a contract is a lawful basis, not
     # data minimisation

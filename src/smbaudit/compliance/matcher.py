@@ -386,11 +386,17 @@ def candidate(element: PolicyElement, p: Passage, previous: str = "") -> int:
     n_own = sum(own)
     if n_own == len(own):
         return n_own
-    context = _Tokens.of(" ".join((*p.headings, previous))).words
+    # a document's kind in its title ("... Policy", "Privacy Notice") is not a part of a duty
+    context = tuple(w for w in _Tokens.of(" ".join(p.headings)).words if w not in _DOC_KINDS) \
+        + _Tokens.of(previous).words
     missing = [g for g, hit in zip(element.groups, own) if not hit]
     if all(_find_group(g, context) for g in missing):
         return n_own
     return 0
+
+
+_DOC_KINDS = frozenset({"policy", "policies", "procedure", "procedures", "standard", "standards",
+                        "notice", "notices", "statement", "document", "manual", "handbook"})
 
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
