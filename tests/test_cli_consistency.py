@@ -221,3 +221,20 @@ def test_selectors_and_check_ids_in_any_case(env: Path) -> None:
     assert code == 0 and json.loads((env / "none.json").read_text())["findings"] == []
     code, out = run("checks", "show", "SSH.ROOT-LOGIN")
     assert code == 0 and out.startswith("ssh.root-login:")
+
+
+def test_profile_formats_in_any_case_and_bad_ones_by_line(env: Path) -> None:
+    from smbaudit.profile import FORMATS
+    from smbaudit.render.formats import OutputFormat
+
+    assert set(FORMATS) == {f.value for f in OutputFormat}
+    (env / "p.yaml").write_text("schema: 1\ntargets: [dir:tree]\n"
+                                "checks: {default: false, paths: [pack.yaml]}\n"
+                                "outputs:\n  dir: out\n  formats: [Json, xml]\n")
+    code, out = run("scan", "--profile", str(env / "p.yaml"), "--no-lock")
+    assert code == 2 and f"{env / 'p.yaml'}:6: [outputs.formats[1]]" in out and "'xml'" in out
+    (env / "p.yaml").write_text("schema: 1\ntargets: [dir:tree]\n"
+                                "checks: {default: false, paths: [pack.yaml]}\n"
+                                "outputs:\n  dir: out\n  formats: [JSON]\nhistory: {enabled: false}\n")
+    code, out = run("scan", "--profile", str(env / "p.yaml"), "--no-lock", "-q")
+    assert code == 0 and (env / "out" / "report.json").is_file(), out

@@ -129,6 +129,8 @@ class ScanProfile:
 
 
 MAX_LABEL = 80
+# The report formats a profile may name (render.formats.OutputFormat; a test keeps them equal).
+FORMATS = ("html", "json", "sarif", "junit", "csv", "markdown", "pdf")
 
 
 def label_problem(label: str) -> str | None:
@@ -225,7 +227,13 @@ def load(path: str | Path) -> ScanProfile:
         o["waiver_files"] = tuple(_rel(base, w) for w in doc["waivers"])
     outputs = doc.get("outputs", {})
     if "formats" in outputs:
-        o["formats"] = tuple(outputs["formats"])
+        o["formats"] = tuple(f.lower() for f in outputs["formats"])  # any case, as on the CLI
+        for i, f in enumerate(o["formats"]):
+            if f not in FORMATS:
+                raise InputFileError([FieldError(
+                    str(p), yamlload.line_at(doc, ("outputs", "formats", i)),
+                    f"outputs.formats[{i}]", f"unknown report format {f!r} (known: "
+                    f"{', '.join(FORMATS)})")])
     if "dir" in outputs:
         o["output"] = _rel(base, outputs["dir"])
         o["output_is_folder"] = True
