@@ -224,7 +224,13 @@ def test_cli_import_status_export_and_bundle_import(tmp_path: Path) -> None:
     assert status["freshness"] == "stale" and len(status["sources"]) == 2
     out = runner.invoke(cli, ["vulndb", "export", str(bundle), "--vulndb", str(db)])
     assert out.exit_code == 0 and "sha256" in out.output
-    out = runner.invoke(cli, ["vulndb", "import", str(bundle), "--vulndb", str(other)])
+    digest = out.output.split("sha256 ")[1].split()[0]
+    assert f"smbaudit vulndb import bundle.sqlite --sha256 {digest}" in out.output
+    wrong = "0" * 64
+    out = runner.invoke(cli, ["vulndb", "import", str(bundle), "--sha256", wrong, "--vulndb", str(other)])
+    assert out.exit_code == 2 and f"is not the {wrong} given" in out.output and not other.exists()
+    out = runner.invoke(cli, ["vulndb", "import", str(bundle), "--sha256", digest.upper(),
+                              "--vulndb", str(other)])
     assert out.exit_code == 0 and "replaced by the bundle" in out.output
     with VulnStore(other) as a, VulnStore(db) as b:
         assert [s.name for s in a.sources()] == [s.name for s in b.sources()]

@@ -120,9 +120,11 @@ def update(sources: tuple[str, ...], skip: tuple[str, ...], mirror: str, urls: t
 @vulndb.command("import")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
+@click.option("--sha256", default="", metavar="HEX",
+              help="Import only if the one file given has this sha256 (as `export` prints it).")
 @vulndb_option
 @handle_errors
-def import_(paths: tuple[Path, ...], db: Path | None) -> None:
+def import_(paths: tuple[Path, ...], sha256: str, db: Path | None) -> None:
     """Import advisory files or folders (recognised by content), or a bundle from `export`.
 
     \b
@@ -131,7 +133,7 @@ def import_(paths: tuple[Path, ...], db: Path | None) -> None:
     compressed files too. A feed imported again replaces what it said before.
     """
     dest = db or default_path()
-    result = build.import_paths(dest, list(paths))
+    result = build.import_paths(dest, list(paths), sha256)
     if result.bundle:
         click.echo(f"store {dest} replaced by the bundle {result.bundle}")
         return
@@ -178,6 +180,7 @@ def export(file: Path, db: Path | None) -> None:
     """Write the store to FILE, to carry to a site with no internet (`vulndb import FILE`)."""
     digest = build.export_bundle(db or default_path(), file)
     click.echo(f"{file}: sha256 {digest}")
+    click.echo(f"at the other site: smbaudit vulndb import {file.name} --sha256 {digest}")
 
 
 def echo_status(section: VulnDataSection | None, err: bool) -> None:

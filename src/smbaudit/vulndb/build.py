@@ -172,8 +172,28 @@ def write_feeds(dest: Path, feeds: Sequence[Feed]) -> None:
     rebuild(dest, apply)
 
 
-def import_paths(dest: Path, paths: Sequence[Path]) -> ImportResult:
+def check_sha256(path: Path, expected: str) -> None:
+    """Refuse a file whose sha256 is not the one given (as `vulndb export` prints it)."""
+    want = expected.strip().lower()
+    if len(want) != 64 or any(c not in "0123456789abcdef" for c in want):
+        raise ImportFailure(f"--sha256 {expected!r}: not a sha256 (64 hexadecimal digits)")
+    if not path.is_file():
+        raise ImportFailure(f"--sha256 checks one file, and {path} is not a file")
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != want:
+        raise ImportFailure(f"{path}: sha256 {digest.hexdigest()} is not the {want} given: "
+                            "damaged or not the file meant; nothing imported")
+
+
+def import_paths(dest: Path, paths: Sequence[Path], sha256: str = "") -> ImportResult:
     """`vulndb import`: feeds from files and folders, or a whole exported bundle."""
+    if sha256:
+        if len(paths) != 1:
+            raise ImportFailure("--sha256 checks one file: give exactly one")
+        check_sha256(Path(paths[0]), sha256)
     result = parse_paths(paths, codename_maps(system_releases()))
     if result.bundle:
         import_bundle(dest, Path(result.bundle))
