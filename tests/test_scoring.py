@@ -154,6 +154,14 @@ def test_what_fixing_each_top_contributor_changes() -> None:
     assert s.fixes()[-1] == "Fixing all 2 critical and high problems would bring it to 1 (A)."
 
 
+def test_the_breakdown_reads_as_plain_words() -> None:
+    s = score([f("low"), f("high", net=True), f("medium", waiver=LIVE)])
+    assert s.breakdown.sentence() == (
+        "21 risk points from 2 failing findings: 1 high (20 points), 1 low (1 point); 1 of "
+        "them is reachable over the network and counts double (+10 points); 1 accepted risk "
+        "(waived) left out (3 points).")
+
+
 def test_live_waiver_leaves_the_score_expired_does_not() -> None:
     s = score([f("critical", waiver=LIVE)])
     assert s.score == 0.0 and s.score_without_waivers == 40.0

@@ -412,10 +412,15 @@ class DiffEntry:
     old_severity: Severity | None = None
     waived: bool = False  # a live waiver covers it in the newer scan
     location: str | None = None
+    problem: str = ""  # the failure's headline (the newer one, or the older when fixed)
+
+    @property
+    def headline(self) -> str:
+        return self.problem or self.title
 
     def to_dict(self) -> dict[str, Any]:
         return {"check_id": self.check_id, "target": self.target, "title": self.title,
-                "severity": self.severity.value,
+                "problem": self.problem, "severity": self.severity.value,
                 "old_severity": self.old_severity.value if self.old_severity else None,
                 "old_status": self.old_status.value if self.old_status else None,
                 "new_status": self.new_status.value if self.new_status else None,
@@ -428,7 +433,8 @@ class DiffEntry:
                    old_status=Status(d["old_status"]) if d.get("old_status") else None,
                    new_status=Status(d["new_status"]) if d.get("new_status") else None,
                    old_severity=Severity(d["old_severity"]) if d.get("old_severity") else None,
-                   waived=bool(d.get("waived")), location=d.get("location"))
+                   waived=bool(d.get("waived")), location=d.get("location"),
+                   problem=d.get("problem", ""))
 
 
 @dataclass(frozen=True)
@@ -607,12 +613,13 @@ def _findings(scan: StoredScan) -> dict[tuple[str, str], Finding]:
 
 def _entry(f: Finding, old: Finding | None, new: Finding | None) -> DiffEntry:
     live = bool(new and new.waived)
+    failing = new if new is not None and new.status is Status.FAIL else old
     return DiffEntry(check_id=f.check_id, target=f.target, title=f.title,
                      severity=f.severity,
                      old_status=old.status if old else None,
                      new_status=new.status if new else None,
                      old_severity=old.severity if old else None, waived=live,
-                     location=f.location)
+                     location=f.location, problem=failing.problem if failing else "")
 
 
 def _sort_key(e: DiffEntry) -> tuple[int, str, str]:

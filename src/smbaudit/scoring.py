@@ -100,6 +100,11 @@ def points_text(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
+def points_label(value: float) -> str:
+    """"1 point", "12 points"."""
+    return f"{points_text(value)} point{'' if value == 1 else 's'}"
+
+
 def score_text(value: float | None) -> str:
     """A score for reading: "42", or "not assessed" when there is none."""
     return "not assessed" if value is None else points_text(value)
@@ -220,16 +225,18 @@ class Breakdown:
         if not self.failing:
             text = "No failing finding counts, so there are no risk points"
         else:
-            parts = ", ".join(f"{r.count} {r.severity.value} ({points_text(r.points)} points)"
+            parts = ", ".join(f"{r.count} {r.severity.value} ({points_label(r.points)})"
                               for r in self.rows if r.count)
             text = (f"{points_text(self.total)} risk points from {self.failing} failing "
                     f"finding{'' if self.failing == 1 else 's'}: {parts}")
             if self.network_count:
-                text += (f"; {self.network_count} of them reachable over the network count "
-                         f"double (+{points_text(self.network_points)})")
+                n = self.network_count
+                text += (f"; {n} of them {'is' if n == 1 else 'are'} reachable over the network"
+                         f" and count{'s' if n == 1 else ''} double "
+                         f"(+{points_label(self.network_points)})")
         if self.waived_count:
             text += (f"; {self.waived_count} accepted risk{'' if self.waived_count == 1 else 's'}"
-                     f" (waived) left out ({points_text(self.waived_points)} points)")
+                     f" (waived) left out ({points_label(self.waived_points)})")
         return text + "."
 
     def to_dict(self) -> dict[str, Any]:

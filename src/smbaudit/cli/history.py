@@ -11,7 +11,7 @@ from smbaudit import pipeline
 from smbaudit.cli import handle_errors
 from smbaudit.cli.options import (format_option, output_option, refuse_binary_on_terminal,
                                   write_output)
-from smbaudit.history import HistoryStore
+from smbaudit.history import DiffEntry, HistoryStore, ScanDiff
 from smbaudit.render.formats import OutputFormat, renderer
 from smbaudit.scoring import score_text
 from smbaudit.textsafe import visible
@@ -71,31 +71,31 @@ def _emit(body: str, output: str | None, name: str, fmt: str) -> None:
         click.echo(f"written to {written}", err=True)
 
 
-def _diff_text(d: dict[str, Any]) -> str:
+def _diff_text(d: ScanDiff) -> str:
     lines: list[str] = []
-    o, n = d["old_scan"], d["new_scan"]
-    change = d["score_change"]
-    lines.append(f"{o['scan_id'][:12]} ({o['started_at'][:16]}) -> {n['scan_id'][:12]} "
-                 f"({n['started_at'][:16]}): {', '.join(n['targets'])}")
+    o, n = d.old_scan, d.new_scan
+    change = d.score_change
+    lines.append(f"{o.scan_id[:12]} ({o.started_at[:16]}) -> {n.scan_id[:12]} "
+                 f"({n.started_at[:16]}): {', '.join(n.targets)}")
     moved = "not comparable" if change is None else f"{'+' if change > 0 else ''}{change:g}"
-    lines.append(f"Risk score {score_text(o['score'])} ({o['grade']}) -> "
-                 f"{score_text(n['score'])} ({n['grade']}): {moved}")
-    for note in d["notes"]:
+    lines.append(f"Risk score {score_text(o.score)} ({o.grade}) -> "
+                 f"{score_text(n.score)} ({n.grade}): {moved}")
+    for note in d.notes:
         lines.append(f"! {note}")
     labels = [("new", "New"), ("regressed", "Regressed"), ("resolved", "Resolved"),
               ("unchanged", "Unchanged"), ("not_reassessed", "Not re-assessed")]
     for key, label in labels:
-        entries = d[key]
+        entries: list[DiffEntry] = getattr(d, key)
         lines.append(f"\n{label}: {len(entries)}")
         for e in entries:
             extra = ""
-            if key == "regressed" and e["old_severity"] and e["old_severity"] != e["severity"]:
-                extra = f" (was {e['old_severity']})"
+            if key == "regressed" and e.old_severity and e.old_severity != e.severity:
+                extra = f" (was {e.old_severity.value})"
             elif key == "not_reassessed":
-                extra = f" (now {e['new_status'] or 'not run'})"
-            waived = " [accepted risk]" if e["waived"] else ""
-            lines.append(f"  {e['severity']:<8} {e['check_id']} on {e['target']}: "
-                         f"{e.get('problem') or e['title']}{extra}{waived}")
+                extra = f" (now {e.new_status.value if e.new_status else 'not run'})"
+            waived = " [accepted risk]" if e.waived else ""
+            lines.append(f"  {e.severity.value:<8} {e.check_id} on {e.target}: "
+                         f"{e.headline}{extra}{waived}")
     return "\n".join(visible(line) for line in lines) + "\n"
 
 
@@ -118,8 +118,8 @@ def diff(old: str | None, new: str | None, target: str | None, fmt: str, output:
     resolved   failing before, passing (or no longer applicable) now
     unchanged  failing in both
     """
-    result = pipeline.stored_diff(db, old, new, target).to_dict()
-    body = json.dumps(result, indent=2) + "\n" if fmt == "json" else _diff_text(result)
+    result = pipeline.stored_diff(db, old, new, target)
+    body = json.dumps(result.to_dict(), indent=2) + "\n" if fmt == "json" else _diff_text(result)
     _emit(body, output, "diff", fmt)
 
 

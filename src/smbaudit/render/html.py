@@ -18,7 +18,7 @@ from smbaudit.redact import redact
 from smbaudit.render import fleet as fleet_view
 from smbaudit.render import views
 from smbaudit.report import Report
-from smbaudit.scoring import SCALE, score_text
+from smbaudit.scoring import SCALE, points_label, score_text
 from smbaudit.sections import FrameworkSection
 
 TEMPLATE = "report.html.j2"
@@ -83,6 +83,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["shown"] = _shown
     env.filters["score"] = score_text
+    env.filters["points"] = points_label
     env.filters["one_line"] = _one_line
     env.filters["shown_short"] = _shown_short
     env.filters["keep_words"] = _keep_words
@@ -98,6 +99,7 @@ def render_html(report: Report) -> bytes:
         report=report,
         summary=report.shown_summary,
         scale=SCALE,
+        target_scores={t.target: t for t in report.shown_summary.score.per_target},
         trend_view=views.trend(report.history),
         findings=report.findings_sorted(),
         severities=[s.value for s in reversed(Severity)],
