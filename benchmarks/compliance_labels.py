@@ -10,6 +10,9 @@ whether the set states it fully or partly and where; elements not listed are not
         "Art. 13":
           notice-rights: [full, "privacy__index.md:115#3f2a9c0d1e4b"]
 
+A hold-out labelled later on some files of a folder says so (`part: holdout`, `files: [...]`,
+and the commit of its labels is recorded before the judge is first run on them).
+
 An anchor is `file:line#hash`: the line in the unchanged published file and the first 12 hex
 digits of the SHA-256 of that line with its whitespace collapsed. The documents' text is never
 copied into the repository; a hash that no longer matches (the file changed) is reported.
@@ -56,6 +59,7 @@ class LabelSet:
     frameworks: tuple[str, ...]
     labels: dict[tuple[str, str, str], Label]  # (framework, requirement, element) -> label
     path: Path
+    files: tuple[str, ...] = ()  # a hold-out labelled on some files of the folder only
 
     def requirement_level(self, fw: str, req: str, elements: list[str]) -> str:
         """full when every element is fully stated, partial when any is stated, else none."""
@@ -81,7 +85,13 @@ def load(path: Path) -> LabelSet:
                 if status not in STATUSES:
                     raise ValueError(f"{path}: {fw} {req} {el}: status {status!r} not in {STATUSES}")
                 labels[(str(fw), str(req), str(el))] = Label(status, tuple(anchors))
-    return LabelSet(doc["set"], parts[doc["set"]], tuple(doc["frameworks"]), labels, path)
+    # a hold-out (`part: holdout`) names the files it was labelled on; other sets take their
+    # part from split.yaml
+    part = doc.get("part") or parts[doc["set"]]
+    if part == "holdout" and not doc.get("files"):
+        raise ValueError(f"{path}: a hold-out label set names its files")
+    return LabelSet(doc["set"], part, tuple(doc["frameworks"]), labels, path,
+                    tuple(doc.get("files") or ()))
 
 
 def load_all() -> list[LabelSet]:
