@@ -14,6 +14,8 @@ import re
 import shutil
 from pathlib import Path
 
+from smbaudit.demotree._privileged import privileged_programs
+
 TREES = Path(os.environ.get("SMBAUDIT_DEBIAN_TREES", "/var/cache/smbaudit-trees"))
 STOCK = TREES / "debian12-stock"
 HARDENED = TREES / "debian12-hardened"
@@ -342,6 +344,10 @@ def harden(root: Path) -> None:
         'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n')
     # auditd
     put(root, "/etc/audit/rules.d/50-cis.rules", AUDIT_RULES, 0o640)
+    # 6.2.3.6: a rule for every setuid / setgid program, as the benchmark's script finds them
+    put(root, "/etc/audit/rules.d/50-privileged.rules", "".join(
+        f"-a always,exit -F path={p} -F perm=x -F auid>=1000 -F auid!=unset -k privileged\n"
+        for p in privileged_programs(root)), 0o640)
     for key, value in AUDITD.items():
         edit(root, "/etc/audit/auditd.conf", rf"^{key}\s*=.*$", f"{key} = {value}",
              add=f"{key} = {value}")

@@ -208,6 +208,15 @@ def sudo_log_unaudited(root: Path) -> None:
         "-w /var/log/sudo.log -p r -k sudo_log_file\n", 0o640)
 
 
+def unowned(root: Path) -> None:
+    """A home folder left behind by a deleted account (uid 1500 is in no account file)."""
+    put(root, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    put(root, "/etc/group", "root:x:0:\n")
+    put(root, "/home/gone/notes.txt", "x\n")
+    if os.geteuid() == 0:  # otherwise the files are the test user's, who is in no account file
+        os.chown(root / "home/gone", 1500, 1500)
+
+
 def nftables_bare(root: Path) -> None:
     """nftables with an input chain only, no loopback drop rule, service not enabled."""
     from smbaudit.demotree._systemd_links import install_unit
@@ -270,6 +279,7 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "iptables-crowded": lambda root: iptables(root, True, crowded=True),
     "nftables-bare": nftables_bare,
     "ufw-removed": ufw_removed,
+    "unowned": unowned,
     "journald-masked": journald_masked,
     "sudo-log-unaudited": sudo_log_unaudited,
     "nftables-none": nftables_none,

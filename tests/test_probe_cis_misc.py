@@ -115,3 +115,31 @@ def test_sudo_log_audit_watch(tmp_path: Path) -> None:
     put(tmp_path, "/etc/audit/rules.d/50.rules", "-w /var/log/sudo.log -p r\n")
     facts = AuditLoggingProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
     assert facts["auditd"]["sudo_logfile_watched"] is False
+
+
+def test_unowned_files_and_unaudited_privileged_programs(tmp_path: Path) -> None:
+    import os
+
+    from smbaudit.probes.special_files import SpecialFilesProbe
+
+    put(tmp_path, "/etc/passwd", f"root:x:0:0::/root:/bin/sh\nme:x:{os.geteuid()}:{os.getegid()}::/:/bin/sh\n")
+    put(tmp_path, "/etc/group", f"root:x:0:\nme:x:{os.getegid()}:\n")
+    put(tmp_path, "/usr/bin/su", "")
+    put(tmp_path, "/usr/bin/newgrp", "")
+    for prog in ("usr/bin/su", "usr/bin/newgrp"):
+        (tmp_path / prog).chmod(0o4755)
+    put(tmp_path, "/usr/sbin/auditd", "")
+    put(tmp_path, "/etc/audit/rules.d/50-privileged.rules",
+        "-a always,exit -F path=/usr/bin/su -F perm=x -F auid>=1000 -F auid!=unset -k privileged\n"
+        "-a always,exit -F path=/usr/bin/newgrp -F perm=r -k privileged\n")
+    params = {"roots": ["/etc", "/usr"], "allow": ["/usr/bin/su"]}
+    facts = SpecialFilesProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), params, ctx())
+    assert facts["unowned"] == []
+    # allowed or not, every privileged program needs its rule; perm=r does not record runs
+    assert facts["privileged_unaudited"] == ["/usr/bin/newgrp"]
+    if os.geteuid() == 0:
+        os.chown(tmp_path / "usr/bin/newgrp", 1500, 0)
+        os.chown(tmp_path / "etc/passwd", 0, 1501)
+        facts = SpecialFilesProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), params, ctx())
+        assert [(u["path"], u["no_user"], u["no_group"]) for u in facts["unowned"]] == [
+            ("/etc/passwd", False, True), ("/usr/bin/newgrp", True, False)]

@@ -28,4 +28,8 @@ def build(root: Path, hardened: bool = False) -> list[str]:
     for name in area_modules():
         module = import_module(f"{__name__}.{name}")
         expected.extend(module.build(root, hardened))
+    if hardened:
+        from smbaudit.demotree._privileged import audit_rules
+
+        audit_rules(root)
     return sorted(set(expected))

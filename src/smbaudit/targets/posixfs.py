@@ -8,7 +8,7 @@ import platform
 import pwd
 import grp
 import stat as stat_mod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import BinaryIO
@@ -50,6 +50,26 @@ class _PosixTarget(HostTarget):
             group=self.group_name(st.st_gid),
             link_target=link_target,
         )
+
+    def dir_owners(self, path: str) -> list[tuple[str, int, int, int]]:
+        raise NotImplementedError
+
+    def walk_owners(self, roots: list[str], descend: Callable[[str], bool], max_depth: int
+                    ) -> Iterator[tuple[str, list[tuple[str, int, int, int]] | OSError, int]]:
+        """As `walk_modes`, with each entry's uid and gid too (the lstat is made anyway)."""
+        stack: list[tuple[str, int]] = [(r, 0) for r in reversed(roots)]
+        while stack:
+            path, depth = stack.pop()
+            try:
+                entries = self.dir_owners(path)
+            except OSError as exc:
+                yield path, exc, depth
+                continue
+            yield path, entries, depth
+            if depth < max_depth:
+                base = path.rstrip("/")
+                subdirs = [f"{base}/{e[0]}" for e in entries if stat_mod.S_ISDIR(e[1])]
+                stack.extend((d, depth + 1) for d in sorted(subdirs, reverse=True) if descend(d))
 
     def _scan(self, path: str, where: str | int) -> list[FileStat]:
         """One directory's entries (a path, or a descriptor whose entries are stat'ed relative
@@ -96,6 +116,20 @@ def _dir_modes(where: str | int) -> list[tuple[str, int]]:
                 found.append((entry.name, entry.stat(follow_symlinks=False).st_mode))
             except OSError:
                 continue
+    return found
+
+
+def _dir_owners(where: str | int) -> list[tuple[str, int, int, int]]:
+    """(name, st_mode, uid, gid) of a directory's entries, links not followed (the same lstat
+    `_dir_modes` makes)."""
+    found = []
+    with os.scandir(where) as entries:
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            found.append((entry.name, st.st_mode, st.st_uid, st.st_gid))
     return found
 
 
@@ -189,6 +223,10 @@ class LocalTarget(_PosixTarget):
     def dir_modes(self, path: str) -> list[tuple[str, int]]:
         with _readable(self, path):
             return _dir_modes(self._real_dir(path))
+
+    def dir_owners(self, path: str) -> list[tuple[str, int, int, int]]:
+        with _readable(self, path):
+            return _dir_owners(self._real_dir(path))
 
     def scan_dir(self, path: str) -> list[FileStat]:
         with _readable(self, path):
@@ -285,6 +323,13 @@ class DirectoryTarget(_PosixTarget):
         fd = self._open_dir(path)
         try:
             return _dir_modes(fd)
+        finally:
+            os.close(fd)
+
+    def dir_owners(self, path: str) -> list[tuple[str, int, int, int]]:
+        fd = self._open_dir(path)
+        try:
+            return _dir_owners(fd)
         finally:
             os.close(fd)
 
