@@ -82,5 +82,12 @@ def test_a_report_scored_under_another_version_keeps_its_summary() -> None:
     data = json.loads(renderer(OutputFormat.JSON)(sample_report()))
     data["summary"]["scoring_version"] = "0"
     data["summary"]["score"] = 12.5
-    again = json.loads(renderer(OutputFormat.JSON)(Report.from_dict(data)))
+    old = Report.from_dict(data)
+    again = json.loads(renderer(OutputFormat.JSON)(old))
     assert again["summary"]["score"] == 12.5 and again["summary"]["scoring_version"] == "0"
+    # every format says what it said then, in that version's terms
+    md = renderer(OutputFormat.MARKDOWN)(old).decode()
+    assert "Risk score 12.5" in md and "scoring version 0" in md
+    html = renderer(OutputFormat.HTML)(old).decode()
+    assert 'data-score="12.5"' in html and "scoring version 0" in html
+    assert json.loads(renderer(OutputFormat.SARIF)(old))["runs"][0]["properties"]["score"] == 12.5

@@ -278,6 +278,12 @@ class Score:
         return self.scoring_version == SCORING_VERSION
 
     @property
+    def unit(self) -> str:
+        """What the number is: risk points, or 0 to 100 for a report scored under version 1."""
+        return "risk points, 0 is best" if self.current else \
+            f"0 to 100, 0 is best; scoring version {self.scoring_version}"
+
+    @property
     def label(self) -> str:
         """The score as a reader sees it: "42 (F)", "not assessed", ..."""
         if self.score is None:

@@ -86,7 +86,7 @@ def _diff_text(d: ScanDiff) -> str:
               ("unchanged", "Unchanged"), ("not_reassessed", "Not re-assessed")]
     for key, label in labels:
         entries: list[DiffEntry] = getattr(d, key)
-        lines.append(f"\n{label}: {len(entries)}")
+        lines += ["", f"{label}: {len(entries)}"]
         for e in entries:
             extra = ""
             if key == "regressed" and e.old_severity and e.old_severity != e.severity:

@@ -140,7 +140,7 @@ def _rows(report: Report, scores: dict[str, TargetScore]) -> list[HostRow]:
 
 
 def build(report: Report) -> FleetView:
-    scores = {s.target: s for s in report.summary.score.per_target}
+    scores = {s.target: s for s in report.shown_summary.score.per_target}
     hosts = _rows(report, scores)
     by_name = {h.name: h for h in hosts}
     groups: dict[str, CheckGroup] = {}

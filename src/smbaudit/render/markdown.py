@@ -28,10 +28,10 @@ def md(text: object, limit: int = 0) -> str:
 
 
 def _score_line(report: Report) -> str:
-    sc = report.summary.score
+    sc = report.shown_summary.score
     if sc.score is None:
         return f"**Risk score: {md(sc.label)}.**"
-    line = f"**Risk score {score_text(sc.score)}, grade {md(sc.grade)}** (risk points, 0 is best)"
+    line = f"**Risk score {score_text(sc.score)}, grade {md(sc.grade)}** ({md(sc.unit)})"
     if sc.score_without_waivers is not None and sc.score_without_waivers != sc.score:
         line += f"; {score_text(sc.score_without_waivers)} without accepted risks"
     return line + "."
@@ -39,7 +39,7 @@ def _score_line(report: Report) -> str:
 
 def _drivers(report: Report, limit: int, fixes: int) -> list[str]:
     """What drives the score, and what fixing the top contributors would change it to."""
-    sc = report.summary.score
+    sc = report.shown_summary.score
     lines = [md(line) for line in sc.drivers()[:1]]
     for c in [c for c in sc.top_contributors if c.score_if_fixed is not None][:fixes]:
         grade = f" ({md(c.grade_if_fixed)})" if c.grade_if_fixed else ""
@@ -90,7 +90,7 @@ def _waivers(view: views.WaiverView, limit: int, listed: int) -> list[str]:
 
 
 def _compose(report: Report, limit: int, top: int, listed: int, fixes: int) -> str:
-    s = report.summary
+    s = report.shown_summary
     c = s.counts
     names = [t.name for t in report.targets]
     title = md(names[0] if names else "no target", 60) + (

@@ -228,8 +228,8 @@ def build_sarif(report: Report, base: str = "") -> dict[str, Any]:
         }],
         "columnKind": "unicodeCodePoints",
         "results": results,
-        "properties": {"score": report.summary.score.score, "grade": report.summary.score.grade,
-                       "score_without_waivers": report.summary.score.score_without_waivers,
+        "properties": {"score": report.shown_summary.score.score, "grade": report.shown_summary.score.grade,
+                       "score_without_waivers": report.shown_summary.score.score_without_waivers,
                        "complete": report.complete, "waivers": _waiver_counts(report)},
     }
     if bases:
