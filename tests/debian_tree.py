@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from smbaudit.demotree._privileged import privileged_programs
+from smbaudit.probes.log_files import rule_for
 
 TREES = Path(os.environ.get("SMBAUDIT_DEBIAN_TREES", "/var/cache/smbaudit-trees"))
 STOCK = TREES / "debian12-stock"
@@ -356,6 +357,14 @@ def harden(root: Path) -> None:
     put(root, "/etc/aide/aide.conf.d/99_aide_audit_tools", "".join(
         f"/usr/sbin/{t} p+i+n+u+g+s+b+acl+xattrs+sha512\n"
         for t in ("auditctl", "auditd", "ausearch", "aureport", "autrace", "augenrules")))
+    # 6.1.4.1: the benchmark's script takes the excess bits off every log file
+    for folder, _dirs, files in os.walk(root / "var/log"):
+        for name in files:
+            path = Path(folder) / name
+            if path.is_file() and not path.is_symlink():
+                widest = rule_for(name)[0]
+                if path.stat().st_mode & 0o7777 & ~widest:
+                    os.chmod(_own(path), path.stat().st_mode & widest)
     # cron and at
     put(root, "/etc/cron.allow", "root\n", 0o640)
     chmod(root, "/etc/crontab", 0o600)

@@ -81,6 +81,7 @@ STOCK_FAILS = {
     "sysctl.send-redirects", "sysctl.icmp-redirects", "sysctl.rp-filter",  # 3.3.x kernel defaults
     "logging.auditd-enabled", "aide.installed",  # 6.2.1.x, 6.3.1
     "coredump.hard-limit",
+    "logging.log-file-access",  # 6.1.4.1: dpkg.log, alternatives.log, apt's logs are 0644
 }
 # ... and what it passes.
 STOCK_PASSES = {

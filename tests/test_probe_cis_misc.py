@@ -143,3 +143,22 @@ def test_unowned_files_and_unaudited_privileged_programs(tmp_path: Path) -> None
         facts = SpecialFilesProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), params, ctx())
         assert [(u["path"], u["no_user"], u["no_group"]) for u in facts["unowned"]] == [
             ("/etc/passwd", False, True), ("/usr/bin/newgrp", True, False)]
+
+
+def test_log_file_rules(tmp_path: Path) -> None:
+    from smbaudit.probes.log_files import LogFilesProbe
+
+    put(tmp_path, "/etc/passwd", "root:x:0:0::/root:/bin/sh\n")
+    put(tmp_path, "/etc/group", "root:x:0:\n")
+    for path, mode in (("/var/log/wtmp", 0o664), ("/var/log/syslog", 0o640),
+                       ("/var/log/journal/abc/system.journal", 0o640),
+                       ("/var/log/cloud-init.log", 0o644), ("/var/log/dpkg.log", 0o644),
+                       ("/var/log/auth.log", 0o660)):
+        put(tmp_path, path, "")
+        (tmp_path / path.lstrip("/")).chmod(mode)
+    facts = LogFilesProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
+    assert facts["files"] == 6
+    bad = {v["path"]: [p for p in v["problems"] if p.startswith("mode")] for v in facts["violations"]}
+    # wtmp may be 0664 and cloud-init.log 0644 by their own rules; dpkg.log and auth.log may not
+    assert {p: m for p, m in bad.items() if m} == {"/var/log/auth.log": ["mode 0660 over 0640"],
+                                                   "/var/log/dpkg.log": ["mode 0644 over 0640"]}
