@@ -17,6 +17,7 @@ from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.os_release import read_os_release
 from smbaudit.probes.packages import installed_packages, version_scheme
+from smbaudit.probes.pending_updates import apt_foreign
 from smbaudit.targets.base import HostTarget, Target
 from smbaudit.vulndb import channels
 from smbaudit.vulndb.channels import describe
@@ -105,6 +106,12 @@ def host_channels(target: HostTarget, distro: str, info: Mapping[str, str]) -> l
     return []
 
 
+def _not_assessed(name: str, version: str, origin: str, release_name: str) -> dict[str, str]:
+    return {"id": name, "name": name, "version": version, "origin": origin, "location": name,
+            "problem": f"{name} {version} comes from {origin}, not {release_name}: not assessed "
+                       "against the distribution's advisories"}
+
+
 def _hit_facts(h: Hit) -> dict[str, Any]:
     return {"id": h.vuln_id, "status": h.status.value, "fixed": h.fixed,
             "advisories": list(h.advisories), "severity": h.severity,
@@ -184,6 +191,9 @@ class PackageVulnsProbe(Probe):
     (vulnerabilities with a published fix, those of elsewhere_count included), elsewhere_count
     (fixed only in a channel the host lacks),
     channels (the channels beyond the main archive it receives: "pro", "eus:9.4"),
+    not_assessed (packages whose installed version apt's lists offer only from a repository
+    of another origin than Debian/Ubuntu: {id, name, version, origin, problem, location};
+    left out of the matching), not_assessed_count,
     unfixed_count, unfixed_listed (the scan asked for --include-unfixed), unfixed (items as
     above for packages whose issues have no fix yet; empty unless listed), eol ({eol, eol_lts,
     eol_elts} from the store, or None).
@@ -200,6 +210,9 @@ class PackageVulnsProbe(Probe):
                                      judged=fs.enum("running", "newest installed"))),
         vulnerable=fs.list_of(_ITEM_SCHEMA), vulnerable_count=fs.INT, cve_count=fs.INT,
         elsewhere_count=fs.INT, channels=fs.list_of(fs.STR),
+        not_assessed=fs.list_of(fs.record(id=fs.STR, name=fs.STR, version=fs.STR, origin=fs.STR,
+                                          problem=fs.STR, location=fs.STR)),
+        not_assessed_count=fs.INT,
         unfixed_count=fs.INT, unfixed_listed=fs.BOOL, unfixed=fs.list_of(_ITEM_SCHEMA),
         eol=fs.nullable(fs.record(eol=fs.STR, eol_lts=fs.STR, eol_elts=fs.STR)),
     )
@@ -221,8 +234,11 @@ class PackageVulnsProbe(Probe):
             if target.live:
                 running = (target.read_text_or_none("/proc/sys/kernel/osrelease", 4096) or "").strip() or None
             ctx.check_deadline()
+            foreign = apt_foreign(target, packages, ctx) if manager == "dpkg" else {}
+            not_assessed = [_not_assessed(p.name, p.version, foreign[p.name], release_name)
+                            for p in packages if p.name in foreign]
             installed = [Installed(p.name, p.version, p.source, p.source_version or p.version, p.arch)
-                         for p in packages]
+                         for p in packages if p.name not in foreign]
             own = host_channels(target, distro, info)
             result = match(store, distro, release, scheme, installed, running, own,
                            channels.offered(distro, own))
@@ -240,6 +256,7 @@ class PackageVulnsProbe(Probe):
             "vulnerable": vulnerable, "vulnerable_count": len(vulnerable),
             "cve_count": sum(v["count"] for v in vulnerable),
             "elsewhere_count": sum(v["elsewhere_count"] for v in vulnerable),
+            "not_assessed": not_assessed, "not_assessed_count": len(not_assessed),
             "channels": list(result.channels),
             "unfixed_count": result.unfixed_count, "unfixed_listed": include_unfixed,
             "unfixed": unfixed,

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from smbaudit.errors import DataMissing, ProbeError
+from smbaudit.errors import DataMissing, NotReadable, ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes import factschema as fs
 from smbaudit.probes._compressed import decompress
@@ -95,6 +95,76 @@ def apt_candidates(host: HostTarget, packages: list[Package], ctx: ProbeContext
                 if arch in (installed_arch, "all") or installed_arch == "all":
                     found.setdefault((pkg, installed_arch), []).append(Candidate(version, suite, security))
     return found, len(names)
+
+
+MAX_RELEASE_BYTES = 4 * 1024 * 1024
+_RELEASE = re.compile(r"_(In)?Release$")
+_DISTRO_ORIGIN = re.compile(r"^(Debian|Ubuntu)")  # Debian, Debian Backports, Ubuntu, UbuntuESM...
+
+
+def release_origins(host: HostTarget, names: list[str]) -> dict[str, str]:
+    """apt list prefix ("HOST_PATH_dists_SUITE") -> the Origin its Release file names."""
+    origins: dict[str, str] = {}
+    for name in names:
+        if not _RELEASE.search(name):
+            continue
+        try:
+            text = host.read_text(f"{APT_LISTS}/{name}", MAX_RELEASE_BYTES)
+        except (OSError, NotReadable):
+            continue
+        origin = next((line[7:].strip() for line in text.splitlines()
+                       if line.startswith("Origin:")), "")
+        origins[_RELEASE.sub("", name)] = origin
+    return origins
+
+
+def index_origin(index: str, origins: Mapping[str, str]) -> str | None:
+    """The Origin of a Packages index's suite; None when no Release file names one."""
+    m = _SUITE.search(index)
+    if not m:
+        return None
+    return origins.get(index[:m.end() - 1])
+
+
+def apt_foreign(host: HostTarget, packages: list[Package], ctx: ProbeContext) -> dict[str, str]:
+    """Installed packages (name -> origin) whose installed version apt's lists offer only from
+    repositories of another origin than Debian or Ubuntu (Docker, a vendor, a PPA's own
+    origin): the distribution's advisories do not speak for them. Only the other origins'
+    indexes are read, and the distribution's only for the packages they name."""
+    try:
+        names = sorted(host.list_dir(APT_LISTS))
+    except OSError:
+        return {}
+    origins = release_origins(host, names)
+    indexes = [n for n in names if _PACKAGES_INDEX.search(n)][:MAX_INDEXES]
+    foreign: list[tuple[str, str]] = []
+    for n in indexes:
+        o = index_origin(n, origins)
+        if o and not _DISTRO_ORIGIN.match(o):
+            foreign.append((n, o))
+    if not foreign:
+        return {}
+    installed = {(p.name, p.version) for p in packages}
+    wanted: dict[str, set[str]] = {}
+    for p in packages:
+        wanted.setdefault(p.name, set()).add(p.arch)
+    found: dict[str, str] = {}
+    for name, origin in foreign:
+        ctx.check_deadline()
+        for pkg, version, _arch in parse_packages_index(_read_index(host, f"{APT_LISTS}/{name}"), wanted):
+            if (pkg, version) in installed:
+                found.setdefault(pkg, origin)
+    if found:  # the same build in the distribution's own archive is the distribution's
+        ours = {pkg: wanted[pkg] for pkg in found}
+        for name in indexes:
+            ours_origin = index_origin(name, origins)
+            if ours_origin and _DISTRO_ORIGIN.match(ours_origin):
+                ctx.check_deadline()
+                for pkg, version, _arch in parse_packages_index(
+                        _read_index(host, f"{APT_LISTS}/{name}"), ours):
+                    if (pkg, version) in installed:
+                        found.pop(pkg, None)
+    return found
 
 
 def _local(tag: str) -> str:

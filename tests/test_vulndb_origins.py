@@ -1,0 +1,73 @@
+"""Packages from repositories of another origin (apt Release `Origin:`) are not the
+distribution's builds: they are left out of the matching and listed as not assessed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hostsys_util import collect, hostsys_checks, run_checks
+from smbaudit.models import Status
+from smbaudit.targets.posixfs import DirectoryTarget
+from vulndb_util import deb, debian_tree, dpkg_para, store_with
+
+LISTS = "var/lib/apt/lists"
+DEBIAN = "deb.debian.org_debian_dists_bookworm"
+DOCKER = "download.docker.com_linux_debian_dists_bookworm"
+
+
+def index(*entries: tuple[str, str]) -> str:
+    return "".join(f"Package: {n}\nVersion: {v}\nArchitecture: amd64\n\n" for n, v in entries)
+
+
+def tree(root: Path) -> Path:
+    debian_tree(root, dpkg_para("openssl", "3.0.11-1~deb12u2")
+                + dpkg_para("docker-ce", "5:24.0.7-1~debian.12~bookworm")
+                + dpkg_para("runc", "1.1.5+ds1-1+deb12u1")
+                + dpkg_para("in-house-tool", "1.0"), version_id="12", codename="bookworm")
+    lists = root / LISTS
+    lists.mkdir(parents=True)
+    (lists / f"{DEBIAN}_InRelease").write_text(
+        "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nOrigin: Debian\nLabel: Debian\n")
+    (lists / f"{DEBIAN}_main_binary-amd64_Packages").write_text(
+        index(("openssl", "3.0.11-1~deb12u2"), ("runc", "1.1.5+ds1-1+deb12u1")))
+    (lists / f"{DOCKER}_InRelease").write_text("Origin: Docker\nLabel: Docker CE\n")
+    (lists / f"{DOCKER}_stable_binary-amd64_Packages").write_text(
+        index(("docker-ce", "5:24.0.7-1~debian.12~bookworm"), ("runc", "1.1.5+ds1-1+deb12u1")))
+    return root
+
+
+RECORDS = [deb("docker-ce", "CVE-2024-0100", "5:25.0.0-1", "bookworm"),
+           deb("openssl", "CVE-2024-0200", "3.0.13-1~deb12u1", "bookworm"),
+           deb("in-house-tool", "CVE-2024-0300", "1.1", "bookworm")]
+
+
+def test_packages_of_another_origin_are_not_assessed(tmp_path: Path) -> None:
+    db = store_with(tmp_path / "v.sqlite", RECORDS)
+    root = tree(tmp_path / "root")
+    facts = collect("package_vulns", DirectoryTarget("dir:t", str(root)), vulndb=str(db))
+    assert [(i["name"], i["origin"]) for i in facts["not_assessed"]] == [("docker-ce", "Docker")]
+    assert facts["not_assessed"][0]["problem"] == (
+        "docker-ce 5:24.0.7-1~debian.12~bookworm comes from Docker, not Debian 12 (bookworm): "
+        "not assessed against the distribution's advisories")
+    # runc: the same build is in Debian's archive, so it is Debian's; a package in no list is
+    # compared as usual (nothing says where it came from)
+    assert sorted(v["source"] for v in facts["vulnerable"]) == ["in-house-tool", "openssl"]
+    assert facts["assessed"] == 3
+
+
+def test_not_assessed_packages_are_findings(tmp_path: Path) -> None:
+    db = store_with(tmp_path / "v.sqlite", RECORDS)
+    found = run_checks(DirectoryTarget("dir:t", str(tree(tmp_path / "root"))), hostsys_checks(),
+                       vulndb=str(db))
+    docker = found["patching.packages-not-assessed/docker-ce"]
+    assert docker.status is Status.FAIL and "comes from Docker" in docker.problem
+    assert "patching.vulnerable-packages/docker-ce" not in found
+
+
+def test_without_other_origins_nothing_changes(tmp_path: Path) -> None:
+    db = store_with(tmp_path / "v.sqlite", RECORDS)
+    root = tree(tmp_path / "root")
+    for f in (root / LISTS).glob(f"{DOCKER}_*"):
+        f.unlink()
+    facts = collect("package_vulns", DirectoryTarget("dir:t", str(root)), vulndb=str(db))
+    assert facts["not_assessed"] == [] and "docker-ce" in {v["source"] for v in facts["vulnerable"]}
