@@ -2,7 +2,9 @@
 Playwright; no browser is downloaded): problem headlines, accepted risks (waivers), each
 target's top risks, filtering, no request leaving the page, hostile evidence shown as text, the
 "since the last scan" section with its SVG trend, and a report of 5,000 findings that filters
-in well under 200 ms.
+in well under 200 ms (flat list and fleet view), measured in the page with performance.now()
+from the change to the next frame, as the median of 40 changes so that one slow frame on a
+busy 2-core machine does not decide it.
 
 Screenshots are kept as test artefacts for a person to look at: PNGs under
 tests/artifacts/screenshots/ (gitignored; `SMBAUDIT_ARTIFACTS=DIR` puts them under
@@ -311,13 +313,14 @@ STEPS = [("f-status", ""), ("f-severity", "medium"), ("f-text", "check-3"), ("f-
          ("f-status", "fail")]
 ROUNDS = 5
 BOUND_MS = 200.0
+LIMIT = 500  # findings listed at once before "list them all" (report.html.j2)
 # One step: change the control, then wait for the next frame after it (style, layout and
 # paint done), all timed inside the page with performance.now().
 TIMED_STEP = """async ([id, value]) => {
   const el = document.getElementById(id);
   const t0 = performance.now();
   el.value = value;
-  el.dispatchEvent(new Event(id === "f-text" ? "input" : "change"));
+  el.dispatchEvent(new Event(el.tagName === "INPUT" ? "input" : "change"));
   await new Promise(done => requestAnimationFrame(() => {
     const ch = new MessageChannel(); ch.port1.onmessage = done; ch.port2.postMessage(0); }));
   return performance.now() - t0;
@@ -341,6 +344,33 @@ def big_report() -> Report:
                  checks_loaded=400)
 
 
+def timed(pg: Any, steps: list[tuple[str, str]]) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {f"{k}={v}": [] for k, v in steps}
+    for _ in range(ROUNDS):
+        for key, value in steps:
+            times[f"{key}={value}"].append(pg.evaluate(TIMED_STEP, [key, value]))
+    return times
+
+
+def keep_timings(name: str, times: dict[str, list[float]]) -> None:
+    every = [t for ts in times.values() for t in ts]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "filter-timing.json"
+    kept = json.loads(path.read_text()) if path.is_file() else {}
+    kept[name] = {"findings": BIG, "rounds": ROUNDS, "median_ms": round(statistics.median(every), 1),
+                  "max_ms": round(max(every), 1),
+                  "median_ms_by_step": {k: round(statistics.median(v), 1) for k, v in times.items()}}
+    path.write_text(json.dumps(kept, indent=2))
+
+
+def assert_quick(times: dict[str, list[float]]) -> None:
+    every = [t for ts in times.values() for t in ts]
+    medians = {k: round(statistics.median(v), 1) for k, v in times.items()}
+    # The median of every timed step: one slow frame on a busy machine does not decide it.
+    assert statistics.median(every) < BOUND_MS, medians
+    assert max(medians.values()) < 2 * BOUND_MS, medians
+
+
 def test_five_thousand_findings_filter_quickly(browser: Any, tmp_path: Path) -> None:
     path = tmp_path / "big.html"
     report = big_report()
@@ -349,28 +379,64 @@ def test_five_thousand_findings_filter_quickly(browser: Any, tmp_path: Path) -> 
     path.write_bytes(renderer(OutputFormat.HTML)(report))
     context, pg = open_page(browser, path)
     try:
-        assert pg.inner_text("#f-count") == f"{failing} of {BIG} shown"  # opens on failures
-        times: dict[str, list[float]] = {f"{k}={v}": [] for k, v in STEPS}
-        for _ in range(ROUNDS):
-            for key, value in STEPS:
-                times[f"{key}={value}"].append(pg.evaluate(TIMED_STEP, [key, value]))
-        # The filters did filter: everything, then the medium ones
+        # Opens on the failures, the first LIMIT of them listed
+        assert pg.inner_text("#f-count") == f"{failing} of {BIG} shown (the first {LIMIT} listed)"
+        assert len(visible_findings(pg)) == LIMIT and pg.locator("#f-more").is_visible()
+        times = timed(pg, STEPS)
+        # The filters did filter: everything, then the medium ones, then all of those listed
         pg.select_option("#f-status", "")
-        assert pg.inner_text("#f-count") == f"{BIG} of {BIG} shown"
+        assert pg.inner_text("#f-count").startswith(f"{BIG} of {BIG} shown")
         pg.select_option("#f-severity", "medium")
+        assert pg.inner_text("#f-count").startswith(f"{medium} of {BIG} shown")
+        pg.click("#f-more")
         assert pg.inner_text("#f-count") == f"{medium} of {BIG} shown"
-        assert {f["sev"] for f in visible_findings(pg)} == {"medium"}
+        shown = visible_findings(pg)
+        assert len(shown) == medium and {f["sev"] for f in shown} == {"medium"}
+        assert not pg.locator("#f-more").is_visible()
+        pg.select_option("#f-severity", "")
+        pg.fill("#f-text", "/etc/app/4999.conf")  # a search finds a row far down the list
+        assert len(visible_findings(pg)) == 1 and pg.inner_text("#f-count") == f"1 of {BIG} shown"
+        pg.fill("#f-text", "")
+        # A link to a finding past the first LIMIT lists and opens it
+        last = report.findings_sorted()[-1]
+        pg.goto(f"{path.as_uri()}#f-{last.check_id}--{last.target}")
+        pg.reload()
+        opened = pg.locator("details.finding[open]")
+        assert opened.count() == 1 and opened.get_attribute("id") == f"f-{last.check_id}--{last.target}"
+        assert opened.is_visible()
         pg.evaluate("document.getElementById('findings').scrollIntoView()")
         pg.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         screenshot(pg, "report-5000-findings.png")  # what the screen shows there
     finally:
         context.close()
-    every = [t for ts in times.values() for t in ts]
-    medians = {k: round(statistics.median(v), 1) for k, v in times.items()}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "filter-timing.json").write_text(json.dumps(
-        {"findings": BIG, "rounds": ROUNDS, "median_ms": round(statistics.median(every), 1),
-         "max_ms": round(max(every), 1), "median_ms_by_step": medians}, indent=2))
-    # The median of 40 timed steps: one slow frame on a busy machine does not decide it.
-    assert statistics.median(every) < BOUND_MS, medians
-    assert max(medians.values()) < 2 * BOUND_MS, medians
+    keep_timings("findings", times)
+    assert_quick(times)
+
+
+def test_five_thousand_findings_on_forty_hosts_fleet_view(browser: Any, tmp_path: Path) -> None:
+    """The same findings from remote hosts: the fleet view (findings grouped by check, a host
+    filter) filters as quickly."""
+    big = big_report()
+    hosts = [t.name for t in big.targets]
+    fleet = build(scan_id="f1ee7" * 6 + "00", started_at=T0, finished_at=T0 + timedelta(minutes=9),
+                  complete=True, findings=big.findings, command=["smbaudit", "scan"],
+                  targets=[TargetInfo(h, TargetKind.HOST, details={"state": "assessed"})
+                           for h in hosts], checks_loaded=400)
+    path = tmp_path / "fleet.html"
+    path.write_bytes(renderer(OutputFormat.HTML)(fleet))
+    context, pg = open_page(browser, path)
+    try:
+        assert pg.locator("#fleet-findings").count() == 1  # the fleet view, not the flat list
+        times = timed(pg, [("h-host", hosts[3]), ("h-severity", "medium"), ("h-text", "check-3"),
+                           ("h-text", ""), ("h-severity", ""), ("h-category", "encryption"),
+                           ("h-category", ""), ("h-host", "")])
+        pg.select_option("#h-host", hosts[3])
+        shown = pg.eval_on_selector_all(
+            "#fleet-findings tr.hr", "rs => rs.filter(r => !r.closest('.hidden'))"
+                                     ".map(r => r.dataset.host)")
+        assert shown and set(shown) == {hosts[3]}
+        screenshot(pg, "report-fleet-5000-findings.png")
+    finally:
+        context.close()
+    keep_timings("fleet view", times)
+    assert_quick(times)
