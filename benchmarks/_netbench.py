@@ -31,6 +31,10 @@ from smbaudit.probes.tls import TlsProbe  # noqa: E402
 from smbaudit.targets.base import ServiceTarget  # noqa: E402
 
 PY = sys.executable
+# sslyze pins cryptography below what smbaudit runs with, so it may live in a venv of its own:
+#   python3 -m venv /tmp/sslyze-venv && /tmp/sslyze-venv/bin/pip install sslyze
+#   SSLYZE_PYTHON=/tmp/sslyze-venv/bin/python python benchmarks/network_command.py
+SSLYZE_PY = os.environ.get("SSLYZE_PYTHON") or PY
 TESTSSL = shutil.which("testssl") or shutil.which("testssl.sh") or "testssl"
 SSH_AUDIT = shutil.which("ssh-audit") or str(Path(PY).with_name("ssh-audit"))
 
@@ -93,7 +97,7 @@ SSLYZE_ACCURACY = ["--certinfo", "--sslv2", "--sslv3", "--tlsv1", "--tlsv1_1", "
 def run_sslyze(port: int, out: Path, commands: list[str] | None = None) -> float:
     """sslyze on an IP literal (no DNS). Without `commands`: its default scan (every command
     except HTTP headers); naming commands runs only those."""
-    secs, _ = timed([PY, "-m", "sslyze", "--quiet", *(commands or []), f"--json_out={out}",
+    secs, _ = timed([SSLYZE_PY, "-m", "sslyze", "--quiet", *(commands or []), f"--json_out={out}",
                      f"127.0.0.1:{port}"])
     return secs
 

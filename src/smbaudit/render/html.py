@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from smbaudit import __version__, resources
+from smbaudit import __version__, fsutil, resources
 from smbaudit.compliance.model import FrameworkCoverage
 from smbaudit.models import CATEGORIES, Finding, Severity, Status
 from smbaudit.redact import redact
@@ -73,9 +73,24 @@ def _breakable(text: object) -> markupsafe.Markup:
     return markupsafe.Markup("<wbr>".join(str(_keep_words(p)) for p in parts))
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept in the user cache folder (private, 0700): compiling the report
+    template costs more than rendering it. Jinja2 checks each entry against the template's
+    source and the Python version; no cache when the folder cannot be made."""
+    import platformdirs
+
+    folder = platformdirs.user_cache_path("smbaudit", appauthor=False) / "templates"
+    try:
+        fsutil.make_dirs(folder)
+    except (OSError, fsutil.OutputRefused):
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.reports_dir())),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,  # every value is escaped; templates never mark input as safe
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
