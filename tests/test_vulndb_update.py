@@ -26,6 +26,7 @@ from smbaudit.cli import cli
 from smbaudit.vulndb import feeds
 from smbaudit.vulndb.errors import FetchFailure, ImportFailure, VulnDBError
 from smbaudit.vulndb.fetch import Limits
+from smbaudit.vulndb.status import store_status
 from smbaudit.vulndb.store import VulnStore
 from smbaudit.vulndb.update import update
 
@@ -166,6 +167,10 @@ def test_update_builds_the_store_and_records_what_was_fetched(server: Server, tm
         assert store.records("ubuntu", "jammy", ["curl"])
         assert store.records("debian", "bullseye", ["openssl"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.sqlite", "v.sqlite.lock"]
+    # downloaded feeds are current as of the download, however old their newest record
+    status = store_status(db)
+    assert status.freshness == "current" and status.age_days == 0
+    assert status.data_date == min(s.fetched_at for s in status.sources)
 
     # again: the DSA list is asked for conditionally and answered "not modified"
     again = {r.name: r for r in update(db, two_feeds(server.base), FAST)}

@@ -267,8 +267,8 @@ class PackageVulnsProbe(Probe):
 class VulnDataProbe(Probe):
     """The vulnerability store itself: whether it is there and how old its data is.
 
-    Facts: path, data_date (the data's date: per source its newest record, else its fetch
-    time; the oldest of these), age_days, freshness (current, aging > 7 days, stale > 30
+    Facts: path, data_date (the data's date: per source its download time, or for an
+    imported file its newest record; the oldest of these), age_days, freshness (current, aging > 7 days, stale > 30
     days), sources (number of feeds), message (one line for a reader).
     """
 

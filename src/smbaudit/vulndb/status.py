@@ -24,7 +24,7 @@ class StoreStatus:
     present: bool
     error: str = ""
     built_at: str = ""
-    data_date: str = ""  # the oldest source fetch time: what every finding can rely on
+    data_date: str = ""  # how current the data is (VulnStore.data_date)
     age_days: int | None = None
     sources: list[SourceInfo] = field(default_factory=list)
     coverage: list[Coverage] = field(default_factory=list)

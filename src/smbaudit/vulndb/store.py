@@ -181,10 +181,13 @@ class VulnStore:
                                            " newest FROM sources ORDER BY name")]
 
     def data_date(self) -> str:
-        """How current the data is: per source its newest record's date when the feed dates its
-        records, else its fetch time; the oldest of these ('' when there is no source)."""
-        row = self.conn.execute("SELECT MIN(CASE WHEN newest != '' THEN newest ELSE fetched_at END)"
-                                " FROM sources").fetchone()
+        """How current the data is, the oldest over the sources ('' when there is none): a feed
+        downloaded by `vulndb update` is current as of its download (a quiet feed's newest
+        record may be weeks old the day it is fetched); an imported file, whose modification
+        time says little, as of its newest record when it dates its records, else that time."""
+        row = self.conn.execute(
+            "SELECT MIN(CASE WHEN url LIKE 'http://%' OR url LIKE 'https://%' THEN fetched_at"
+            " WHEN newest != '' THEN newest ELSE fetched_at END) FROM sources").fetchone()
         return row[0] or ""
 
     def age_days(self, now: dt.datetime | None = None) -> int | None:
