@@ -3,6 +3,7 @@ arrived, in both directions, so one round trip through it costs 2 x delay more. 
 fleet benchmark to audit real sshd instances as if they were across a WAN link.
 
     python benchmarks/delay_proxy.py LISTEN_PORT TARGET_PORT DELAY_MS
+    python benchmarks/delay_proxy.py --many DELAY_MS LISTEN:TARGET [LISTEN:TARGET ...]
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
         await task
 
 
+async def serve_many(pairs: list[tuple[int, int]], delay: float) -> None:
+    """One process, one event loop, a listening port per (listen, target) pair."""
+    await asyncio.gather(*(serve(listen, target, delay) for listen, target in pairs))
+
+
 async def serve(listen: int, target: int, delay: float) -> None:
     async def handle(cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
         try:
@@ -55,4 +61,8 @@ async def serve(listen: int, target: int, delay: float) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000))
+    if sys.argv[1] == "--many":
+        pairs = [(int(a), int(b)) for a, b in (p.split(":") for p in sys.argv[3:])]
+        asyncio.run(serve_many(pairs, float(sys.argv[2]) / 1000))
+    else:
+        asyncio.run(serve(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000))

@@ -5,9 +5,7 @@ listings, a host-key mismatch and a connection lost mid-scan."""
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -197,3 +195,51 @@ def test_connection_lost_mid_scan_is_named(fleet: Fleet, tmp_path: Path) -> None
         assert t.info().details.get("lost")
     finally:
         t.close()
+
+
+def test_listings_of_every_size_and_the_metadata_cache(fleet: Fleet, tmp_path: Path) -> None:
+    """READDIR replies of OpenSSH hold 100 entries until the folder ends: folders of 0, 99,
+    100, 101 and 250 entries are listed whole. stat, list_dir and read_bytes answered from
+    what was already listed or read give what lstat and the file say."""
+    base = Path(tempfile.mkdtemp(prefix="smbaudit-listing-"))
+    try:
+        for n in (0, 99, 100, 101, 250):
+            d = base / f"d{n}"
+            d.mkdir()
+            for i in range(n):
+                (d / f"f{i:03d}").write_text(str(i))
+        links = base / "links"
+        links.mkdir()
+        for i in range(6):
+            (links / f"file{i}").write_text("x" * i)
+            (links / f"link{i}").symlink_to(f"file{i}")
+        (links / "sub").mkdir()
+        (links / "dangling").symlink_to("nowhere")
+        t = _target(fleet, "root")
+        t.connect()
+        try:
+            got = {p: e for p, e, _ in t.walk_modes([str(base)], lambda p: True, 2)}
+            for n in (0, 99, 100, 101, 250):
+                d = base / f"d{n}"
+                assert sorted(got[str(d)]) == sorted((e.name, os.lstat(e.path).st_mode)  # type: ignore[arg-type]
+                                                     for e in os.scandir(d)), n
+            for name in sorted(os.listdir(links)) + ["missing"]:
+                p = links / name
+                for follow in (False, True):
+                    st = t.stat(str(p), follow=follow)
+                    if not os.path.lexists(p) or (follow and not p.exists()):
+                        assert st is None, (p, follow)
+                        continue
+                    real = os.stat(p) if follow else os.lstat(p)
+                    assert st is not None and (st.mode, st.size, st.uid) == (real.st_mode & 0o7777, real.st_size, real.st_uid)
+                    assert st.link_target == (os.readlink(p) if not follow and p.is_symlink() else None)
+            assert t.stat(str(links / "nodir" / "x"), follow=False) is None
+            assert t.list_dir(str(links)) == sorted(os.listdir(links))
+            assert t.read_bytes(str(links / "file5")) == b"xxxxx"
+            from smbaudit.errors import FileTooLarge
+            with pytest.raises(FileTooLarge):
+                t.read_bytes(str(links / "file5"), limit=3)  # from the cache, still whole or nothing
+        finally:
+            t.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -212,7 +212,9 @@ def run(targets: Sequence[Target], checks: Sequence[CheckDef], probes: dict[str,
     options = options or EngineOptions()
     observer = observer or Observer()
     plan = _Plan(checks, probes, options)
-    first: list[_AnyJob] = [j for t in targets for j in plan.add(t)]
+    planned = sorted((j for t in targets for j in plan.add(t)),
+                     key=lambda j: not j.probe.long_running)  # tree walks first, stable order
+    first: list[_AnyJob] = list(planned)
     first += [_SourceJob(s, s.label, s.budget) for s in sources]
     observer.planned(len(first))
     complete, stop_reason = True, ""

@@ -99,6 +99,9 @@ class Probe(ABC):
     services: ClassVar[frozenset[str]] = frozenset()
     params_schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False}
     live_only: ClassVar[bool] = False  # True when an offline tree cannot provide the facts
+    # True for probes that walk whole trees: the engine starts them first, so the longest
+    # runs overlap the many short ones instead of starting last (matters over SSH).
+    long_running: ClassVar[bool] = False
     # The facts contract: a JSON Schema (type / properties / items / additionalProperties /
     # enum) of the facts `collect` returns. Pack loading rejects a condition on a fact path the
     # schema cannot produce. Every probe declares it; None only for legacy third-party probes.

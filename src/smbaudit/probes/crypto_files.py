@@ -222,6 +222,7 @@ class CryptoFilesProbe(Probe):
     """
 
     name = "crypto_files"
+    long_running = True
     description = "private keys and certificates on disk"
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {

@@ -59,6 +59,7 @@ class SpecialFilesProbe(Probe):
     """
 
     name = "special_files"
+    long_running = True
     description = "world-writable files and unexpected setuid/setgid programs under directory trees"
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {

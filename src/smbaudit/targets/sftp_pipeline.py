@@ -117,10 +117,11 @@ _U32 = struct.Struct(">I")
 _FLAG_SIZE, _FLAG_UIDGID, _FLAG_PERMISSIONS, _FLAG_ACMODTIME, _FLAG_EXTENDED = 1, 2, 4, 8, 0x80000000
 
 
-def _names(data: bytes, path: str) -> Listing:
+def _names(data: bytes, path: str) -> tuple[Listing, int]:
     """(name, st_mode) of each entry of an SSH_FXP_NAME reply body (after its request id):
     count, then per entry filename, longname and attributes. Parsed here, not through
-    paramiko's SFTPAttributes, because a walk of /usr reads some 150,000 of them."""
+    paramiko's SFTPAttributes, because a walk of /usr reads some 150,000 of them. Returns the
+    entries and how many the reply held (with . and ..)."""
     try:
         (count,) = _U32.unpack_from(data, 0)
         pos = 4
@@ -151,7 +152,7 @@ def _names(data: bytes, path: str) -> Listing:
                     pos += 4 + n
             if name not in (".", ".."):
                 out.append((name, mode))
-        return out
+        return out, count
     except struct.error:
         raise OSError(errno.EIO, "malformed SFTP directory listing", path) from None
 
@@ -168,10 +169,14 @@ class _Dir:
 
 
 def walk(sftp: Any, roots: list[str], descend: Callable[[str], bool], max_depth: int,
-         window: int = WINDOW) -> Iterator[tuple[str, Listing | OSError, int]]:
+         window: int = WINDOW, full_reply: int = 0) -> Iterator[tuple[str, Listing | OSError, int]]:
     """(directory, its entries or the OSError listing it raised, depth) for every directory
     under `roots` (depth 0) down to `max_depth`, in no particular order. Subdirectories are
-    entered when `descend(path)` says so. The caller holds the lock that serialises `sftp`."""
+    entered when `descend(path)` says so. The caller holds the lock that serialises `sftp`.
+
+    `full_reply`: a server known to fill every READDIR reply with this many entries until the
+    folder ends (OpenSSH's sftp-server: 100). A shorter reply then means end of folder, so a
+    small folder costs one READDIR instead of two; bigger ones get two at a time."""
     pipe = _Pipe(sftp, window)
     pending: dict[int, tuple[str, _Dir]] = {}
     todo: deque[tuple[str, int]] = deque((r, 0) for r in roots)
@@ -195,9 +200,9 @@ def walk(sftp: Any, roots: list[str], descend: Callable[[str], bool], max_depth:
             if kind == "open":
                 if t == CMD_HANDLE:
                     d.handle = msg.get_binary()
-                    for _ in range(2):
+                    d.reads = 1 if full_reply else 2
+                    for _ in range(d.reads):
                         request("read", d, CMD_READDIR, d.handle)
-                    d.reads = 2
                 else:
                     open_dirs -= 1
                     yield d.path, _failure(t, msg, d.path)[1], d.depth
@@ -206,12 +211,20 @@ def walk(sftp: Any, roots: list[str], descend: Callable[[str], bool], max_depth:
             if d.done:
                 pass
             elif t == CMD_NAME:
-                d.entries.extend(_names(msg.get_remainder(), d.path))
-                if d.reads == 0:  # the other READDIR sent with it did not bring end of file
-                    request("read", d, CMD_READDIR, d.handle)
-                    d.reads += 1
+                names, count = _names(msg.get_remainder(), d.path)
+                d.entries.extend(names)
+                if full_reply and count < full_reply:
+                    code, err = SFTP_EOF, OSError()  # a short reply: the folder ended
+                elif d.reads == 0:  # no READDIR sent with it brought end of file
+                    for _ in range(2 if full_reply else 1):
+                        request("read", d, CMD_READDIR, d.handle)
+                        d.reads += 1
+                    continue
+                else:
+                    continue
             else:
                 code, err = _failure(t, msg, d.path)
+            if not d.done:
                 d.done = True
                 yield d.path, d.entries if code == SFTP_EOF else err, d.depth
                 if code == SFTP_EOF and d.depth < max_depth:

@@ -29,7 +29,15 @@ from smbaudit.targets.sshconnect import PASSWORD_ENV, Connection, HostSettings, 
 from smbaudit.targets.sshconnect import connect as connect_ssh
 
 SCHEME = "ssh://"
-MAX_SESSIONS = 4  # SFTP sessions per host (OpenSSH allows 10 per connection by default)
+MAX_SESSIONS = 8  # SFTP sessions per host (OpenSSH allows 10 per connection by default)
+# What a scan keeps of what it read from one host (probes ask for the same files and folders
+# again and again: the package database, systemd's unit folders, /etc). The host is read as a
+# snapshot: a file that changes during the scan is seen as it was first read.
+CACHE_FILE_MAX = 2 * 1024 * 1024  # files larger than this are read again when asked
+CACHE_BYTES = 16 * 1024 * 1024  # file contents kept per host
+LISTING_MAX = 20_000  # folder listings kept only up to this many entries
+STATS_BEFORE_LISTING = 2  # stats under one folder after which its listing answers the rest
+_UNKNOWN = object()  # a cache that cannot answer
 _SPEC = re.compile(r"^ssh://(?:(?P<user>[^@/\s]+)@)?(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:/\s\[\]@]+))"
                    r"(?::(?P<port>\d{1,5}))?/?$")
 
@@ -97,6 +105,13 @@ class SSHTarget(_PosixTarget):
         self.host_key_fingerprint = ""
         self.lost = ""  # why the connection broke after it was open
         self._expired = False  # a request outlived --timeout and the connection was closed
+        self._cache_lock = threading.Lock()
+        self._files: dict[str, bytes] = {}
+        self._file_bytes = 0
+        self._stats: dict[tuple[str, bool], FileStat | None] = {}
+        self._listings: dict[str, dict[str, Any] | None] = {}  # None: the folder does not exist
+        self._asked: dict[str, int] = {}  # stats per parent folder not yet listed
+        self._link_targets: dict[str, str] = {}  # links of the listed folders
 
     # ------------------------------------------------------------------ connection
 
@@ -222,6 +237,21 @@ class SSHTarget(_PosixTarget):
     # ------------------------------------------------------------------ reading
 
     def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
+        with self._cache_lock:
+            cached = self._files.get(path)
+        if cached is not None:
+            if len(cached) > limit:
+                raise FileTooLarge(path, limit)
+            return cached
+        data = self._read_bytes(path, limit)
+        if len(data) <= CACHE_FILE_MAX:
+            with self._cache_lock:
+                if self._file_bytes + len(data) <= CACHE_BYTES and path not in self._files:
+                    self._files[path] = data
+                    self._file_bytes += len(data)
+        return data
+
+    def _read_bytes(self, path: str, limit: int) -> bytes:
         try:
             with self._session(path) as sftp:
                 st = sftp.stat(path)
@@ -243,6 +273,77 @@ class SSHTarget(_PosixTarget):
         return data
 
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
+        key = (path, follow)
+        with self._cache_lock:
+            if key in self._stats:
+                return self._stats[key]
+        found = self._from_listing(path, follow)
+        if found is _UNKNOWN:
+            found = self._stat(path, follow)
+        with self._cache_lock:
+            self._stats[key] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
+
+    def _from_listing(self, path: str, follow: bool) -> FileStat | None | object:
+        """The answer a cached listing of the parent folder gives (a path missing from it does
+        not exist; an entry's attributes are its lstat), or _UNKNOWN. A folder is listed once
+        a few of its entries have been asked for (systemd's unit folders, /etc/ssl/certs)."""
+        parent, _, name = path.rstrip("/").rpartition("/")
+        parent = parent or "/"
+        if not name or name in (".", ".."):
+            return _UNKNOWN
+        with self._cache_lock:
+            listed = parent in self._listings
+            if not listed:
+                self._asked[parent] = self._asked.get(parent, 0) + 1
+                if self._asked[parent] <= STATS_BEFORE_LISTING:
+                    return _UNKNOWN
+        entries = self._listing(parent)
+        if entries is _UNKNOWN:
+            return _UNKNOWN
+        if entries is None:
+            return None  # the folder itself does not exist
+        assert isinstance(entries, dict)
+        attrs = entries.get(name)
+        if attrs is None:
+            return None
+        if file_type(attrs.st_mode or 0) == "link":
+            if follow:
+                return _UNKNOWN  # what it points to needs its own round trip
+            with self._cache_lock:
+                target = self._link_targets.get(path)
+            return _UNKNOWN if target is None else self._to_stat(path, attrs, target)
+        return self._to_stat(path, attrs, None)
+
+    def _listing(self, path: str) -> dict[str, Any] | None | object:
+        """{name: SFTP attributes} of a folder, None when it does not exist, _UNKNOWN when it
+        cannot be listed (not readable, not a folder, too large to keep): cached."""
+        with self._cache_lock:
+            if path in self._listings:
+                return self._listings[path]
+        try:
+            with self._session(path) as sftp:
+                entries = sftp.listdir_attr(path)
+        except FileNotFoundError:
+            with self._cache_lock:
+                self._listings[path] = None
+            return None
+        except OSError as exc:
+            if isinstance(exc, TimeoutError) or exc.errno in (errno.ECONNRESET, errno.ENOTCONN):
+                raise  # the connection broke: not an answer about the folder
+            return _UNKNOWN  # not readable, not a folder: the caller asks the usual way
+        if len(entries) > LISTING_MAX:
+            return _UNKNOWN
+        listing = {e.filename: e for e in entries}
+        base = path.rstrip("/")
+        links = [f"{base}/{e.filename}" for e in entries if file_type(e.st_mode or 0) == "link"]
+        targets = self.read_links(links) if links else {}  # pipelined: a few round trips
+        with self._cache_lock:
+            self._listings[path] = listing
+            self._link_targets.update((p, t) for p, t in targets.items() if t is not None)
+        return listing
+
+    def _stat(self, path: str, follow: bool) -> FileStat | None:
         with self._session(path) as sftp:
             try:
                 st = sftp.stat(path) if follow else sftp.lstat(path)
@@ -256,6 +357,9 @@ class SSHTarget(_PosixTarget):
         return self._to_stat(path, st, link)
 
     def list_dir(self, path: str) -> list[str]:
+        entries = self._listing(path)
+        if isinstance(entries, dict):
+            return sorted(entries)
         with self._session(path) as sftp:
             st = sftp.stat(path)
             if file_type(st.st_mode or 0) != "dir":
@@ -274,8 +378,16 @@ class SSHTarget(_PosixTarget):
         """Pipelined over SFTP (see sftp_pipeline): round trips stop multiplying with the
         number of directories. The target's lock is held for the whole walk."""
         with self._session() as sftp:
-            for path, entries, depth in walk(sftp, roots, descend, max_depth):
+            for path, entries, depth in walk(sftp, roots, descend, max_depth,
+                                             full_reply=self._readdir_batch()):
                 yield path, self._denied(entries, path) if isinstance(entries, OSError) else entries, depth
+
+    def _readdir_batch(self) -> int:
+        """Entries in every READDIR reply but a folder's last: 100 for OpenSSH's sftp-server
+        (`process_readdir` stops at 100, or at the folder's end), else unknown (0)."""
+        transport = self._conn.client.get_transport() if self._conn else None
+        version = str(getattr(transport, "remote_version", "") or "")
+        return 100 if version.startswith("SSH-2.0-OpenSSH_") else 0
 
     def read_links(self, paths: list[str]) -> dict[str, str | None]:
         with self._session(f"reading {len(paths)} links",
@@ -286,8 +398,12 @@ class SSHTarget(_PosixTarget):
     def scan_dir(self, path: str) -> list[FileStat]:
         """One SFTP READDIR per directory: the server sends each entry's own metadata
         (link targets are not read here; `stat(path, follow=False)` gives one)."""
-        with self._session(path) as sftp:
-            entries = sftp.listdir_attr(path)  # fails on a non-directory
+        listing = self._listing(path)
+        if isinstance(listing, dict):
+            entries = list(listing.values())
+        else:
+            with self._session(path) as sftp:
+                entries = sftp.listdir_attr(path)  # fails on a non-directory
         base = path.rstrip("/")
         return sorted((self._to_stat(f"{base}/{e.filename}", e, None) for e in entries),
                       key=lambda f: f.path)
