@@ -223,6 +223,12 @@ def test_listings_of_every_size_and_the_metadata_cache(fleet: Fleet, tmp_path: P
                 d = base / f"d{n}"
                 assert sorted(got[str(d)]) == sorted((e.name, os.lstat(e.path).st_mode)  # type: ignore[arg-type]
                                                      for e in os.scandir(d)), n
+            os.chown(base / "d99" / "f007", 54321, 54322)  # an owner no account has
+            owned = {p: e for p, e, _ in t.walk_owners([str(base)], lambda p: True, 2)}
+            for d in (base / "d99", links):
+                assert sorted(owned[str(d)]) == sorted(  # type: ignore[arg-type]
+                    (e.name, os.lstat(e.path).st_mode, os.lstat(e.path).st_uid, os.lstat(e.path).st_gid)
+                    for e in os.scandir(d))
             for name in sorted(os.listdir(links)) + ["missing"]:
                 p = links / name
                 for follow in (False, True):

@@ -117,11 +117,12 @@ _U32 = struct.Struct(">I")
 _FLAG_SIZE, _FLAG_UIDGID, _FLAG_PERMISSIONS, _FLAG_ACMODTIME, _FLAG_EXTENDED = 1, 2, 4, 8, 0x80000000
 
 
-def _names(data: bytes, path: str) -> tuple[Listing, int]:
+def _names(data: bytes, path: str, owners: bool = False) -> tuple[Listing, int]:
     """(name, st_mode) of each entry of an SSH_FXP_NAME reply body (after its request id):
     count, then per entry filename, longname and attributes. Parsed here, not through
     paramiko's SFTPAttributes, because a walk of /usr reads some 150,000 of them. Returns the
-    entries and how many the reply held (with . and ..)."""
+    entries and how many the reply held (with . and ..). With `owners`, each entry is
+    (name, st_mode, uid, gid)."""
     try:
         (count,) = _U32.unpack_from(data, 0)
         pos = 4
@@ -136,7 +137,9 @@ def _names(data: bytes, path: str) -> tuple[Listing, int]:
             pos += 4
             if flags & _FLAG_SIZE:
                 pos += 8
+            uid = gid = -1
             if flags & _FLAG_UIDGID:
+                uid, gid = _U32.unpack_from(data, pos)[0], _U32.unpack_from(data, pos + 4)[0]
                 pos += 8
             mode = 0
             if flags & _FLAG_PERMISSIONS:
@@ -151,7 +154,7 @@ def _names(data: bytes, path: str) -> tuple[Listing, int]:
                     (n,) = _U32.unpack_from(data, pos)
                     pos += 4 + n
             if name not in (".", ".."):
-                out.append((name, mode))
+                out.append((name, mode, uid, gid) if owners else (name, mode))  # type: ignore[arg-type]
         return out, count
     except struct.error:
         raise OSError(errno.EIO, "malformed SFTP directory listing", path) from None
@@ -169,14 +172,16 @@ class _Dir:
 
 
 def walk(sftp: Any, roots: list[str], descend: Callable[[str], bool], max_depth: int,
-         window: int = WINDOW, full_reply: int = 0) -> Iterator[tuple[str, Listing | OSError, int]]:
+         window: int = WINDOW, full_reply: int = 0, owners: bool = False
+         ) -> Iterator[tuple[str, Listing | OSError, int]]:
     """(directory, its entries or the OSError listing it raised, depth) for every directory
     under `roots` (depth 0) down to `max_depth`, in no particular order. Subdirectories are
     entered when `descend(path)` says so. The caller holds the lock that serialises `sftp`.
 
     `full_reply`: a server known to fill every READDIR reply with this many entries until the
     folder ends (OpenSSH's sftp-server: 100). A shorter reply then means end of folder, so a
-    small folder costs one READDIR instead of two; bigger ones get two at a time."""
+    small folder costs one READDIR instead of two; bigger ones get two at a time.
+    `owners`: entries are (name, st_mode, uid, gid), from the same replies."""
     pipe = _Pipe(sftp, window)
     pending: dict[int, tuple[str, _Dir]] = {}
     todo: deque[tuple[str, int]] = deque((r, 0) for r in roots)
@@ -211,7 +216,7 @@ def walk(sftp: Any, roots: list[str], descend: Callable[[str], bool], max_depth:
             if d.done:
                 pass
             elif t == CMD_NAME:
-                names, count = _names(msg.get_remainder(), d.path)
+                names, count = _names(msg.get_remainder(), d.path, owners)
                 d.entries.extend(names)
                 if full_reply and count < full_reply:
                     code, err = SFTP_EOF, OSError()  # a short reply: the folder ended
@@ -229,7 +234,8 @@ def walk(sftp: Any, roots: list[str], descend: Callable[[str], bool], max_depth:
                 yield d.path, d.entries if code == SFTP_EOF else err, d.depth
                 if code == SFTP_EOF and d.depth < max_depth:
                     base = d.path.rstrip("/")
-                    for name, mode in d.entries:
+                    for entry in d.entries:
+                        name, mode = entry[0], entry[1]
                         if stat_mod.S_ISDIR(mode):
                             child = f"{base}/{name}"
                             if descend(child):

@@ -382,6 +382,18 @@ class SSHTarget(_PosixTarget):
                                              full_reply=self._readdir_batch()):
                 yield path, self._denied(entries, path) if isinstance(entries, OSError) else entries, depth
 
+    def walk_owners(self, roots: list[str], descend: Callable[[str], bool], max_depth: int
+                    ) -> Iterator[tuple[str, list[tuple[str, int, int, int]] | OSError, int]]:
+        """As `walk_modes`, each entry with its uid and gid: the same READDIR replies carry
+        them, so knowing owners costs nothing more over SSH."""
+        with self._session() as sftp:
+            for path, entries, depth in walk(sftp, roots, descend, max_depth,
+                                             full_reply=self._readdir_batch(), owners=True):
+                if isinstance(entries, OSError):
+                    yield path, self._denied(entries, path), depth
+                else:
+                    yield path, entries, depth  # type: ignore[misc]
+
     def _readdir_batch(self) -> int:
         """Entries in every READDIR reply but a folder's last: 100 for OpenSSH's sftp-server
         (`process_readdir` stops at 100, or at the folder's end), else unknown (0)."""
