@@ -1,7 +1,7 @@
 """Fleet scans end to end: `smbaudit scan --inventory` against real sshd instances on loopback
 (different addresses, ports, users and keys), both inventory formats, --limit, -F with a jump
 host, several known_hosts files, --become with sudo allowed and refused, a stalled server, a
-host-key mismatch, a refused login, and a host whose sshd is killed mid-scan. Every host ends in
+host-key mismatch, a refused login, and a host whose sshd is killed mid-scan (after its first probe). Every host ends in
 a known state; the exit code and the -q line tell findings from hosts not audited."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,74 +219,39 @@ all:
     assert result.exit_code == 1  # findings, every host audited
 
 
-class _KillingProxy:
-    """Forwards one loopback port to an sshd and kills that sshd (and its sessions) once
-    `after` bytes have come back from it: the host dies in the middle of its audit."""
+class _KillAfterFirstProbe(pipeline.Observer):
+    """Kills the host's sshd (and its sessions) as soon as its first probe has finished: the
+    host dies in the middle of its audit, at the same point on every run (one probe at a time,
+    the tree walk first)."""
 
-    def __init__(self, server: Sshd, after: int):
-        self.server, self.after = server, after
-        self.listener = socket.socket()
-        self.listener.bind((LOOPBACK, 0))
-        self.listener.listen(4)
-        self.port = self.listener.getsockname()[1]
-        self.killed = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+    def __init__(self, host: str, server: Sshd):
+        self.host, self.server = host, server
+        self.killed = False
 
-    def _serve(self) -> None:
-        try:
-            client, _ = self.listener.accept()
-        except OSError:
-            return
-        upstream = socket.create_connection((self.server.address, self.server.port), timeout=10)
-        threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
-        self._pump(upstream, client, True)
-
-    def _pump(self, src: socket.socket, dst: socket.socket, count: bool) -> None:
-        seen = 0
-        for _ in range(1_000_000):  # bounded
-            try:
-                data = src.recv(65536)
-            except OSError:
-                data = b""
-            if not data:
-                break
-            seen += len(data) if count else 0
-            try:
-                dst.sendall(data)
-            except OSError:
-                break
-            if count and seen > self.after and not self.killed.is_set():
-                kill(self.server)
-                self.killed.set()
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.listener.close()
+    def job_done(self, label: str, ok: bool) -> None:
+        if label.startswith(f"{self.host}:") and not self.killed:
+            kill(self.server)
+            self.killed = True
 
 
 def test_host_killed_mid_scan_is_partly_assessed_and_incomplete(fleet: Fleet, tmp_path: Path) -> None:
     doomed = _start(tmp_path, "doomed", LOOPBACK, fleet.authorized)
     known = tmp_path / "known"
-    proxy = _KillingProxy(doomed, after=100_000)  # past login and the account files; the whole audit moves ~25 MB
-    known.write_text(f"[{LOOPBACK}]:{proxy.port} {doomed.host_pub}\n")
+    known.write_text(f"[{LOOPBACK}]:{doomed.port} {doomed.host_pub}\n")
     inv = tmp_path / "hosts.yaml"
     inv.write_text(f"hosts:\n  - {{name: good, host: {LOOPBACK}, port: {fleet.web1.port}, user: root}}\n"
-                   f"  - {{name: doomed, host: {LOOPBACK}, port: {proxy.port}, user: root}}\n")
+                   f"  - {{name: doomed, host: {LOOPBACK}, port: {doomed.port}, user: root}}\n")
+    killer = _KillAfterFirstProbe("doomed", doomed)
     try:
         config = ScanConfig(inventory=(str(inv),), ssh_key=str(fleet.key),
                             ssh_known_hosts=(str(fleet.known1), str(known)),
                             select=("accounts.*", "files.*", "ssh.*"), timeout=3, jobs=1,
                             history=False, formats=(), output=str(tmp_path / "out"))
-        result = pipeline.run(config)
+        result = pipeline.run(config, observer=killer)
     finally:
-        proxy.close()
         if doomed.proc.poll() is None:
             kill(doomed)
-    assert proxy.killed.is_set()
+    assert killer.killed
     infos = {t.name: t for t in result.report.targets}
     assert infos["good"].details["state"] == "assessed"
     lost = infos["doomed"]
