@@ -195,3 +195,27 @@ def test_rhel_streams_and_channel_names() -> None:
                                   "[rhel-7-server-eus-rpms]\nenabled=1\n", "not an ini ["]) == ["e4s", "eus"]
     assert channels.rhel_channels(["eus"], "9") == []  # no minor release known: not matched
     assert channels.describe("eus:9.4") == "Red Hat EUS 9.4" and channels.describe("pro") == "Ubuntu Pro"
+
+
+def test_ubuntu_signed_kernel_is_judged_as_the_linux_source(tmp_path: Path) -> None:
+    def linux(vuln: str, fixed: str) -> Record:
+        return Record(distro="ubuntu", release="jammy", package="linux", name_kind=NameKind.SOURCE,
+                      vuln_id=vuln, status=VulnStatus.FIXED, fixed=fixed, scheme="deb")
+    db = store_with(tmp_path / "v.sqlite", [linux("CVE-2023-0001", "5.15.0-89.99"),
+                                            linux("CVE-2024-0002", "5.15.0-92.102")])
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/os-release").write_text('ID=ubuntu\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\n')
+    (root / "var/lib/dpkg").mkdir(parents=True)
+    (root / "var/lib/dpkg/status").write_text(
+        dpkg_para("linux-image-5.15.0-88-generic", "5.15.0-88.98", "linux-signed (5.15.0-88.98)")
+        + dpkg_para("linux-image-5.15.0-91-generic", "5.15.0-91.101", "linux-signed (5.15.0-91.101)")
+        + dpkg_para("linux-modules-5.15.0-88-generic", "5.15.0-88.98", "linux")
+        + dpkg_para("linux-modules-5.15.0-91-generic", "5.15.0-91.101", "linux")
+        + dpkg_para("linux-image-generic", "5.15.0.91.88", "linux-meta"))
+    facts = collect("package_vulns", DirectoryTarget("dir:t", str(root)), vulndb=str(db))
+    assert facts["kernel"] == {"package": "linux-image-5.15.0-91-generic", "version": "5.15.0-91.101",
+                               "judged": "newest installed"}
+    assert [(v["source"], [h["id"] for h in v["vulns"]]) for v in facts["vulnerable"]] == [
+        ("linux", ["CVE-2024-0002"])]
+    assert facts["vulnerable"][0]["fixed_in"] == "5.15.0-92.102"

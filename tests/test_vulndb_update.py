@@ -325,3 +325,15 @@ def test_https_certificates_are_verified_and_never_downgraded(tmp_path: Path,
             update(db, moved, FAST)
         assert db.read_bytes() == before
         assert not [r for r in plain.requests if r["path"] == "/dsa"]
+
+
+def test_progress_bar_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from smbaudit.cli.vulndb import _ProgressBar
+    bar = _ProgressBar()
+    bar.tty = True
+    bar("ubuntu", 512 * 1024, 2 * 1024 * 1024, False)
+    bar("ubuntu", 2 * 1024 * 1024, 2 * 1024 * 1024, True)
+    bar("debian-dsa", 0, 0, True)  # 304 Not Modified
+    err = capsys.readouterr().err
+    assert "\rubuntu: [#######.......................] 512.0 kB of 2.0 MB" in err
+    assert "\rubuntu: 2.0 MB in " in err and "debian-dsa: not modified" in err
