@@ -217,6 +217,17 @@ def unowned(root: Path) -> None:
         os.chown(root / "home/gone", 1500, 1500)
 
 
+def mta(root: Path, good: bool) -> None:
+    """Postfix sending local mail only, or Exim 4 as an internet site on every interface."""
+    if good:
+        put(root, "/usr/sbin/postfix", "")
+        put(root, "/etc/postfix/main.cf", "myhostname = host.example\ninet_interfaces = loopback-only\n")
+    else:
+        put(root, "/usr/sbin/exim4", "")
+        put(root, "/etc/exim4/update-exim4.conf.conf", "dc_eximconfig_configtype='internet'\n"
+            "dc_local_interfaces=''\n")
+
+
 def nftables_bare(root: Path) -> None:
     """nftables with an input chain only, no loopback drop rule, service not enabled."""
     from smbaudit.demotree._systemd_links import install_unit
@@ -266,6 +277,7 @@ GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "ufw-good": lambda root: ufw(root, True),
     "iptables-good": lambda root: iptables(root, True),
     "gdm-good": lambda root: gdm(root, True),
+    "mta-good": lambda root: mta(root, True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
@@ -280,6 +292,7 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "nftables-bare": nftables_bare,
     "ufw-removed": ufw_removed,
     "unowned": unowned,
+    "mta-open": lambda root: mta(root, False),
     "journald-masked": journald_masked,
     "sudo-log-unaudited": sudo_log_unaudited,
     "nftables-none": nftables_none,

@@ -162,3 +162,15 @@ def test_log_file_rules(tmp_path: Path) -> None:
     # wtmp may be 0664 and cloud-init.log 0644 by their own rules; dpkg.log and auth.log may not
     assert {p: m for p, m in bad.items() if m} == {"/var/log/auth.log": ["mode 0660 over 0640"],
                                                    "/var/log/dpkg.log": ["mode 0644 over 0640"]}
+
+
+def test_mta_interfaces() -> None:
+    from smbaudit.probes.mta import exim_interfaces, is_loopback, postfix_interfaces, sendmail_interfaces
+
+    assert postfix_interfaces("myhostname = x\n") == ["all"]  # Postfix's default
+    assert postfix_interfaces("inet_interfaces = 127.0.0.1, [::1]\n") == ["127.0.0.1", "[::1]"]
+    assert all(is_loopback(i) for i in postfix_interfaces("inet_interfaces = loopback-only\n"))
+    assert exim_interfaces("dc_local_interfaces='127.0.0.1 ; ::1'\n") == ["127.0.0.1", "::1"]
+    assert exim_interfaces("dc_local_interfaces=''\n") == ["all"]
+    assert sendmail_interfaces("DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl\n") == ["127.0.0.1"]
+    assert not is_loopback("all") and not is_loopback("192.0.2.1")
