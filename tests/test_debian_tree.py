@@ -138,9 +138,9 @@ def test_hardened_tree_has_no_failure(hardened: dict[str, dict[str, object]]) ->
     assert failed == {}
     assert statuses(hardened, "not_applicable") <= HARDENED_NOT_APPLICABLE
     # vulnerability data is not at hand in a test; everything else is judged
-    assert statuses(hardened, "skipped") <= {"patching.vulnerable-packages",
-                                             "patching.vulnerability-data-current",
-                                             "patching.unfixed-vulnerabilities"}
+    skipped = {k: f["reason"] for k, f in hardened.items() if f["status"] == "skipped"}
+    assert all(k.startswith("patching.") and "vulnerability data" in str(r)
+               for k, r in skipped.items()), skipped
     assert len(statuses(hardened, "pass")) >= 270
 
 
