@@ -40,7 +40,7 @@ def failing_facts(check: CheckDef) -> dict[str, Any]:
             if not isinstance(node.get(step), dict):
                 node[step] = {}
             node = node[step]
-        value = [a.value] if a.op == "not_contains" else FAILING[a.op]
+        value = [a.value] if a.op == "not_contains" else FAILING.get(a.op, "x")
         node.setdefault(steps[-1], value)
     return facts
 
@@ -59,6 +59,17 @@ def test_shipped_gates_are_worded_in_plain_words() -> None:
             for a in assertions(check.applies.condition):
                 if "." in a.fact or "_" in a.fact:  # a fact path never shows as such
                     assert a.fact not in reason, (check.id, reason)
+
+
+def test_every_operator_has_plain_words() -> None:
+    from smbaudit.evaluate import OPERATORS, assertion_words
+
+    check = gated()[0]
+    for op in OPERATORS:
+        for facts in ({"some_fact": "x"}, {"some_fact": 7}, {}):
+            a = Assertion("some_fact", op, value=["y"] if op.endswith("in") else 5)
+            said = assertion_words(check, a, facts)
+            assert said and not CODE_LIKE.search(said) and "some_fact" not in said, (op, said)
 
 
 @pytest.mark.parametrize("check_id, facts, reason", [

@@ -550,7 +550,23 @@ def assertion_words(check: CheckDef, a: Assertion, facts: Any) -> str:
         if value is None or value is _MISSING:
             return f"{subject} could not be determined; this check is for {wanted}"
         return f"{subject} is {_value_words(value)}; this check is for {wanted}"
-    return f"{_words(steps)} is {_value_words(value)}, not {describe_expected(a)}"
+    if a.op in ("absent", "not_equals", "not_in"):
+        return f"{_words(steps)} is {_value_words(value)}"
+    if a.op == "empty":
+        return f"found {_words(steps)}: {_value_words(value)}"
+    if value is None or value is _MISSING:
+        return f"{_words(steps)} could not be determined"
+    wanted = _PLAIN_EXPECTED.get(a.op, "{v}").format(v=_value_words(a.value))
+    return f"{_words(steps)} is {_value_words(value)}, not {wanted}"
+
+
+_PLAIN_EXPECTED = {
+    "lt": "below {v}", "le": "at most {v}", "gt": "above {v}", "ge": "at least {v}",
+    "version_lt": "a version before {v}", "version_le": "version {v} or earlier",
+    "version_gt": "a version after {v}", "version_ge": "version {v} or later",
+    "matches": "matching {v}", "not_matches": "other than {v}", "contains": "containing {v}",
+    "mode_at_most": "mode {v} or stricter", "not_empty": "some", "exists": "known",
+}
 
 
 def _boolean_phrases(check: CheckDef, fact: str, steps: list[str]) -> tuple[str, str]:
