@@ -91,7 +91,7 @@ def tls_endpoint(label: str, port: int, tmp: Path, with_testssl: bool) -> None:
 
 
 SSLYZE_EXTRAS = ["--elliptic_curves", "--reneg", "--compression", "--fallback", "--heartbleed",
-                 "--openssl_ccs", "--tlsv1_2", "--certinfo"]
+                 "--openssl_ccs", "--tlsv1_2", "--certinfo", "--robot"]
 SSLYZE_CURVES = {"prime256v1": "secp256r1", "X25519": "x25519", "X448": "x448"}
 
 
@@ -129,6 +129,12 @@ def extras_vs_sslyze(label: str, port: int, facts: dict[str, Any], tmp: Path) ->
     deployments = res("certificate_info").get("certificate_deployments") or [{}]
     compare(label, "sslyze", "OCSP response stapled", facts["ocsp_stapling"],
             deployments[0].get("ocsp_response") is not None)
+    # smbaudit has no ROBOT oracle test of its own: shown, not compared. The attack needs static
+    # RSA key exchange, which smbaudit's tls.no-static-rsa-kex reports.
+    static_rsa = failing_items(facts, "tls.no-static-rsa-kex")
+    print(f"INFO   {label:<12} sslyze    ROBOT (not compared)               "
+          f"sslyze={res('robot').get('robot_result')}  smbaudit: tls.no-static-rsa-kex "
+          f"{'fails, ' + str(len(static_rsa)) + ' static-RSA suites' if static_rsa else 'passes'}")
 
 
 def ssh_endpoint(label: str, port: int) -> None:
