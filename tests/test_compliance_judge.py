@@ -186,6 +186,11 @@ def test_a_requirement_is_met_only_when_every_element_is(catalogs, tmp_path: Pat
     ("ccpa", "1798.130(a)(1)", "request-methods",
      "Requests can be made only by e-mail to privacy@example.com.",
      "Requests can be made by e-mail to privacy@example.com or by calling 1-800-555-0100."),
+    # a data inventory without what a record of processing holds
+    ("gdpr", "Art. 30(1)", "ropa",
+     "We maintain an up-to-date inventory and data flow map of all critical data.",
+     "We maintain a record of processing activities with the purposes, categories of data and "
+     "recipients."),
 ])
 def test_an_element_missing_a_required_part_is_partly_stated(
         catalogs, fw: str, req: str, el: str, partly: str, whole: str) -> None:
@@ -354,6 +359,14 @@ STATED = [
      'We only process health data with your explicit consent.'),
 ]
 NOT_STATED = [
+    # an up-to-date inventory is not accurate personal data; "by default ... a minimum of seven
+    # years" is not privacy by default; keeping a platform's data is not disclosing it
+    ('gdpr', 'Art. 5(1)(d)', 'accuracy',
+     'Maintain an up-to-date inventory and data flow map of all critical data.'),
+    ('gdpr', 'Art. 25(2)', 'privacy-by-default',
+     'By default, audit trails are kept for a minimum of seven years.'),
+    ('gdpr', 'Art. 13', 'notice-recipients',
+     'Data belonging to platform customers must be retained per the product terms.'),
     # limiting staff access is a security measure, not the data subject's right to restriction
     ('gdpr', 'Art. 18', 'restriction', 'Access to PHI is limited to workforce members who need it.'),
     # "... Policy" in a document's title is not the policies an element is about
