@@ -74,7 +74,7 @@ def test_status_d_entries_without_status_field(tmp_path: Path) -> None:
     assert facts["manager"] == "dpkg" and facts["count"] == 1
     assert facts["packages"][0] == {"name": "base-files", "version": "12.4+deb12u5",
                                     "source": "base-files", "arch": "amd64",
-                                    "source_version": "12.4+deb12u5"}
+                                    "source_version": "12.4+deb12u5", "vendor": ""}
 
 
 @pytest.mark.parametrize("a, b, scheme, expected", [

@@ -8,7 +8,9 @@ from pathlib import Path
 from hostsys_util import collect, hostsys_checks, run_checks
 from smbaudit.models import Status
 from smbaudit.targets.posixfs import DirectoryTarget
-from vulndb_util import deb, debian_tree, dpkg_para, store_with
+from smbaudit.probes.packages import parse_rpm_query
+from smbaudit.vulndb.model import NameKind, Record, VulnStatus
+from vulndb_util import deb, debian_tree, dpkg_para, rpm_header, rpmdb_sqlite, store_with
 
 LISTS = "var/lib/apt/lists"
 DEBIAN = "deb.debian.org_debian_dists_bookworm"
@@ -71,3 +73,35 @@ def test_without_other_origins_nothing_changes(tmp_path: Path) -> None:
         f.unlink()
     facts = collect("package_vulns", DirectoryTarget("dir:t", str(root)), vulndb=str(db))
     assert facts["not_assessed"] == [] and "docker-ce" in {v["source"] for v in facts["vulnerable"]}
+
+
+def rh(package: str, fixed: str) -> Record:
+    return Record(distro="rhel", release="9", package=package, name_kind=NameKind.BINARY,
+                  vuln_id=f"CVE-2024-{len(package):04d}", status=VulnStatus.FIXED, fixed=fixed,
+                  scheme="rpm")
+
+
+def test_rpm_packages_of_another_vendor_are_not_assessed(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/os-release").write_text('ID="rhel"\nVERSION_ID="9.4"\nNAME="Red Hat Enterprise Linux"\n')
+    rpmdb_sqlite(root / "var/lib/rpm/rpmdb.sqlite", [
+        rpm_header("openssl", "3.0.7", "27.el9", epoch=1, sourcerpm="openssl-3.0.7-27.el9.src.rpm",
+                   vendor="Red Hat, Inc."),
+        rpm_header("htop", "3.2.1", "1.el9", sourcerpm="htop-3.2.1-1.el9.src.rpm", vendor="Fedora Project"),
+        rpm_header("unsigned-tool", "1.0", "1", sourcerpm="unsigned-tool-1.0-1.src.rpm"),
+        rpm_header("gpg-pubkey", "fd431d51", "4ae0493b", arch="(none)", vendor="(none)"),
+    ])
+    db = store_with(tmp_path / "v.sqlite", [rh("openssl", "1:3.0.7-28.el9_5"), rh("htop", "3.3.0-1.el9"),
+                                            rh("unsigned-tool", "1.1-1")])
+    facts = collect("package_vulns", DirectoryTarget("dir:t", str(root)), vulndb=str(db))
+    assert [(i["name"], i["origin"]) for i in facts["not_assessed"]] == [("htop", "Fedora Project")]
+    assert sorted(v["source"] for v in facts["vulnerable"]) == ["openssl", "unsigned-tool"]
+    packages = collect("packages", DirectoryTarget("dir:t", str(root)))["packages"]
+    assert {p["name"]: p["vendor"] for p in packages}["openssl"] == "Red Hat, Inc."
+
+
+def test_rpm_query_output_carries_the_vendor() -> None:
+    rows = parse_rpm_query("bash\t0:5.1.8-9.el9\tbash-5.1.8-9.el9.src.rpm\tx86_64\tRed Hat, Inc.\n"
+                           "gpg-pubkey\t0:fd431d51-4ae0493b\t(none)\t(none)\t(none)\n")
+    assert [(r.name, r.vendor) for r in rows] == [("bash", "Red Hat, Inc."), ("gpg-pubkey", "")]

@@ -14,7 +14,8 @@ DATA = Path(__file__).parent / "data" / "vulndb"
 
 
 def rpm_header(name: str, version: str, release: str, epoch: int | None = None,
-               arch: str = "x86_64", sourcerpm: str = "", padding: int = 0) -> bytes:
+               arch: str = "x86_64", sourcerpm: str = "", padding: int = 0,
+               vendor: str = "") -> bytes:
     """An rpm header blob in rpm's on-disk layout (index entries + data), as rpmdb stores it."""
     entries: list[tuple[int, int, int, int]] = []
     data = bytearray()
@@ -37,6 +38,8 @@ def rpm_header(name: str, version: str, release: str, epoch: int | None = None,
     string(1022, arch)
     if sourcerpm:
         string(1044, sourcerpm)
+    if vendor:
+        string(1011, vendor)
     if padding:
         string(1005, "x" * padding, kind=9)
     index = b"".join(struct.pack(">iIiI", *e) for e in entries)

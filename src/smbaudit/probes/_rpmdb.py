@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from smbaudit.errors import ProbeError
 
 TAG_NAME, TAG_VERSION, TAG_RELEASE, TAG_EPOCH, TAG_ARCH, TAG_SOURCERPM = 1000, 1001, 1002, 1003, 1022, 1044
+TAG_VENDOR = 1011
 _STRING, _INT32, _I18NSTRING = 6, 4, 9
-_WANTED = {TAG_NAME, TAG_VERSION, TAG_RELEASE, TAG_EPOCH, TAG_ARCH, TAG_SOURCERPM}
+_WANTED = {TAG_NAME, TAG_VERSION, TAG_RELEASE, TAG_EPOCH, TAG_ARCH, TAG_SOURCERPM, TAG_VENDOR}
 MAX_ENTRIES = 100_000
 MAX_PACKAGES = 200_000
 
@@ -35,6 +36,7 @@ class RpmHeader:
     release: str
     arch: str
     sourcerpm: str
+    vendor: str = ""
 
     @property
     def evr(self) -> str:
@@ -67,7 +69,8 @@ def parse_header(blob: bytes) -> RpmHeader | None:
     epoch = fields.get(TAG_EPOCH)
     return RpmHeader(name=name, epoch=epoch if isinstance(epoch, int) else None,
                      version=str(fields.get(TAG_VERSION, "")), release=str(fields.get(TAG_RELEASE, "")),
-                     arch=str(fields.get(TAG_ARCH, "")), sourcerpm=str(fields.get(TAG_SOURCERPM, "")))
+                     arch=str(fields.get(TAG_ARCH, "")), sourcerpm=str(fields.get(TAG_SOURCERPM, "")),
+                     vendor=str(fields.get(TAG_VENDOR, "")))
 
 
 def sqlite_blobs(data: bytes, path: str) -> Iterator[bytes]:

@@ -7,7 +7,8 @@ store the probe raises DataMissing: its checks are "not assessed", the rest of t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from smbaudit.models import TargetKind
 from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.os_release import read_os_release
-from smbaudit.probes.packages import installed_packages, version_scheme
+from smbaudit.probes.packages import Package, installed_packages, version_scheme
 from smbaudit.probes.pending_updates import apt_foreign
 from smbaudit.targets.base import HostTarget, Target
 from smbaudit.vulndb import channels
@@ -106,6 +107,17 @@ def host_channels(target: HostTarget, distro: str, info: Mapping[str, str]) -> l
     return []
 
 
+_RPM_DISTRO_VENDORS = re.compile(r"Red Hat|CentOS|AlmaLinux|Rocky|Oracle|Scientific Linux|"
+                                 r"EuroLinux|CloudLinux", re.IGNORECASE)
+
+
+def rpm_foreign(packages: Sequence[Package]) -> dict[str, str]:
+    """rpm packages (name -> vendor) whose Vendor tag names another vendor than the RHEL
+    family's (Fedora Project for EPEL, Docker, Microsoft...); no Vendor tag: compared."""
+    return {p.name: p.vendor for p in packages
+            if p.vendor and p.name != "gpg-pubkey" and not _RPM_DISTRO_VENDORS.search(p.vendor)}
+
+
 def _not_assessed(name: str, version: str, origin: str, release_name: str) -> dict[str, str]:
     return {"id": name, "name": name, "version": version, "origin": origin, "location": name,
             "problem": f"{name} {version} comes from {origin}, not {release_name}: not assessed "
@@ -191,9 +203,11 @@ class PackageVulnsProbe(Probe):
     (vulnerabilities with a published fix, those of elsewhere_count included), elsewhere_count
     (fixed only in a channel the host lacks),
     channels (the channels beyond the main archive it receives: "pro", "eus:9.4"),
-    not_assessed (packages whose installed version apt's lists offer only from a repository
-    of another origin than Debian/Ubuntu: {id, name, version, origin, problem, location};
-    left out of the matching), not_assessed_count,
+    not_assessed (packages the distribution's data does not speak for, left out of the
+    matching: on apt hosts those whose installed version apt's lists offer only from a
+    repository of another origin than Debian/Ubuntu; on rpm hosts those whose Vendor tag
+    names another vendor than the RHEL family's: {id, name, version, origin, problem,
+    location}), not_assessed_count,
     unfixed_count, unfixed_listed (the scan asked for --include-unfixed), unfixed (items as
     above for packages whose issues have no fix yet; empty unless listed), eol ({eol, eol_lts,
     eol_elts} from the store, or None).
@@ -234,7 +248,8 @@ class PackageVulnsProbe(Probe):
             if target.live:
                 running = (target.read_text_or_none("/proc/sys/kernel/osrelease", 4096) or "").strip() or None
             ctx.check_deadline()
-            foreign = apt_foreign(target, packages, ctx) if manager == "dpkg" else {}
+            foreign = (apt_foreign(target, packages, ctx) if manager == "dpkg"
+                       else rpm_foreign(packages) if manager == "rpm" else {})
             not_assessed = [_not_assessed(p.name, p.version, foreign[p.name], release_name)
                             for p in packages if p.name in foreign]
             installed = [Installed(p.name, p.version, p.source, p.source_version or p.version, p.arch)

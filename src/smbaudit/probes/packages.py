@@ -26,7 +26,7 @@ DPKG_STATUS_D = "/var/lib/dpkg/status.d"
 RPM_DB_DIRS = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
 APK_INSTALLED = "/lib/apk/db/installed"
 MAX_DB_BYTES = 1024 * 1024 * 1024
-_RPM_FORMAT = r"%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\t%{SOURCERPM}\t%{ARCH}\n"
+_RPM_FORMAT = r"%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\t%{SOURCERPM}\t%{ARCH}\t%{VENDOR}\n"
 _SRPM = re.compile(r"^(?P<name>.+)-[^-]+-[^-]+\.src\.rpm$")
 _SOURCE_FIELD = re.compile(r"^(?P<name>\S+)(?:\s+\((?P<version>[^)]+)\))?\s*$")
 MANAGERS = ("dpkg", "rpm", "apk")
@@ -43,6 +43,7 @@ class Package:
     source: str
     arch: str
     source_version: str = ""
+    vendor: str = ""  # rpm's Vendor tag ("Red Hat, Inc.", "Fedora Project"); "" elsewhere
 
     def to_facts(self) -> dict[str, str]:
         return asdict(self)
@@ -106,19 +107,20 @@ def parse_rpm_query(output: str) -> list[Package]:
     found: list[Package] = []
     for line in output.splitlines():
         fields = line.split("\t")
-        if len(fields) != 4:
+        if len(fields) not in (4, 5):
             continue
-        name, evr, srpm, arch = fields
+        name, evr, srpm, arch = fields[:4]
+        vendor = fields[4] if len(fields) == 5 and fields[4] != "(none)" else ""
         if evr.startswith("0:"):
             evr = evr[2:]  # epoch 0 is the same as no epoch; keep versions readable
-        found.append(_rpm_package(name, evr, srpm, arch if arch != "(none)" else ""))
+        found.append(_rpm_package(name, evr, srpm, arch if arch != "(none)" else "", vendor))
     return found
 
 
-def _rpm_package(name: str, evr: str, srpm: str, arch: str) -> Package:
+def _rpm_package(name: str, evr: str, srpm: str, arch: str, vendor: str = "") -> Package:
     m = _SRPM.match(srpm)
     return Package(name=name, version=evr, source=m.group("name") if m else name, arch=arch,
-                   source_version=evr)
+                   source_version=evr, vendor=vendor)
 
 
 def parse_rpm_headers(blobs: Any) -> list[Package]:
@@ -128,7 +130,8 @@ def parse_rpm_headers(blobs: Any) -> list[Package]:
         if header is None:
             continue
         found.append(_rpm_package(header.name, header.evr, header.sourcerpm,
-                                  header.arch if header.arch != "(none)" else ""))
+                                  header.arch if header.arch != "(none)" else "",
+                                  header.vendor if header.vendor != "(none)" else ""))
     return found
 
 
@@ -216,14 +219,14 @@ def version_scheme(manager: str) -> str:
 
 
 PACKAGE_FACTS = fs.record(name=fs.STR, version=fs.STR, source=fs.STR, arch=fs.STR,
-                          source_version=fs.STR)
+                          source_version=fs.STR, vendor=fs.STR)
 
 
 class PackagesProbe(Probe):
     """Installed packages and their versions.
 
     Facts: manager (dpkg, rpm or apk), packages (list of {name, version, source, arch,
-    source_version}, sorted by name), count, names (sorted list of installed package names).
+    source_version, vendor (rpm's Vendor tag, else "")}, sorted by name), count, names (sorted list of installed package names).
     """
 
     name = "packages"
