@@ -116,3 +116,17 @@ def test_missing_peer_tools_give_a_line_not_a_crash(bench, tmp_path: Path, monke
     assert not lynis.ok and "apt-get install lynis" in lynis.note
     assert not oscap.ok and "apt-get install openscap-scanner" in oscap.note
     assert lynis.wall_s is None and oscap.wall_s is None
+
+
+def test_pairs_give_ratios_and_their_median(bench) -> None:
+    R = bench.RunResult
+    pairs = [(R(name="a", tool="smbaudit", ok=True, wall_s=w, cpu_s=c),
+              R(name="b", tool="lynis", ok=True, wall_s=lw, cpu_s=lc))
+             for w, c, lw, lc in ((2.0, 1.0, 100.0, 40.0), (4.0, 1.0, 100.0, 50.0),
+                                  (2.5, 1.0, 100.0, 45.0))]
+    pairs.append((R(name="a", tool="smbaudit", ok=True, wall_s=2.0, cpu_s=1.0),
+                  R(name="b", tool="lynis", note="timed out")))  # not a pair: left out
+    rows = bench.pair_ratios(pairs)
+    assert [r["wall_ratio"] for r in rows] == [50.0, 25.0, 40.0]
+    text = bench.format_pairs(rows)
+    assert "median of 3 pairs: smbaudit local is 40x faster by wall time, 45x by CPU time" in text
