@@ -337,3 +337,16 @@ def test_progress_bar_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "\rubuntu: [#######.......................] 512.0 kB of 2.0 MB" in err
     assert "\rubuntu: 2.0 MB in " in err and "debian-dsa: not modified" in err
+
+
+def test_a_store_path_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder\n")
+    db = tmp_path / "file" / "v.sqlite"
+    runner = CliRunner()
+    for args in (["vulndb", "update", "--url", "debian-dsa=http://127.0.0.1:9/dsa", "--source",
+                  "debian-dsa", "--vulndb", str(db)],
+                 ["vulndb", "import", str(DATA / "DSA-list"), "--vulndb", str(db)]):
+        out = runner.invoke(cli, args)
+        assert out.exit_code == 2 and "Traceback" not in out.output, out.output
+        assert out.stderr.startswith("smbaudit: ") and out.stderr.count("\n") == 1
+        assert "cannot write" in out.stderr

@@ -131,8 +131,8 @@ def rebuild(dest: Path, apply: Callable[[sqlite3.Connection], None], *,
     """Copy `start_from` (default: the live store, when there is one), let `apply` change the
     copy, swap it in."""
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         with _lock(dest):
             tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
             try:
@@ -162,6 +162,8 @@ def rebuild(dest: Path, apply: Callable[[sqlite3.Connection], None], *,
                           f"{LOCK_TIMEOUT:.0f} s)") from None
     except sqlite3.DatabaseError as exc:
         raise VulnDBError(f"could not build the store at {dest}: {exc}") from None
+    except OSError as exc:
+        raise VulnDBError(f"cannot write the store at {dest}: {exc.strerror or exc}") from None
 
 
 def write_feeds(dest: Path, feeds: Sequence[Feed]) -> None:

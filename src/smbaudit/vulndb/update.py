@@ -68,11 +68,14 @@ def _held(dest: Path) -> dict[str, _Held]:
 def update(dest: Path, feeds: Sequence[FeedSpec], limits: Limits,
            progress: Progress | None = None, allow_shrink: bool = False) -> list[FeedResult]:
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     held = _held(dest)
     work = dest.parent / f".{dest.name}.download.{os.getpid()}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(mode=0o700)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(mode=0o700)
+    except OSError as exc:
+        raise VulnDBError(f"cannot write beside the store {dest}: {exc.strerror or exc}") from None
     counts: dict[str, int] = {}
     try:
         fetched: list[Fetched] = []
