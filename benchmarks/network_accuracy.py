@@ -129,12 +129,12 @@ def extras_vs_sslyze(label: str, port: int, facts: dict[str, Any], tmp: Path) ->
     deployments = res("certificate_info").get("certificate_deployments") or [{}]
     compare(label, "sslyze", "OCSP response stapled", facts["ocsp_stapling"],
             deployments[0].get("ocsp_response") is not None)
-    # smbaudit has no ROBOT oracle test of its own: shown, not compared. The attack needs static
-    # RSA key exchange, which smbaudit's tls.no-static-rsa-kex reports.
-    static_rsa = failing_items(facts, "tls.no-static-rsa-kex")
-    print(f"INFO   {label:<12} sslyze    ROBOT (not compared)               "
-          f"sslyze={res('robot').get('robot_result')}  smbaudit: tls.no-static-rsa-kex "
-          f"{'fails, ' + str(len(static_rsa)) + ' static-RSA suites' if static_rsa else 'passes'}")
+    # ROBOT: vulnerable (an oracle) True, not vulnerable False, not testable (no static RSA) or
+    # not established None, on both sides
+    robot = str(res("robot").get("robot_result"))
+    theirs_robot = (True if robot.startswith("VULNERABLE") else False if robot == "NOT_VULNERABLE_NO_ORACLE"
+                    else None)
+    compare(label, "sslyze", f"ROBOT ({robot})", facts["robot"], theirs_robot)
 
 
 def ssh_endpoint(label: str, port: int) -> None:

@@ -61,6 +61,18 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
 
 
+def rsa_public_numbers(der: bytes) -> tuple[int, int] | None:
+    """(modulus, exponent) of a DER certificate's RSA key; None for another key or bad DER."""
+    try:
+        key = x509.load_der_x509_certificate(der).public_key()
+    except ValueError:
+        return None
+    if not isinstance(key, rsa.RSAPublicKey):
+        return None
+    numbers = key.public_numbers()
+    return numbers.n, numbers.e
+
+
 def _key(cert: x509.Certificate) -> tuple[str, int | None]:
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):

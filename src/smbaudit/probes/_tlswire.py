@@ -513,18 +513,24 @@ def sslv2_ciphers(opener: Opener, deadline: float) -> list[str]:
 def _after_first_flight(opener: Opener, version: int, suites: list[int], server_name: str,
                         deadline: float, extra_extensions: bytes = b"") -> tuple[socket.socket, ServerHello]:
     """A connection left right after the server's ServerHelloDone (TLS <= 1.2), for the
-    vulnerability tests below. The caller closes the socket."""
+    vulnerability tests below. The caller closes the socket. The ServerHello's `certificates`
+    are the chain the server sent."""
     sock = opener()
     try:
         sock.sendall(client_hello(version, suites, server_name, extra_extensions=extra_extensions))
         reader = _Reader(sock, deadline)
         result: ServerHello | None = None
+        chain: list[bytes] = []
         for mtype, body in _handshake_messages(reader, False):
             if mtype == 2:
                 result = _parse_server_hello(body)
                 if result.version != version:
                     raise Rejected("server answered another version")
+            elif mtype == 11:
+                chain = _parse_certificates(body)
             elif mtype == 14:
+                if result is not None:
+                    result.certificates = chain
                 break
         if result is None:
             raise Rejected("no ServerHello")
@@ -582,3 +588,81 @@ def ccs_injection(opener: Opener, version: int, suites: list[int], server_name: 
     if answer is None or answer[0] != 21 or len(answer[1]) < 2:
         return False
     return answer[1][1] in (20, 21, 22)
+
+
+# ROBOT (Return Of Bleichenbacher's Oracle Threat): ClientKeyExchange messages whose RSA
+# plaintexts are PKCS#1 v1.5 blocks, one well-formed and four malformed in the ways the ROBOT
+# paper lists, each encrypted to the server's public key. Nothing is decrypted and no session is
+# attacked: the test only looks at whether the server's answers tell the blocks apart.
+ROBOT_PAYLOADS = ("valid", "wrong_first_two_bytes", "wrong_position_00", "no_00_in_the_middle",
+                  "wrong_version_number")
+
+
+def robot_block(kind: str, version: int, modulus_bytes: int) -> bytes:
+    """The plaintext block of one ROBOT payload, `modulus_bytes` long."""
+    pad = bytes(b % 255 + 1 for b in os.urandom(modulus_bytes - 51))  # non-zero padding
+    pms = os.urandom(46)
+    tls_version = struct.pack("!H", version)
+    blocks = {
+        "valid": b"\x00\x02" + pad + b"\x00" + tls_version + pms,
+        "wrong_first_two_bytes": b"\x41\x17" + pad + b"\x00" + tls_version + pms,
+        "wrong_position_00": b"\x00\x02" + pad + b"\x11" + pms + b"\x00\x11",
+        "no_00_in_the_middle": b"\x00\x02" + pad + b"\x11\x11\x11" + pms,
+        "wrong_version_number": b"\x00\x02" + pad + b"\x00\x02\x02" + pms,
+    }
+    return blocks[kind]
+
+
+def robot_answer(opener: Opener, version: int, suites: list[int], server_name: str, deadline: float,
+                 wait: float, encrypted: bytes) -> str:
+    """How the server reacts to ClientKeyExchange(`encrypted`), ChangeCipherSpec and a bogus
+    Finished: "alert N", "record N" (another record type), "closed" or "silent". Rejected when
+    the server does not get as far as ServerHelloDone with these suites."""
+    sock, _sh = _after_first_flight(opener, version, suites, server_name, deadline)
+    with sock:
+        record_version = struct.pack("!H", version)
+        body = encrypted if version == SSL3 else _u16(encrypted)
+        key_exchange = b"\x10" + struct.pack("!I", len(body))[1:] + body
+        sock.sendall(b"\x16" + record_version + _u16(key_exchange)
+                     + b"\x14" + record_version + _u16(b"\x01")
+                     + b"\x16" + record_version + _u16(os.urandom(40)))
+        sock.settimeout(wait)
+        reader = _Reader(sock, time.monotonic() + wait)
+        try:
+            ctype, _ver, length = struct.unpack("!BHH", reader.take(5))
+            payload = reader.take(min(length, MAX_RECORD))
+        except (EOFError, ConnectionError):
+            return "closed"
+        except (ProbeTimeout, OSError):
+            return "silent"
+    if ctype == 21 and len(payload) >= 2:
+        return f"alert {payload[1]}"
+    return f"record {ctype}"
+
+
+def robot(opener: Opener, version: int, rsa_suites: list[int], server_name: str, deadline: float,
+          wait: float, rsa_key: Callable[[bytes], tuple[int, int] | None]) -> str:
+    """"oracle" when the server answers the five ROBOT payloads differently, twice the same way;
+    "no_oracle" when it answers them all alike; "inconsistent" when two rounds disagree (not
+    established); "no_rsa_key" when its certificate for these suites has no RSA key.
+    `rsa_suites`: static-RSA suites the server accepted at `version`; `rsa_key`: (modulus,
+    exponent) of a DER certificate's RSA key, None for another key type."""
+    sock, hello = _after_first_flight(opener, version, rsa_suites, server_name, deadline)
+    sock.close()
+    key = rsa_key(hello.certificates[0]) if hello.certificates else None
+    if key is None:
+        return "no_rsa_key"
+    modulus, exponent = key
+    size = (modulus.bit_length() + 7) // 8
+    rounds: list[list[str]] = []
+    for _ in range(2):
+        answers = []
+        for kind in ROBOT_PAYLOADS:
+            block = int.from_bytes(robot_block(kind, version, size), "big")
+            encrypted = pow(block, exponent, modulus).to_bytes(size, "big")
+            answers.append(robot_answer(opener, version, rsa_suites, server_name, deadline, wait,
+                                        encrypted))
+        if len(set(answers)) == 1:
+            return "no_oracle" if not rounds else "inconsistent"
+        rounds.append(answers)
+    return "oracle" if rounds[0] == rounds[1] else "inconsistent"

@@ -19,7 +19,7 @@ from smbaudit.models import TargetKind
 from smbaudit.probes import _certs, _tlswire, _wire
 from smbaudit.probes._tls_ciphers import CIPHER_SUITES
 from smbaudit.probes import factschema as fs
-from smbaudit.probes.base import Facts, Probe, ProbeContext
+from smbaudit.probes.base import Facts, Probe, ProbeContext, mark_unreadable
 from smbaudit.targets.base import ServiceTarget, Target
 
 TLS_SERVICES = frozenset({"https", "https-alt", "ssl", "smtps", "submissions", "imaps", "pop3s",
@@ -49,9 +49,11 @@ class TlsProbe(Probe):
     server_preference.<protocol> (true: the server picks the suite; false: the client does;
     null: fewer than two suites), no_server_preference (protocols where the client picks),
     secure_renegotiation, compression, fallback_scsv, ocsp_stapling, heartbleed (CVE-2014-0160),
-    ccs_injection (CVE-2014-0224) (bool, or null when not testable: no protocol up to TLS 1.2,
-    a single protocol version; both vulnerability tests are safe: no server memory is read and
-    no session is attacked), certificate (see `_certs.analyse`: expired, not_yet_valid, days_left,
+    ccs_injection (CVE-2014-0224), robot (a Bleichenbacher padding oracle: the five ROBOT
+    ClientKeyExchange payloads answered differently, twice alike) (bool, or null when not
+    testable: no protocol up to TLS 1.2, a single protocol version, no static-RSA suite or RSA
+    key; the vulnerability tests are safe: no server memory is read, nothing is decrypted and no
+    session is attacked; ROBOT answers that change between two rounds leave `robot` unreadable), certificate (see `_certs.analyse`: expired, not_yet_valid, days_left,
     self_signed, trusted, trust_error, hostname_match, key_type, key_bits, rsa_key_bits,
     ec_key_bits, signature_hash, signatures (the chain signatures clients rely on: {name,
     hash})...), https (bool), hsts (null unless https:
@@ -91,7 +93,7 @@ class TlsProbe(Probe):
         no_server_preference=fs.list_of(fs.STR),
         secure_renegotiation=fs.nullable(fs.BOOL), compression=fs.nullable(fs.BOOL),
         fallback_scsv=fs.nullable(fs.BOOL), ocsp_stapling=fs.nullable(fs.BOOL),
-        heartbleed=fs.nullable(fs.BOOL), ccs_injection=fs.nullable(fs.BOOL),
+        heartbleed=fs.nullable(fs.BOOL), ccs_injection=fs.nullable(fs.BOOL), robot=fs.nullable(fs.BOOL),
         certificate=fs.nullable(_certs.CERTIFICATE_FACTS), https=fs.BOOL,
         hsts=fs.nullable(fs.record(present=fs.BOOL, optional={
             "max_age": fs.INT, "include_subdomains": fs.BOOL, "header": fs.nullable(fs.STR),
@@ -155,13 +157,14 @@ class TlsProbe(Probe):
                 if enum.certificates and not chain:
                     chain = enum.certificates
             extras = _extras(opener, suites, sni, ctx)
+            robot = _robot(opener, suites, sni, ctx)
         except _NoStartTls:
             return {"tls": False, "starttls": False, "endpoint": target.endpoint, "protocols": {},
                     "accepted_protocols": [], "legacy_protocols": [], "old_tls_protocols": [],
                     "ciphers": [], "suites": [], "dh_groups": [], "curves": [],
                     "server_preference": {}, "no_server_preference": [],
                     "secure_renegotiation": None, "compression": None, "fallback_scsv": None,
-                    "ocsp_stapling": None, "heartbleed": None, "ccs_injection": None,
+                    "ocsp_stapling": None, "heartbleed": None, "ccs_injection": None, "robot": None,
                     "certificate": None, "https": False, "hsts": None,
                     "handshakes": count}
         accepted = [p for p in _tlswire.PROTOCOL_NAMES.values() if protocols.get(p)]
@@ -183,11 +186,15 @@ class TlsProbe(Probe):
             "dh_groups": [{"name": f"{c['protocol']} {c['name']}", "bits": c["kex_bits"]}
                           for c in ciphers if c["kex"] == "DH"],
             **extras,
+            "robot": True if robot == "oracle" else False if robot == "no_oracle" else None,
             "certificate": _certificate(chain, target.hostname, ctx),
             "https": https,
             "hsts": None,
             "handshakes": count,
         }
+        if robot == "inconsistent":
+            mark_unreadable(facts, ["robot"], "the server's answers to the ROBOT test changed "
+                                              "between two rounds: not established either way")
         if https and params.get("hsts", True):
             facts["hsts"] = self._hsts(target, ctx, opener)
         return facts
@@ -308,6 +315,25 @@ def _extras(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeConte
     if fallback is not None:
         out["fallback_scsv"] = isinstance(fallback, Rejected) and fallback.alert == 86  # inappropriate_fallback
     return out
+
+
+_STATIC_RSA = re.compile(r"^TLS_RSA_WITH_")
+
+
+def _robot(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeContext) -> str | None:
+    """The ROBOT test (see `_tlswire.robot`) at the newest protocol up to TLS 1.2 where the
+    server accepted static-RSA suites; None when there is none."""
+    for version in sorted((v for v in suites if v <= _tlswire.TLS12 and v != _tlswire.SSL2), reverse=True):
+        rsa_suites = [c for c in suites[version] if _STATIC_RSA.match(CIPHER_SUITES.get(c, ""))]
+        if rsa_suites:
+            wait = min(ctx.io_timeout(), 2.0)  # an answer to a bad key exchange comes at once
+            try:
+                result = _tlswire.robot(opener, version, rsa_suites, sni, ctx.deadline, wait,
+                                        _certs.rsa_public_numbers)
+            except _tlswire.Rejected:
+                return None
+            return None if result == "no_rsa_key" else result
+    return None
 
 
 def _certificate(chain: list[bytes], hostname: str, ctx: ProbeContext) -> dict[str, Any] | None:
