@@ -273,6 +273,9 @@ def test_a_passage_about_another_regime_does_not_state_this_one(
 # subjects, processor contracts, privacy by design and default, lawful bases, withdrawal of
 # consent, statutory or contractual requirement), and look-alikes that must stay out.
 STATED = [
+    # an instruction is a statement: "To exercise your rights, email us or call ..."
+    ('ccpa', '1798.130(a)(1)', 'request-methods',
+     'To exercise your rights, email privacy@shop.example or call 1-800-555-0100.'),
     ('gdpr', 'Art. 18', 'restriction',
      'You can ask us to restrict the processing of your data while we verify its accuracy.'),
     ('gdpr', 'Art. 13', 'notice-statutory-contractual',
@@ -359,6 +362,9 @@ STATED = [
      'We only process health data with your explicit consent.'),
 ]
 NOT_STATED = [
+    # privacy questions named without a way to ask them are not a contact for them
+    ('ccpa', '11 CCR 7011', 'policy-contact',
+     'Our staff who handle privacy questions receive training every year.'),
     # an up-to-date inventory is not accurate personal data; "by default ... a minimum of seven
     # years" is not privacy by default; keeping a platform's data is not disclosing it
     ('gdpr', 'Art. 5(1)(d)', 'accuracy',

@@ -99,6 +99,9 @@ _PRACTICE = re.compile(
     r"notify|contact|delete|destroy|restrict|limit|apply|update|patch|disable|remove|return|"
     r"escort|record|document|retain|test|train|obtain|collect|dispose)\b|"
     r"\bmay (lead|result) (to|in)\b|\bmay be subject to\b|"
+    # an instruction: "To exercise your rights, email us or call ..."
+    r"^\W*to [\w ]{2,60},\s*(please\s+)?(email|e-mail|call|contact|write|visit|submit|use|go to|"
+    r"click|send|complete|fill in|sign in|log in)\b|"
     r"\b(" + "|".join(_PRACTICE_VERBS) + r")(s|es)?\b")
 _NOT_PRACTICE = re.compile(
     r"\b((?<!\bthis )(?<!\bthe )(?<!\ba )(?<!\bour )(?<!\beach )(?<!\bthat )plan(s|ned|ning)? to|"
