@@ -91,3 +91,20 @@ def test_a_report_scored_under_another_version_keeps_its_summary() -> None:
     html = renderer(OutputFormat.HTML)(old).decode()
     assert 'data-score="12.5"' in html and "scoring version 0" in html
     assert json.loads(renderer(OutputFormat.SARIF)(old))["runs"][0]["properties"]["score"] == 12.5
+
+
+def test_trend_draws_only_scores_of_this_scoring_version_on_a_scaled_axis() -> None:
+    from smbaudit.history import HistorySection, TrendPoint
+    from smbaudit.render import views
+
+    points = [TrendPoint("a", "2026-01-01T00:00", 100.0, "F", True, scoring_version="1"),
+              TrendPoint("b", "2026-01-08T00:00", 360.0, "F", True),
+              TrendPoint("c", "2026-01-15T00:00", None, "Incomplete", False),
+              TrendPoint("d", "2026-01-22T00:00", 280.0, "F", True)]
+    view = views.trend(HistorySection(trend=points))
+    assert view is not None
+    assert [d.point.scan_id for d in view.dots] == ["b", "d"] and view.left_out == 1
+    top = max(v for v, _ in view.ticks)
+    assert top >= 360 and view.dots[0].y < view.dots[1].y  # higher score, higher on the chart
+    assert [b.grade for b in view.bands] == ["A", "B", "C", "D", "F"]
+    assert views.trend(HistorySection(trend=points[:2])) is None  # one drawable point
