@@ -345,8 +345,16 @@ def test_a_store_path_that_cannot_be_written_is_one_line(tmp_path: Path) -> None
     runner = CliRunner()
     for args in (["vulndb", "update", "--url", "debian-dsa=http://127.0.0.1:9/dsa", "--source",
                   "debian-dsa", "--vulndb", str(db)],
-                 ["vulndb", "import", str(DATA / "DSA-list"), "--vulndb", str(db)]):
+                 ["vulndb", "import", str(DATA / "DSA-list"), "--vulndb", str(db)],
+                 ["vulndb", "export", str(db), "--vulndb", str(_store_from_fixture(tmp_path))]):
         out = runner.invoke(cli, args)
         assert out.exit_code == 2 and "Traceback" not in out.output, out.output
         assert out.stderr.startswith("smbaudit: ") and out.stderr.count("\n") == 1
         assert "cannot write" in out.stderr
+
+
+def _store_from_fixture(tmp_path: Path) -> Path:
+    from smbaudit.vulndb import build
+    db = tmp_path / "ok.sqlite"
+    build.import_paths(db, [DATA / "DSA-list"])
+    return db

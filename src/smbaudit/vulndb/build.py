@@ -219,10 +219,12 @@ def export_bundle(src: Path, dest: Path) -> str:
             out.close()
             store.close()
         os.replace(tmp, dest)
+        return hashlib.sha256(dest.read_bytes()).hexdigest()
+    except (sqlite3.Error, OSError) as exc:
+        raise VulnDBError(f"cannot write {dest}: {getattr(exc, 'strerror', None) or exc}") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-    return hashlib.sha256(dest.read_bytes()).hexdigest()
 
 
 def import_bundle(dest: Path, bundle: Path) -> None:
