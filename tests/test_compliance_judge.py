@@ -362,6 +362,11 @@ STATED = [
      'We only process health data with your explicit consent.'),
 ]
 NOT_STATED = [
+    # an asset register kept up to date is not accurate personal data; an NDA is not a DPA
+    ('gdpr', 'Art. 5(1)(d)', 'accuracy',
+     'All assets are recorded in the asset register, which is kept up to date by IT.'),
+    ('gdpr', 'Art. 28(3)', 'dpa-signed',
+     'Suppliers with access to customer data sign a confidentiality agreement.'),
     # privacy questions named without a way to ask them are not a contact for them
     ('ccpa', '11 CCR 7011', 'policy-contact',
      'Our staff who handle privacy questions receive training every year.'),
