@@ -228,6 +228,17 @@ def mta(root: Path, good: bool) -> None:
             "dc_local_interfaces=''\n")
 
 
+def live_wireless(root: Path, off: bool) -> None:
+    """A live host (see LiveTree) with a wlan0 driven by iwlwifi, refused by modprobe.d or not."""
+    (root / "sys/class/net/wlan0/wireless").mkdir(parents=True)
+    (root / "sys/class/net/wlan0/device/driver").mkdir(parents=True)
+    (root / "sys/class/net/eth0").mkdir(parents=True)
+    os.symlink("../../../../module/iwlwifi", root / "sys/class/net/wlan0/device/driver/module")
+    put(root, "/proc/modules", "" if off else "iwlwifi 499712 1 iwlmvm, Live 0x0\n")
+    if off:
+        put(root, "/etc/modprobe.d/wireless.conf", "install iwlwifi /bin/false\nblacklist iwlwifi\n")
+
+
 def nftables_bare(root: Path) -> None:
     """nftables with an input chain only, no loopback drop rule, service not enabled."""
     from smbaudit.demotree._systemd_links import install_unit
@@ -278,6 +289,7 @@ GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "iptables-good": lambda root: iptables(root, True),
     "gdm-good": lambda root: gdm(root, True),
     "mta-good": lambda root: mta(root, True),
+    "live-wireless-off": lambda root: live_wireless(root, True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
@@ -293,6 +305,7 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "ufw-removed": ufw_removed,
     "unowned": unowned,
     "mta-open": lambda root: mta(root, False),
+    "live-wireless": lambda root: live_wireless(root, False),
     "journald-masked": journald_masked,
     "sudo-log-unaudited": sudo_log_unaudited,
     "nftables-none": nftables_none,

@@ -127,7 +127,7 @@ HARDENED_NOT_APPLICABLE = {
     "webserver.apache-server-tokens", "webserver.nginx-server-tokens",
     "at.restricted", "coredump.systemd-backtraces", "coredump.systemd-storage",
     "services.mta-local-only",
-    "system.listeners-on-all-interfaces",
+    "system.listeners-on-all-interfaces", "kmod.wireless-disabled",
     "crypto.cert-not-expired", "crypto.cert-expiry-30-days", "crypto.cert-signature-strong",
     "files.audit-logs-permissions", "accounts.root-password-locked",
 }
