@@ -39,8 +39,10 @@ def test_pipeline_scans_a_tree_and_returns_a_typed_result(tmp_path: Path) -> Non
     assert all(f.check_id.startswith("accounts.") for f in report.findings)
     assert report.summary.score.grade in ("D", "F")
     assert result.crossing is not None and result.crossing.findings
-    # the JSON written is the same report, and the scan is in the history store
-    assert json.loads(Path(result.written[0]).read_text())["scan_id"] == report.scan_id
+    # the JSON written is the same report (the dict history stored), and the scan is in the
+    # history store
+    written = json.loads(Path(result.written[0]).read_text())
+    assert written == json.loads(json.dumps(report.to_dict(), default=str))
     with HistoryStore(db) as store:
         assert [r.scan_id for r in store.list()] == [report.scan_id]
 

@@ -48,6 +48,7 @@ from smbaudit.models import CheckDef, Finding, Severity, Status, TargetInfo, mee
 from smbaudit.packs import cis, registry
 from smbaudit.redact import redact_text
 from smbaudit.render.formats import OutputFormat, renderer
+from smbaudit.render.json import json_bytes
 from smbaudit.report import Report
 from smbaudit.scoring import SCORING_VERSION
 from smbaudit.sections import FrameworkSection, VulnDataSection
@@ -271,14 +272,17 @@ def recovery_hint(report: Report, store: history.HistoryStore | None) -> str:
             f"{report.scan_id[:12]}{db} -f html -o FILE`")
 
 
-def _record(store: history.HistoryStore | None, report: Report, profile: str | None) -> None:
-    """Attach "since the last scan" to the report, then store the full report."""
+def _record(store: history.HistoryStore | None, report: Report,
+            profile: str | None) -> dict[str, Any] | None:
+    """Attach "since the last scan" to the report, then store the full report; returns its
+    JSON form (made once: the JSON report written next is the same dict)."""
     if store is None:
-        return
+        return None
     try:
         report.history = history.history_section(store, report.as_stored())
-        data = report.to_dict()  # once: the new scan as history stores it
+        data = report.to_dict()
         store.save(data, profile=profile)
+        return data
     finally:
         store.close()
 
@@ -295,13 +299,14 @@ def check_outputs(paths: dict[OutputFormat, str]) -> None:
 
 
 def write_reports(report: Report, paths: dict[OutputFormat, str], recover: str,
-                  shared: bool = False) -> list[str]:
+                  shared: bool = False, data: dict[str, Any] | None = None) -> list[str]:
     """Render every format, then write each atomically (private unless `shared`; never
     through a link). An output error is one line that says how to get the report back
-    (`recover`)."""
+    (`recover`). `data`: the report's JSON form when it was already made (history)."""
     mode, dir_mode = (fsutil.SHARED_FILE, fsutil.SHARED_DIR) if shared else (
         fsutil.PRIVATE_FILE, fsutil.PRIVATE_DIR)
-    rendered = {fmt: renderer(fmt)(report) for fmt in paths}
+    rendered = {fmt: json_bytes(data) if fmt is OutputFormat.JSON and data is not None
+                else renderer(fmt)(report) for fmt in paths}
     written = []
     for fmt, dest in paths.items():
         try:
@@ -557,9 +562,9 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
     if any(c.probe in vulndb_status.STORE_PROBES for c in selected):
         report.vulndb = VulnDataSection.from_dict(vulndb_status.report_section(config.vulndb))
     report.compliance = coverage.assess(report.findings)
-    _record(store, report, config.profile.name if config.profile else None)
+    data = _record(store, report, config.profile.name if config.profile else None)
     written = write_reports(report, paths, recovery_hint(report, store),
-                            shared=config.share_reports)
+                            shared=config.share_reports, data=data)
     done = ScanResult(report=report, written=written,
                       exit_code=exit_code(report, config.fail_on, config.fail_on_new),
                       to_stdout="-" in paths.values())
