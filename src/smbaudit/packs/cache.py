@@ -36,7 +36,7 @@ from smbaudit.models import Applicability, Assertion, CheckDef, Condition, Sever
 from smbaudit.packs.files import discover
 
 FORMAT = 1
-KEEP = 4  # entries kept (several pack sets: with and without --checks, other profiles)
+KEEP = 8  # entries kept, the most recently used (several installations or versions of smbaudit)
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 DISABLE_ENV = "SMBAUDIT_NO_PACK_CACHE"
 
@@ -123,9 +123,12 @@ def _read(key: str) -> list[CheckDef] | None:
                     or st.st_mode & 0o022 or st.st_size > MAX_ENTRY_BYTES):
                 return None
             doc = json.loads(fh.read())
-        if not isinstance(doc, dict) or doc.get("key") != key:
-            return None
-        return decode(doc["checks"])
+            if not isinstance(doc, dict) or doc.get("key") != key:
+                return None
+            checks = decode(doc["checks"])
+            with contextlib.suppress(OSError, NotImplementedError):
+                os.utime(fh.fileno())  # most recently used: kept when other installations prune
+            return checks
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
