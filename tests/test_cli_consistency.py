@@ -238,3 +238,14 @@ def test_profile_formats_in_any_case_and_bad_ones_by_line(env: Path) -> None:
                                 "outputs:\n  dir: out\n  formats: [JSON]\nhistory: {enabled: false}\n")
     code, out = run("scan", "--profile", str(env / "p.yaml"), "--no-lock", "-q")
     assert code == 0 and (env / "out" / "report.json").is_file(), out
+
+
+def test_usage_errors_are_one_line(env: Path) -> None:
+    for args, words in ((["scan", "local", "-f", "xml"], "'xml' is not one of"),
+                        (["checks", "list", "--category", "crypto"], "'crypto' is not one of"),
+                        (["nosuch"], "No such command")):
+        proc = subprocess.run([sys.executable, "-m", "smbaudit", *args], cwd=env,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert proc.stderr.count("\n") == 1 and words in proc.stderr, proc.stderr
+        assert proc.stderr.startswith("smbaudit: ") and "--help" in proc.stderr

@@ -102,6 +102,11 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("smbaudit: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except click.UsageError as exc:
+        # One line, like every other error: what is wrong, and where the help is.
+        where = exc.ctx.command_path if exc.ctx else "smbaudit"
+        click.echo(f"smbaudit: {visible(exc.format_message())} (see `{where} --help`)", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_BAD_INPUT)
