@@ -63,7 +63,7 @@ def as_nobody(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     data.mkdir(exist_ok=True)
     data.chmod(0o777)
     env = dict(os.environ, PYTHONPATH=SRC, XDG_DATA_HOME=str(data), XDG_STATE_HOME=str(data),
-               HOME=str(data), WARMUP_DIR=str(tmp / "warmup"))
+               XDG_CACHE_HOME=str(data / "cache"), HOME=str(data), WARMUP_DIR=str(tmp / "warmup"))
     return subprocess.run([sys.executable, "-c", AS_NOBODY, *args], capture_output=True,
                           text=True, timeout=300, cwd=tmp, env=env)
 
