@@ -482,7 +482,7 @@ def look_alike(element: PolicyElement, p: Passage) -> str | None:
         if element.exclude_headings and _find_group(element.exclude_headings,
                                                     _Tokens.of(heading).words):
             return f"look-alike: under the heading \"{heading}\" (another regime or party)"
-    return other_regime(element, p)
+    return other_regime(element, p) or other_party(p)
 
 
 @lru_cache(maxsize=64)
@@ -496,6 +496,21 @@ def _scoped(terms: tuple[str, ...]) -> tuple[str, ...]:
                 f"if you are an {t}", f"if you live in {t}", f"resident* of {t}", f"{t} resident*",
                 f"{t} consumer*", f"{t} user*", f"{t} individual*", f"{t} law*", f"{t} act"]
     return tuple(out)
+
+
+# A duty the document places on its customers ("Customers are responsible for notifying their
+# supervisory authority", "Clients should carry out a DPIA") is theirs, not the author's practice.
+_OTHER_PARTY = re.compile(
+    r"^\W*(?:(?:our|the|each|all|every)\s+)?(?:customers?|clients?|end[- ]users?|controllers?|"
+    r"data controllers?|platform customers?|account (?:owners?|holders?))\s+(?:(?:are|is)\s+"
+    r"(?:solely\s+|also\s+|ultimately\s+)?responsible for|should|remain responsible for|"
+    r"must ensure|shall ensure|are required to ensure)\b", re.I)
+
+
+def other_party(p: Passage) -> str | None:
+    """Why the passage states a duty of the document's customers rather than its author's."""
+    m = _OTHER_PARTY.search(p.text)
+    return f"another party's duty: \"{m.group(0).strip()}\"" if m else None
 
 
 def other_regime(element: PolicyElement, p: Passage) -> str | None:
