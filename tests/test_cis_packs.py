@@ -239,6 +239,39 @@ def live_wireless(root: Path, off: bool) -> None:
         put(root, "/etc/modprobe.d/wireless.conf", "install iwlwifi /bin/false\nblacklist iwlwifi\n")
 
 
+# /proc/net tables: sshd on 0.0.0.0:22 and [::]:22, a web server on 0.0.0.0:8080, DNS on
+# 127.0.0.53 (loopback: left out), all listening (state 0A)
+PROC_TCP = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+            "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1001 1\n"
+            "   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1002 1\n"
+            "   2: 3500007F:0035 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1003 1\n")
+PROC_TCP6 = ("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+             "   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1004 1\n")
+
+
+def live_ports(root: Path, tool: str, good: bool) -> None:
+    """A live host listening on 22 and 8080 (v4) and 22 (v6), firewalled by ufw or iptables
+    with rules for 22 only, or for both."""
+    from smbaudit.demotree._systemd_links import install_unit
+
+    put(root, "/proc/net/tcp", PROC_TCP)
+    put(root, "/proc/net/tcp6", PROC_TCP6)
+    extra = "-A {chain} -p tcp -m multiport --dports 80,8000:8999 -j ACCEPT\n" if good else ""
+    if tool == "ufw":
+        ufw(root, True)
+        put(root, "/etc/ufw/user.rules", "*filter\n-A ufw-user-input -i lo -j ACCEPT\n"
+            "-A ufw-user-input -s 127.0.0.0/8 -j DROP\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT\n"
+            + extra.format(chain="ufw-user-input") + "COMMIT\n")
+    else:
+        iptables(root, True)
+        for name, lo in (("rules.v4", "-A INPUT -s 127.0.0.0/8 -j DROP\n"), ("rules.v6", "-A INPUT -s ::1/128 -j DROP\n")):
+            put(root, f"/etc/iptables/{name}", "*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n" + lo
+                + "-A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT\n"
+                + ("-A INPUT -p tcp --dport 22 -m state --state NEW -j ACCEPT\n" if good or name == "rules.v4" else "")
+                + extra.format(chain="INPUT") + "COMMIT\n")
+        install_unit(root, "netfilter-persistent.service", enabled=True)
+
+
 def nftables_bare(root: Path) -> None:
     """nftables with an input chain only, no loopback drop rule, service not enabled."""
     from smbaudit.demotree._systemd_links import install_unit
@@ -290,6 +323,8 @@ GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "gdm-good": lambda root: gdm(root, True),
     "mta-good": lambda root: mta(root, True),
     "live-wireless-off": lambda root: live_wireless(root, True),
+    "live-ufw-ports": lambda root: live_ports(root, "ufw", True),
+    "live-iptables-ports": lambda root: live_ports(root, "iptables", True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
@@ -306,6 +341,8 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "unowned": unowned,
     "mta-open": lambda root: mta(root, False),
     "live-wireless": lambda root: live_wireless(root, False),
+    "live-ufw-ports-missing": lambda root: live_ports(root, "ufw", False),
+    "live-iptables-ports-missing": lambda root: live_ports(root, "iptables", False),
     "journald-masked": journald_masked,
     "sudo-log-unaudited": sudo_log_unaudited,
     "nftables-none": nftables_none,

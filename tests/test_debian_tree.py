@@ -115,7 +115,8 @@ def test_stock_tree_verdicts(stock: dict[str, dict[str, object]]) -> None:
 HARDENED_NOT_APPLICABLE = {
     "firewall.iptables-no-nftables", "firewall.iptables-no-ufw", "firewall.ufw-no-iptables-persistent",
     "firewall.ufw-service-enabled", "firewall.iptables-loopback", "firewall.ufw-loopback",
-    "firewall.ufw-installed", "firewall.iptables-installed",
+    "firewall.ufw-installed", "firewall.iptables-installed", "firewall.ufw-open-ports",
+    "firewall.iptables-open-ports", "firewall.ip6tables-open-ports",
     "time.timesyncd-enabled", "time.timesyncd-servers",
     "logging.journald-no-forward", "services.journal-remote-installed",
     "services.journal-upload-enabled",

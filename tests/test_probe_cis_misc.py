@@ -174,3 +174,17 @@ def test_mta_interfaces() -> None:
     assert exim_interfaces("dc_local_interfaces=''\n") == ["all"]
     assert sendmail_interfaces("DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl\n") == ["127.0.0.1"]
     assert not is_loopback("all") and not is_loopback("192.0.2.1")
+
+
+def test_accept_rules_for_open_ports() -> None:
+    from smbaudit.probes._open_ports import without_rule
+
+    rules = ("*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n"
+             "-A INPUT -m state --state ESTABLISHED -j ACCEPT\n"
+             "-A INPUT -p tcp --dport 22 -j ACCEPT\n"
+             "-A INPUT -p udp -m multiport --dports 53,5000:5010 -j ACCEPT\n"
+             "-A INPUT -p tcp ! --dport 25 -j ACCEPT\n"
+             "-A FORWARD -p tcp --dport 80 -j ACCEPT\nCOMMIT\n")
+    assert without_rule(["tcp/22", "udp/53", "udp/5005", "tcp/53", "tcp/80", "tcp/25"], rules, "INPUT") \
+        == ["tcp/53", "tcp/80", "tcp/25"]  # lo, state and negated rules accept no port
+    assert without_rule(["tcp/80"], "-A INPUT -j ACCEPT\n", "INPUT") == []  # takes everything

@@ -11,6 +11,7 @@ from typing import Any
 
 from smbaudit.models import TargetKind
 from smbaudit.probes._common import Reader, host_of, lines_of, strip_comment
+from smbaudit.probes._open_ports import coverage
 from smbaudit.probes._systemd import UNIT_FACTS, unit_state
 from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
@@ -233,7 +234,10 @@ class FirewallProbe(Probe):
     systemd unit state; program: the tool itself is installed, not only its configuration
     (for iptables, also what restores the rules at boot); ufw.loopback: user rules accept lo and drop 127.0.0.0/8;
     nftables.tables, base_hooks (filter hooks among input / forward / output), loopback (iif lo
-    accept and 127.0.0.0/8 dropped); iptables.loopback_v4 / loopback_v6 likewise).
+    accept and 127.0.0.0/8 dropped); iptables.loopback_v4 / loopback_v6 likewise); live hosts
+    only: open_ports ({v4, v6}: "tcp/22" for every port listened on beyond loopback), and the open
+    ports without an ACCEPT rule in ufw's user rules (ufw_without_rule) and in the saved iptables
+    INPUT chains (iptables_v4_without_rule, iptables_v6_without_rule); None offline.
     """
 
     name = "firewall"
@@ -247,6 +251,10 @@ class FirewallProbe(Probe):
         default_input_policy=fs.nullable(fs.STR), default_deny=fs.BOOL, ipv6_covered=fs.BOOL,
         files=fs.list_of(fs.STR), errors=fs.list_of(fs.STR),
         active_count=fs.INT, in_use=fs.nullable(fs.STR),
+        open_ports=fs.nullable(fs.record(v4=fs.list_of(fs.STR), v6=fs.list_of(fs.STR))),
+        ufw_without_rule=fs.nullable(fs.list_of(fs.STR)),
+        iptables_v4_without_rule=fs.nullable(fs.list_of(fs.STR)),
+        iptables_v6_without_rule=fs.nullable(fs.list_of(fs.STR)),
         ufw=fs.record(installed=fs.BOOL, enabled=fs.BOOL, program=fs.BOOL,
                       default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS,
                       loopback=fs.BOOL),
@@ -289,6 +297,8 @@ class FirewallProbe(Probe):
             "default_deny": policy in DENY,
             "ipv6_covered": bool(active) and bool(tools[active[0]]["ipv6"]),
             **tools,
+            **coverage(host, reader, ("/etc/ufw/user.rules", "/etc/ufw/user6.rules"),
+                       (tools["iptables"]["rules_v4"], tools["iptables"]["rules_v6"])),
             "files": reader.files,
             "errors": reader.errors,
         }
