@@ -203,6 +203,7 @@ def _refused_port() -> tuple[socket.socket, int]:
     ("wrong-format", ImportFailure, r"expected osv, got debian-dsa-list"),
     ("refused", FetchFailure, r"connection refused"),
     ("timeout", FetchFailure, r"no answer within 0\.5 s \(timeout\)"),
+    ("ftp-redirect", FetchFailure, r"redirected to ftp://127\.0\.0\.1/all\.zip: only http\(s\) is fetched"),
 ])
 def test_a_failed_update_keeps_the_previous_store(server: Server, tmp_path: Path, case: str,
                                                   error: type[VulnDBError], message: str) -> None:
@@ -228,6 +229,8 @@ def test_a_failed_update_keeps_the_previous_store(server: Server, tmp_path: Path
         specs = feeds.select(["debian-dsa"], {"debian-dsa": f"http://{LOOPBACK}:{port}/dsa"}, "")
     elif case == "timeout":
         server.routes["/all.zip"] = Route(zipped, stall=True)
+    elif case == "ftp-redirect":
+        server.routes["/all.zip"] = Route(b"", location="ftp://127.0.0.1/all.zip")
     try:
         with pytest.raises(error, match=message):
             update(db, specs, FAST)

@@ -75,6 +75,8 @@ class _NoDowngrade(urllib.request.HTTPRedirectHandler):
                          headers: Any, newurl: str) -> urllib.request.Request | None:
         if req.full_url.startswith("https:") and not newurl.startswith("https:"):
             raise FetchFailure(f"redirected from https to {newurl}: refused")
+        if not newurl.startswith(("https:", "http:")):
+            raise FetchFailure(f"redirected to {newurl}: only http(s) is fetched")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
