@@ -49,10 +49,29 @@ class Package:
         return asdict(self)
 
 
+_PARSED: dict[tuple[str, bool], tuple[Package, ...]] = {}  # recent parses, by exact text
+_PARSED_MAX = 8
+
+
 def parse_dpkg_status(text: str, *, default_installed: bool = False) -> list[Package]:
     """Packages whose Status is exactly "install ok installed" (or `default_installed` and no
     Status field, as in distroless status.d files). Config-files, half-installed, unpacked
-    and deinstall-requested-but-still-installed states are handled by the status words."""
+    and deinstall-requested-but-still-installed states are handled by the status words.
+
+    Several checks of a scan read the same status file (each services check, the package
+    checks): the last few parses are kept, keyed by the file's exact text."""
+    key = (text, default_installed)
+    hit = _PARSED.get(key)
+    if hit is not None:
+        return list(hit)
+    found = _parse_dpkg_status(text, default_installed)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.pop(next(iter(_PARSED), key), None)
+    _PARSED[key] = tuple(found)
+    return found
+
+
+def _parse_dpkg_status(text: str, default_installed: bool) -> list[Package]:
     found: list[Package] = []
     from debian.deb822 import Deb822  # python-debian: only when a dpkg status file is read
 

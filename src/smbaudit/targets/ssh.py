@@ -129,6 +129,9 @@ class SSHTarget(_PosixTarget):
         self.host_key_fingerprint = conn.host_key
 
     def close(self) -> None:
+        with self._cache_lock:  # a fleet keeps its targets to the end: keep no contents
+            self._files, self._file_bytes, self._stats = {}, 0, {}
+            self._listings, self._asked, self._link_targets = {}, {}, {}
         if self._conn is not None:
             self._conn.close()
             for sftp in self._idle:

@@ -147,6 +147,21 @@ def _client(known_hosts: tuple[str, ...], accept_new: bool) -> Any:
     return client
 
 
+# AES-GCM first when the server offers it: no separate MAC per packet, which halves the
+# client's work per SFTP reply (paramiko computes HMACs in Python); the others stay allowed.
+_AEAD = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+
+
+def _transport(sock: Any, **kwargs: Any) -> Any:
+    import paramiko
+
+    transport = paramiko.Transport(sock, **kwargs)
+    offered = transport.get_security_options().ciphers
+    transport.get_security_options().ciphers = (
+        tuple(c for c in _AEAD if c in offered) + tuple(c for c in offered if c not in _AEAD))
+    return transport
+
+
 def _open(endpoint: Endpoint, *, accept_new: bool, timeout: float, sock: Any, name: str) -> Any:
     import paramiko
 
@@ -156,7 +171,8 @@ def _open(endpoint: Endpoint, *, accept_new: bool, timeout: float, sock: Any, na
         client.connect(endpoint.host, port=endpoint.port, username=endpoint.user, password=password,
                        key_filename=list(endpoint.key_files) or None, timeout=timeout,
                        banner_timeout=timeout, auth_timeout=timeout, channel_timeout=timeout,
-                       allow_agent=True, look_for_keys=not endpoint.key_files, sock=sock)
+                       allow_agent=True, look_for_keys=not endpoint.key_files, sock=sock,
+                       transport_factory=_transport)
     except paramiko.BadHostKeyException:
         client.close()
         raise ConnectError(f"{name}: the host key does not match known_hosts "
