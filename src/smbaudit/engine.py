@@ -50,6 +50,8 @@ class EngineOptions:
     probe_timeout: float = 60.0  # wall-clock deadline for one probe run
     io_timeout: float = 10.0  # per connection / command
     probe_options: dict[str, Any] = field(default_factory=dict)
+    # Shared by the engine runs of a fleet scan: memory-heavy probes run only while holding one.
+    heavy_slots: threading.Semaphore | None = None
 
 
 class Observer:
@@ -158,7 +160,14 @@ class _Pool:
                                timeout=self.options.io_timeout,
                                options=dict(self.options.probe_options))
             job.ctx = ctx
-            job.run(ctx)
+            gate = self.options.heavy_slots if (
+                isinstance(job, _Job) and job.probe.memory_heavy) else None
+            held = gate.acquire(timeout=job.timeout / 2) if gate is not None else False
+            try:
+                job.run(ctx)
+            finally:
+                if held and gate is not None:
+                    gate.release()
             if job.abandoned:
                 return  # a replacement worker was started when this job timed out
             self.events.put(("done", job))

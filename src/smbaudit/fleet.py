@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from smbaudit import engine
@@ -28,6 +28,7 @@ from smbaudit.targets.hoststate import ConnectError, HostState
 from smbaudit.targets.ssh import SSHTarget
 
 DEFAULT_PARALLEL = 8  # hosts audited at once
+HEAVY_AT_ONCE = 2  # memory-heavy probes (whole package indexes) running at once in a fleet
 _POLL = 0.5  # seconds between looks for an interrupt while hosts are audited
 
 
@@ -147,6 +148,7 @@ def run_hosts(hosts: Sequence[SSHTarget], checks: Sequence[CheckDef], probes: di
     bounds the wait for workers after an interrupt (beyond --timeout)."""
     shared = _Shared(observer or Observer())
     stop = threading.Event()
+    options = replace(options, heavy_slots=threading.Semaphore(HEAVY_AT_ONCE))
     todo: queue.Queue[int | None] = queue.Queue()
     results: dict[int, _HostResult] = {}
     done = threading.Condition()

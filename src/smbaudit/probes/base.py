@@ -102,6 +102,9 @@ class Probe(ABC):
     # True for probes that walk whole trees: the engine starts them first, so the longest
     # runs overlap the many short ones instead of starting last (matters over SSH).
     long_running: ClassVar[bool] = False
+    # True for probes that hold tens of MB while they run (whole package indexes): a fleet
+    # scan runs only a few of them at once across all its hosts.
+    memory_heavy: ClassVar[bool] = False
     # The facts contract: a JSON Schema (type / properties / items / additionalProperties /
     # enum) of the facts `collect` returns. Pack loading rejects a condition on a fact path the
     # schema cannot produce. Every probe declares it; None only for legacy third-party probes.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +54,7 @@ def parse_packages_index(data: bytes, wanted: Mapping[str, set[str]]) -> list[tu
     """(name, version, architecture) of the index entries whose name is in `wanted`
     (works on bytes: a full Debian index is 50 MB, most of it about other packages)."""
     found: list[tuple[str, str, str]] = []
-    for chunk in (b"\n" + data).split(b"\nPackage: "):
+    for chunk in _stanzas(data):
         end = chunk.find(b"\n")
         name = (chunk[:end] if end >= 0 else chunk).strip().decode("utf-8", "replace")
         if name not in wanted:
@@ -69,6 +69,22 @@ def parse_packages_index(data: bytes, wanted: Mapping[str, set[str]]) -> list[tu
         if version:
             found.append((name, version, arch))
     return found
+
+
+def _stanzas(data: bytes) -> Iterator[bytes]:
+    """What follows each "Package: " at a line start, up to the next one: one at a time (a
+    list of all of them, or a copy of the index, would double its 50 MB)."""
+    start = 0 if data.startswith(b"Package: ") else data.find(b"\nPackage: ")
+    if start < 0:
+        return
+    start += 9 if start == 0 and data.startswith(b"Package: ") else 10
+    for _ in range(len(data)):  # bounded: each pass moves past one "Package: "
+        nxt = data.find(b"\nPackage: ", start)
+        if nxt < 0:
+            yield data[start:]
+            return
+        yield data[start:nxt]
+        start = nxt + 10
 
 
 def _read_index(host: HostTarget, path: str) -> bytes:
@@ -253,6 +269,7 @@ class PendingUpdatesProbe(Probe):
     """
 
     name = "pending_updates"
+    memory_heavy = True  # a Debian index is 50 MB once decompressed
     description = "updates available in apt's lists or dnf/yum's cached metadata"
     target_kinds = frozenset({TargetKind.HOST})
     params_schema = {"type": "object", "additionalProperties": False, "properties": {}}
