@@ -40,6 +40,8 @@ if os.geteuid() == 0:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         run([args[0], *[a for a in args[1:] if a != "-q"][:1], "--no-history", "-f", "json",
              "-f", "html", "-o", os.environ["WARMUP_DIR"]])
+    # What the warm-up may not have needed (a pack cache hit skips compiling the schemas):
+    import encodings.unicode_escape  # noqa: F401 - the schema compiler's codec
     os.setgroups([])
     os.setgid(65534)
     os.setuid(65534)
