@@ -138,4 +138,6 @@ def report(scan_id: str, fmt: str, output: str | None, sarif_base: str, db: str 
     if output in (None, "-"):
         refuse_binary_on_terminal(fmt)  # before the work of rendering
     rendered = renderer(OutputFormat(fmt))(stored)
-    write_output(rendered, output, "report", fmt)
+    written = write_output(rendered, output, "report", fmt)
+    if written:
+        click.echo(f"written to {written}", err=True)
