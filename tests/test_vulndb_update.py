@@ -361,3 +361,28 @@ def _store_from_fixture(tmp_path: Path) -> Path:
     db = tmp_path / "ok.sqlite"
     build.import_paths(db, [DATA / "DSA-list"])
     return db
+
+
+def test_a_sites_checksum_list_is_checked(server: Server, tmp_path: Path) -> None:
+    dsa = (DATA / "DSA-list").read_bytes()
+    digest = hashlib.sha256(dsa).hexdigest()
+    server.routes[f"/mirror/salsa.debian.org{DSA_PATH}"] = Route(dsa)
+    spec = feeds.select(["debian-dsa"], {}, f"{server.base}/mirror")
+    db = tmp_path / "v.sqlite"
+    sums = f"{server.base}/mirror/SHA256SUMS"
+    server.routes["/mirror/SHA256SUMS"] = Route(
+        f"{'0' * 64}  ./security-tracker.debian.org/tracker/data/json\n"
+        f"{digest} *./salsa.debian.org{DSA_PATH}\n".encode())
+    result = update(db, spec, FAST, checksums=sums)
+    assert "sha256 (checksum list)" in result[0].verified
+    before = db.read_bytes()
+    server.routes["/mirror/SHA256SUMS"] = Route(f"{'1' * 64}  salsa.debian.org{DSA_PATH}\n".encode())
+    with pytest.raises(FetchFailure, match=f"corrupt: sha256 {digest} differs from 1{{64}} in the checksum list"):
+        update(db, spec, FAST, checksums=sums)
+    server.routes["/mirror/SHA256SUMS"] = Route(f"{digest}  other/file\n".encode())
+    with pytest.raises(FetchFailure, match="debian-dsa .*: not in the checksum list"):
+        update(db, spec, FAST, checksums=sums)
+    server.routes["/mirror/SHA256SUMS"] = Route(b"<html>not found</html>\n")
+    with pytest.raises(FetchFailure, match="names no sha256"):
+        update(db, spec, FAST, checksums=sums)
+    assert db.read_bytes() == before

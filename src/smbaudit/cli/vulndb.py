@@ -74,6 +74,9 @@ def _mb(n: int) -> str:
                    "or caching proxy; also $SMBAUDIT_VULNDB_MIRROR).")
 @click.option("--url", "urls", multiple=True, metavar="NAME=URL",
               help="Fetch one feed from this URL (repeatable).")
+@click.option("--checksums", envvar="SMBAUDIT_VULNDB_CHECKSUMS", default="", metavar="URL",
+              help="A sha256sum list (e.g. the mirror's SHA256SUMS): every feed fetched must be "
+                   "in it with that sha256 (also $SMBAUDIT_VULNDB_CHECKSUMS).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds to connect, and the longest wait for the next bytes.")
 @click.option("--max-time", type=click.FloatRange(min=1), default=1800.0, show_default=True,
@@ -86,7 +89,7 @@ def _mb(n: int) -> str:
 @vulndb_option
 @handle_errors
 def update(sources: tuple[str, ...], skip: tuple[str, ...], mirror: str, urls: tuple[str, ...],
-           timeout: float, max_time: float, max_size: int, allow_shrink: bool, list_: bool,
+           checksums: str, timeout: float, max_time: float, max_size: int, allow_shrink: bool, list_: bool,
            db: Path | None) -> None:
     """Download the distributions' advisory feeds and swap a new store in.
 
@@ -105,7 +108,9 @@ def update(sources: tuple[str, ...], skip: tuple[str, ...], mirror: str, urls: t
     dest = db or default_path()
     limits = Limits(timeout=timeout, max_seconds=max_time, max_bytes=max_size * 1024 * 1024)
     try:
-        results = updating.update(dest, chosen, limits, _ProgressBar(), allow_shrink)
+        if checksums:
+            feeds.check_url(checksums, "--checksums")
+        results = updating.update(dest, chosen, limits, _ProgressBar(), allow_shrink, checksums)
     except VulnDBError as exc:
         raise type(exc)(f"update failed, the store is unchanged: {exc}") from None
     for r in results:

@@ -19,6 +19,7 @@ import socket
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from smbaudit.vulndb.feeds import FeedSpec
 
 CHUNK = 1024 * 1024
 MAX_CHECKSUM_FILE = 64 * 1024
+MAX_SUMS_FILE = 1024 * 1024
 _SHA256 = re.compile(r"\b[0-9a-fA-F]{64}\b")
 
 # (feed name, bytes so far, total bytes or None when the server does not say, finished)
@@ -209,13 +211,45 @@ def _download(feed: FeedSpec, into: Path, limits: Limits, validators: Validators
                    validators=new_validators, verified=verified)
 
 
-def _checksum(url: str, limits: Limits) -> str:
+def _small(url: str, limits: Limits, what: str, most: int) -> str:
     try:
         with _opener().open(_request(url, None), timeout=limits.timeout) as resp:
-            text = resp.read(MAX_CHECKSUM_FILE + 1)
+            data = resp.read(most + 1)
     except (OSError, http.client.HTTPException) as exc:
-        raise FetchFailure(f"checksum file {url}: {_reason(exc, limits)}") from None
-    m = _SHA256.search(text[:MAX_CHECKSUM_FILE].decode("utf-8", "replace"))
+        raise FetchFailure(f"{what} {url}: {_reason(exc, limits)}") from None
+    if len(data) > most:
+        raise FetchFailure(f"{what} {url}: larger than {most} bytes")
+    return data.decode("utf-8", "replace")
+
+
+def sha256sums(url: str, limits: Limits) -> dict[str, str]:
+    """A site's checksum list in `sha256sum` format ("HEX  PATH" or "HEX *PATH" per line):
+    path (without a leading "./") -> sha256."""
+    sums: dict[str, str] = {}
+    for line in _small(url, limits, "checksum list", MAX_SUMS_FILE).splitlines():
+        digest, _, path = line.strip().partition(" ")
+        path = path.strip().lstrip("*")
+        if _SHA256.fullmatch(digest) and path:
+            sums[urllib.parse.unquote(path.removeprefix("./"))] = digest.lower()
+    if not sums:
+        raise FetchFailure(f"checksum list {url} names no sha256")
+    return sums
+
+
+def listed_sha256(url: str, sums: dict[str, str]) -> str:
+    """The sha256 a checksum list gives for the file at `url` (its path's longest listed
+    suffix), '' when it lists none."""
+    path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+    best = ""
+    for listed, digest in sums.items():
+        if (path == listed or path.endswith("/" + listed.lstrip("/"))) and len(listed) > len(best):
+            best = listed
+    return sums[best] if best else ""
+
+
+def _checksum(url: str, limits: Limits) -> str:
+    text = _small(url, limits, "checksum file", MAX_CHECKSUM_FILE)
+    m = _SHA256.search(text)
     if not m:
         raise FetchFailure(f"checksum file {url} names no sha256")
     return m.group(0)

@@ -23,7 +23,8 @@ from pathlib import Path
 from smbaudit.vulndb import build
 from smbaudit.vulndb.errors import FetchFailure, ImportFailure, VulnDBError
 from smbaudit.vulndb.feeds import FeedSpec
-from smbaudit.vulndb.fetch import Fetched, Limits, Progress, Validators, download
+from smbaudit.vulndb.fetch import (Fetched, Limits, Progress, Validators, download, listed_sha256,
+                                   sha256sums)
 from smbaudit.vulndb.releases import system_releases
 from smbaudit.vulndb.store import VulnStore, is_store_file, write_records
 
@@ -66,7 +67,9 @@ def _held(dest: Path) -> dict[str, _Held]:
 
 
 def update(dest: Path, feeds: Sequence[FeedSpec], limits: Limits,
-           progress: Progress | None = None, allow_shrink: bool = False) -> list[FeedResult]:
+           progress: Progress | None = None, allow_shrink: bool = False,
+           checksums: str = "") -> list[FeedResult]:
+    """`checksums`: the URL of a site's sha256sum list; every feed fetched must be in it."""
     dest = Path(dest)
     held = _held(dest)
     work = dest.parent / f".{dest.name}.download.{os.getpid()}"
@@ -78,11 +81,14 @@ def update(dest: Path, feeds: Sequence[FeedSpec], limits: Limits,
         raise VulnDBError(f"cannot write beside the store {dest}: {exc.strerror or exc}") from None
     counts: dict[str, int] = {}
     try:
+        sums = sha256sums(checksums, limits) if checksums else {}
         fetched: list[Fetched] = []
         for feed in feeds:
             prior = held.get(feed.name)
-            fetched.append(download(feed, work, limits, prior.validators if prior else None,
-                                    progress))
+            got = download(feed, work, limits, prior.validators if prior else None, progress)
+            if sums and not got.not_modified:
+                _check_listed(got, sums, checksums)
+            fetched.append(got)
 
         def apply(conn: sqlite3.Connection) -> None:
             # one feed at a time, each freed once written: the biggest feeds never sit in
@@ -104,6 +110,17 @@ def update(dest: Path, feeds: Sequence[FeedSpec], limits: Limits,
         shutil.rmtree(work, ignore_errors=True)
     return [FeedResult(f.feed.name, f.feed.url, counts[f.feed.name], f.size, f.sha256,
                        f.not_modified, f.verified) for f in fetched]
+
+
+def _check_listed(f: Fetched, sums: dict[str, str], checksums: str) -> None:
+    want = listed_sha256(f.feed.url, sums)
+    where = f"{f.feed.name} ({f.feed.url})"
+    if not want:
+        raise FetchFailure(f"{where}: not in the checksum list {checksums}")
+    if want != f.sha256:
+        raise FetchFailure(f"{where}: corrupt: sha256 {f.sha256} differs from {want} in "
+                           f"the checksum list")
+    f.verified.append("sha256 (checksum list)")
 
 
 def _parse(f: Fetched, prior: _Held | None, allow_shrink: bool) -> build.Feed | None:
