@@ -435,6 +435,8 @@ def test_five_thousand_findings_on_forty_hosts_fleet_view(browser: Any, tmp_path
             "#fleet-findings tr.hr", "rs => rs.filter(r => !r.closest('.hidden'))"
                                      ".map(r => r.dataset.host)")
         assert shown and set(shown) == {hosts[3]}
+        pg.evaluate("document.getElementById('fleet-findings').scrollIntoView()")
+        pg.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         screenshot(pg, "report-fleet-5000-findings.png")
     finally:
         context.close()
