@@ -386,3 +386,26 @@ def test_a_sites_checksum_list_is_checked(server: Server, tmp_path: Path) -> Non
     with pytest.raises(FetchFailure, match="names no sha256"):
         update(db, spec, FAST, checksums=sums)
     assert db.read_bytes() == before
+
+
+def test_a_store_of_another_schema_or_damaged_is_replaced_by_an_update(server: Server,
+                                                                        tmp_path: Path) -> None:
+    import sqlite3
+    server.routes["/dsa"] = Route((DATA / "DSA-list").read_bytes())
+    db = tmp_path / "v.sqlite"
+    conn = sqlite3.connect(db)
+    conn.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+                       "INSERT INTO meta VALUES ('schema_version', '0');")
+    conn.close()
+    runner = CliRunner()
+    args = ["vulndb", "update", "--url", f"debian-dsa={server.base}/dsa", "--source", "debian-dsa",
+            "--vulndb", str(db)]
+    out = runner.invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    assert "has store schema 0" in out.stderr and "a new store is built in its place" in out.stderr
+    with VulnStore(db) as store:
+        assert [s.name for s in store.sources()] == ["debian-dsa"]
+    db.write_bytes(b"not a database at all\n")
+    assert runner.invoke(cli, args).exit_code == 0
+    with VulnStore(db) as store:
+        assert [s.name for s in store.sources()] == ["debian-dsa"]

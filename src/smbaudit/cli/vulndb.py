@@ -107,6 +107,9 @@ def update(sources: tuple[str, ...], skip: tuple[str, ...], mirror: str, urls: t
         return
     dest = db or default_path()
     limits = Limits(timeout=timeout, max_seconds=max_time, max_bytes=max_size * 1024 * 1024)
+    replaced = updating.unreadable(dest)
+    if replaced:
+        click.echo(f"smbaudit: {replaced}: a new store is built in its place", err=True)
     try:
         if checksums:
             feeds.check_url(checksums, "--checksums")

@@ -127,9 +127,10 @@ def _lock(dest: Path) -> FileLock:
 
 
 def rebuild(dest: Path, apply: Callable[[sqlite3.Connection], None], *,
-            start_from: Path | None = None, releases: Sequence[ReleaseInfo] | None = None) -> None:
-    """Copy `start_from` (default: the live store, when there is one), let `apply` change the
-    copy, swap it in."""
+            start_from: Path | None = None, releases: Sequence[ReleaseInfo] | None = None,
+            fresh: bool = False) -> None:
+    """Copy `start_from` (default: the live store, when there is one; nothing when `fresh`),
+    let `apply` change the copy, swap it in."""
     dest = Path(dest)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +138,7 @@ def rebuild(dest: Path, apply: Callable[[sqlite3.Connection], None], *,
             tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
             try:
                 base = start_from or dest
-                if is_store_file(base):
+                if not fresh and is_store_file(base):
                     VulnStore(base).close()  # refuses a store of another schema
                     shutil.copyfile(base, tmp)
                 conn = connect_new(tmp)

@@ -43,6 +43,18 @@ class FeedResult:
     verified: list[str]
 
 
+def unreadable(dest: Path) -> str:
+    """Why the store at `dest` cannot be built upon ('' when it can, or there is none): an
+    update then builds a new one, so a store of an older schema is replaced, not stuck."""
+    if not dest.exists():
+        return ""
+    try:
+        VulnStore(dest).close()
+    except VulnDBError as exc:
+        return str(exc)
+    return ""
+
+
 @dataclass
 class _Held:
     records: int
@@ -105,7 +117,7 @@ def update(dest: Path, feeds: Sequence[FeedSpec], limits: Limits,
                              (META_PREFIX + f.feed.name, json.dumps(f.validators.__dict__)))
                 del new
 
-        build.rebuild(dest, apply, releases=system_releases())
+        build.rebuild(dest, apply, releases=system_releases(), fresh=bool(unreadable(dest)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return [FeedResult(f.feed.name, f.feed.url, counts[f.feed.name], f.size, f.sha256,
