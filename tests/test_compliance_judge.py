@@ -273,6 +273,9 @@ def test_a_passage_about_another_regime_does_not_state_this_one(
 # subjects, processor contracts, privacy by design and default, lawful bases, withdrawal of
 # consent, statutory or contractual requirement), and look-alikes that must stay out.
 STATED = [
+    # the notice naming itself in a heading is a part of the elements about the notice
+    ('ccpa', '1798.130(a)(5)', 'privacy-policy-updated',
+     '# Changes to this Privacy Notice\n\nWe review and update it at least once every 12 months.'),
     # the customer's request in the author's procedure is still the author's practice
     ('gdpr', 'Art. 33(1)', 'notify-authority-72h',
      'Customers are notified, and we notify the supervisory authority of a personal data breach '
@@ -366,6 +369,10 @@ STATED = [
      'We only process health data with your explicit consent.'),
 ]
 NOT_STATED = [
+    # ... but a link to the privacy policy must be in the sentence
+    ('ccpa', '11 CCR 7012', 'nac-policy-link',
+     '# Privacy Policy\n\nTo opt out, click "Do Not Sell or Share My Personal Information" on '
+     'our home page.'),
     # a duty the document places on its customers is theirs, not the author's practice
     ('gdpr', 'Art. 33(1)', 'notify-authority-72h',
      'Customers are responsible for notifying their supervisory authority of a personal data breach within 72 hours.'),

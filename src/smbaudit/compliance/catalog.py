@@ -201,6 +201,7 @@ def _build_requirement(doc: Any, index: int, raw: Any, vocab: dict[str, tuple[st
             groups=tuple(_expand(g, vocab) for g in e["match"]),
             allow_prohibition=bool(e.get("allow_prohibition", False)),
             presence_only=bool(e.get("presence_only", False)),
+            in_passage=bool(e.get("in_passage", False)),
             citation=e.get("citation", ""),
             exclude=_expand(e.get("exclude", ()), vocab),
             exclude_headings=tuple(t.lower() for t in e.get("exclude_headings", ())),

@@ -384,20 +384,27 @@ def candidate(element: PolicyElement, p: Passage, previous: str = "") -> int:
             spans.append(span)
         own.append(hit)
         misses += not hit
-        if misses > 1 or (misses and len(element.groups) == 1):
+        if misses > 1 or (misses and (len(element.groups) == 1 or element.in_passage)):
             return 0
     n_own = sum(own)
     if n_own == len(own):
         return n_own
-    # a document's kind in its title ("... Policy", "Privacy Notice") is not a part of a duty
-    context = tuple(w for w in _Tokens.of(" ".join(p.headings)).words if w not in _DOC_KINDS) \
-        + _Tokens.of(previous).words
+    context = _Tokens.of(" ".join((*p.headings, previous))).words
     missing = [g for g, hit in zip(element.groups, own) if not hit]
-    if all(_find_group(g, context) for g in missing):
+    if all(_in_context(g, context) for g in missing):
         return n_own
     return 0
 
 
+def _in_context(group: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    """A group matched by a heading or the previous sentence. A document's kind ("... Policy",
+    "Security Procedure") is not a part of a duty; the notice naming itself ("Changes to this
+    Privacy Notice") is, for the elements about the notice."""
+    return any(words[i + n - 1] not in _DOC_KINDS or (n > 1 and words[i] in _SELF)
+               for i, n in _all_spans(group, words))
+
+
+_SELF = frozenset({"privacy", "this", "cookie", "cookies"})
 _DOC_KINDS = frozenset({"policy", "policies", "procedure", "procedures", "standard", "standards",
                         "notice", "notices", "statement", "document", "manual", "handbook"})
 

@@ -83,6 +83,7 @@ class PolicyElement:
     max_number: Period | None = None  # a stated period must not exceed this
     min_number: Period | None = None  # a stated period must be at least this
     parts: tuple[ElementPart, ...] = ()  # required parts; missing ones make it partly stated
+    in_passage: bool = False  # every group in the passage itself (no heading, no previous)
     # the catalog's regime: a passage under a heading (or a sentence) naming another regime and
     # not this one ("California residents", "HIPAA") states another law's duty
     own_regime: tuple[str, ...] = ()
