@@ -102,6 +102,11 @@ def test_osv_records_per_ecosystem() -> None:
     assert rocky[0].distro == "rocky" and rocky[0].release == "8" and rocky[0].vuln_id == "CVE-2022-3715"
 
 
+def test_osv_ubuntu_releases_get_codenames_without_distro_info() -> None:
+    usn = detect.parse_bytes((DATA / "osv-folder" / "USN-6600-1.json").read_bytes(), "usn", {})
+    assert {r.release for r in usn.parsed.records} == {"jammy", "bionic"}
+
+
 def test_osv_all_zip_and_compressed_inputs(tmp_path: Path) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

@@ -24,7 +24,7 @@ from smbaudit.vulndb import channels
 from smbaudit.vulndb.channels import describe
 from smbaudit.vulndb.errors import VulnDBError
 from smbaudit.vulndb.match import Hit, Installed, NotCovered, PackageResult, data_distro, match
-from smbaudit.vulndb.releases import debian_codename
+from smbaudit.vulndb.releases import debian_codename, ubuntu_codename
 from smbaudit.vulndb.status import HOW_TO_GET, StoreStatus, store_status
 from smbaudit.vulndb.store import VulnStore, default_path
 
@@ -63,7 +63,7 @@ def release_key(store: VulnStore, info: Mapping[str, str]) -> tuple[str, str, st
     if os_id == "ubuntu":
         if not codename:
             row = store.release("ubuntu", version)
-            codename = row["release"] if row else version
+            codename = row["release"] if row else ubuntu_codename(version)
         return os_id, codename, f"Ubuntu {version} ({codename})"
     if os_id in _RHEL_FAMILY:
         major = version.split(".")[0]

@@ -83,6 +83,21 @@ def system_releases(directory: Path = DISTRO_INFO_DIR) -> list[ReleaseInfo]:
     return rows
 
 
+# Ubuntu codenames, for stores built where distro-info-data is not installed (OSV names
+# Ubuntu releases by number, the store and os-release by codename).
+_UBUNTU_CODENAMES = {"12.04": "precise", "14.04": "trusty", "16.04": "xenial", "18.04": "bionic",
+                     "20.04": "focal", "20.10": "groovy", "21.04": "hirsute", "21.10": "impish",
+                     "22.04": "jammy", "22.10": "kinetic", "23.04": "lunar", "23.10": "mantic",
+                     "24.04": "noble", "24.10": "oracular", "25.04": "plucky", "25.10": "questing"}
+
+
+def ubuntu_codename(version: str, known: dict[str, str] | None = None) -> str:
+    """'22.04' -> 'jammy' (the version itself when unknown)."""
+    table = dict(_UBUNTU_CODENAMES)
+    table.update(known or {})
+    return table.get(version, version)
+
+
 def debian_codename(version: str, known: dict[str, str] | None = None) -> str:
     """'12' or '12.5' -> 'bookworm' ('' when unknown). `known` maps versions to codenames."""
     table = dict(_DEBIAN_CODENAMES)

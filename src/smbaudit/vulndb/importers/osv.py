@@ -18,7 +18,7 @@ from smbaudit.vulndb.errors import ImportFailure
 from smbaudit.vulndb.importers import csaf
 from smbaudit.vulndb.model import (NameKind, Parsed, Record, VulnStatus, normalise_severity,
                                    severity_of_score)
-from smbaudit.vulndb.releases import debian_codename
+from smbaudit.vulndb.releases import debian_codename, ubuntu_codename
 
 _ADVISORY = re.compile(r"^(DSA|DLA|DTSA|USN|RHSA|RHBA|RHEA|ALSA|ALBA|ALEA|RLSA|RLBA|RXSA)-")
 _SUMMARY_SEVERITY = re.compile(r"^(Low|Moderate|Important|Critical):")
@@ -46,7 +46,7 @@ def ecosystem_release(ecosystem: str, codenames: Mapping[str, Mapping[str, str]]
         if not rest:
             return None
         version = rest[0]
-        codename = codenames.get("ubuntu", {}).get(version, version)
+        codename = ubuntu_codename(version, dict(codenames.get("ubuntu", {})))
         return ("ubuntu", codename, channel, "deb", NameKind.SOURCE)
     if name == "Red Hat" and len(parts) >= 3:  # "Red Hat:rhel_eus:9.4::appstream"
         product, version = parts[1], parts[2]
