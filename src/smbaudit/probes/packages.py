@@ -215,7 +215,19 @@ def apk_packages(host: HostTarget) -> list[Package] | None:
 
 def installed_packages(host: HostTarget, timeout: float, manager: str = "auto"
                        ) -> tuple[str, list[Package]]:
-    """(manager name, packages). Raises ProbeError when no package database is found."""
+    """(manager name, packages). Raises ProbeError when no package database is found.
+
+    Kept on the target for the rest of the scan: many probes (every service check, sudo, the
+    package checks) ask for the same database, which does not change while a scan reads it."""
+    cache: dict[str, tuple[str, list[Package]]] = getattr(host, "__dict__", {}).setdefault(
+        "_installed_packages", {})
+    if manager not in cache:
+        cache[manager] = _installed_packages(host, timeout, manager)
+    found_manager, packages = cache[manager]
+    return found_manager, list(packages)
+
+
+def _installed_packages(host: HostTarget, timeout: float, manager: str) -> tuple[str, list[Package]]:
     if manager in ("auto", "dpkg"):
         found = dpkg_packages(host)
         if found is not None:
