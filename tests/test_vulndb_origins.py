@@ -105,3 +105,12 @@ def test_rpm_query_output_carries_the_vendor() -> None:
     rows = parse_rpm_query("bash\t0:5.1.8-9.el9\tbash-5.1.8-9.el9.src.rpm\tx86_64\tRed Hat, Inc.\n"
                            "gpg-pubkey\t0:fd431d51-4ae0493b\t(none)\t(none)\t(none)\n")
     assert [(r.name, r.vendor) for r in rows] == [("bash", "Red Hat, Inc."), ("gpg-pubkey", "")]
+
+
+def test_a_damaged_third_party_index_does_not_stop_the_matching(tmp_path: Path) -> None:
+    db = store_with(tmp_path / "v.sqlite", RECORDS)
+    root = tree(tmp_path / "root")
+    (root / LISTS / f"{DOCKER}_stable_binary-amd64_Packages").unlink()
+    (root / LISTS / f"{DOCKER}_stable_binary-amd64_Packages.xz").write_bytes(b"\xfd7zXZ\x00 cut short")
+    facts = collect("package_vulns", DirectoryTarget("dir:t", str(root)), vulndb=str(db))
+    assert facts["not_assessed"] == [] and "openssl" in {v["source"] for v in facts["vulnerable"]}

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from smbaudit.errors import DataMissing, NotReadable, ProbeError
+from smbaudit.errors import DataMissing, NotReadable, ProbeError, ProbeTimeout
 from smbaudit.models import TargetKind
 from smbaudit.probes import factschema as fs
 from smbaudit.probes._compressed import decompress
@@ -167,7 +167,7 @@ def apt_foreign(host: HostTarget, packages: list[Package], ctx: ProbeContext) ->
     found: dict[str, str] = {}
     for name, origin in foreign:
         ctx.check_deadline()
-        for pkg, version, _arch in parse_packages_index(_read_index(host, f"{APT_LISTS}/{name}"), wanted):
+        for pkg, version, _arch in _entries(host, name, wanted):
             if (pkg, version) in installed:
                 found.setdefault(pkg, origin)
     if found:  # the same build in the distribution's own archive is the distribution's
@@ -176,11 +176,21 @@ def apt_foreign(host: HostTarget, packages: list[Package], ctx: ProbeContext) ->
             ours_origin = index_origin(name, origins)
             if ours_origin and _DISTRO_ORIGIN.match(ours_origin):
                 ctx.check_deadline()
-                for pkg, version, _arch in parse_packages_index(
-                        _read_index(host, f"{APT_LISTS}/{name}"), ours):
+                for pkg, version, _arch in _entries(host, name, ours):
                     if (pkg, version) in installed:
                         found.pop(pkg, None)
     return found
+
+
+def _entries(host: HostTarget, name: str, wanted: Mapping[str, set[str]]) -> list[tuple[str, str, str]]:
+    """An index's entries for `wanted`; none when it cannot be read (unreadable, damaged, too
+    big): the origin check then knows less, and the packages are compared as usual."""
+    try:
+        return parse_packages_index(_read_index(host, f"{APT_LISTS}/{name}"), wanted)
+    except ProbeTimeout:
+        raise
+    except (OSError, ProbeError):
+        return []
 
 
 def _local(tag: str) -> str:
