@@ -36,7 +36,7 @@ def _shape(node):
 
 @pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
 def test_loader_uses_libyaml_parser() -> None:
-    assert issubclass(yamlload._Loader, yaml.CSafeLoader)
+    assert issubclass(yamlload._loader(), yaml.CSafeLoader)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.relative_to(ROOT).as_posix())

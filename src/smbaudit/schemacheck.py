@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
-
 from smbaudit import yamlload
 from smbaudit.errors import FieldError
 
@@ -24,6 +22,8 @@ if TYPE_CHECKING:
 
 @cache
 def _compiled(schema_text: str) -> Any:
+    import fastjsonschema  # when the first document is checked
+
     return fastjsonschema.compile(json.loads(schema_text))
 
 
@@ -36,6 +36,8 @@ def _explainer(schema_text: str) -> jsonschema.Draft202012Validator:
 
 def errors(schema: Mapping[str, Any], document: Any) -> list[jsonschema.ValidationError]:
     """Every way `document` breaks `schema` (an empty list when it is valid)."""
+    import fastjsonschema
+
     text = json.dumps(schema, sort_keys=True)
     try:
         _compiled(text)(document)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from smbaudit.errors import FieldError, InputFileError, size_words
 
@@ -28,16 +27,35 @@ class LineList(list):  # type: ignore[type-arg]
     item_lines: list[int]
 
 
-# libyaml's C parser when PyYAML was built with it (about 7x faster on our packs and catalogs);
-# the pure-Python one otherwise. Construction (below) is the same Python code either way.
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """SafeLoader that records positions. No Python object tags are constructed."""
+# PyYAML is imported when the first file is read (a scan whose packs come from the pack cache
+# reads none).
+def _base_loader() -> Any:
+    """libyaml's C parser when PyYAML was built with it (about 7x faster on our packs and
+    catalogs); the pure-Python one otherwise. Construction (below) is the same Python code."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+@cache
+def _loader() -> Any:
+    import yaml
+
+    class _Loader(_base_loader()):  # type: ignore[misc]
+        """SafeLoader that records positions. No Python object tags are constructed."""
+
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+    return _Loader
+
+
+def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
+    import yaml
+
     loader.flatten_mapping(node)
     result = LineDict()
     result.line = node.start_mark.line + 1
@@ -55,15 +73,13 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     return result
 
 
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+def _construct_sequence(loader: Any, node: yaml.SequenceNode) -> LineList:
     result = LineList(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 # Files smbaudit reads (packs, catalogs, profiles, waivers, questionnaires) are kilobytes; the
@@ -78,9 +94,11 @@ def load_text(text: str, path: str) -> Any:
     expand to gigabytes in anything that walks or prints the result. libyaml limits nesting
     to 1000 levels; deeper structures than Python's recursion allows are refused too.
     """
+    import yaml
+
     try:
         _refuse_aliases(text, path)
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - _Loader derives from SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -95,7 +113,9 @@ def load_text(text: str, path: str) -> Any:
 def _refuse_aliases(text: str, path: str) -> None:
     if "&" not in text:
         return  # no anchor, so no alias can resolve (an unknown alias is a syntax error)
-    for event in yaml.parse(text, Loader=_BaseLoader):
+    import yaml
+
+    for event in yaml.parse(text, Loader=_base_loader()):
         if isinstance(event, yaml.AliasEvent):
             mark = event.start_mark
             raise InputFileError([FieldError(
@@ -126,6 +146,8 @@ def load_file(path: str | Path) -> Any:
 
 def dump(data: Any) -> str:
     """Plain YAML text for files smbaudit writes (questionnaires, starter profiles)."""
+    import yaml
+
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
