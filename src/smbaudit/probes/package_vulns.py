@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from smbaudit.errors import DataMissing, ProbeError
+from smbaudit.errors import DataMissing, NotReadable, ProbeError
 from smbaudit.models import TargetKind
 from smbaudit.probes import factschema as fs
 from smbaudit.probes.base import Facts, Probe, ProbeContext
@@ -83,8 +83,8 @@ def _texts(target: HostTarget, paths: list[str]) -> list[tuple[str, str]]:
     for path in paths[:_MAX_SOURCE_FILES]:
         try:
             text = target.read_text_or_none(path, _SOURCE_FILE_LIMIT)
-        except PermissionError:
-            continue  # an unreadable source file: judged as if absent (the main archive)
+        except (OSError, NotReadable):
+            continue  # unreadable or too big: judged as if absent (the main archive only)
         if text is not None:
             out.append((path, text))
     return out
