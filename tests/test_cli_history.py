@@ -161,3 +161,14 @@ def test_history_errors_are_usage_errors(env: Path) -> None:
     assert code == 2 and "nothing to compare" in out
     assert run("report", "nope", "--db", str(env / "h.db"))[0] == 2
     assert run("scan", "local", "--no-history", "--fail-on-new", "high")[0] == 2
+
+
+def test_refused_scan_creates_no_history_store(tmp_path: Path) -> None:
+    """A scan refused for a bad target (exit 2) leaves nothing behind: no store, no folder."""
+    db = tmp_path / "store" / "history.sqlite3"
+    result = CliRunner().invoke(cli, ["scan", f"dir:{tmp_path / 'missing'}", "--db", str(db),
+                                      "-f", "json", "-o", str(tmp_path / "out.json"), "-q"])
+    assert result.exit_code == 2, result.output
+    assert not db.exists()
+    assert not db.parent.exists()
+    assert not (tmp_path / "out.json").exists()

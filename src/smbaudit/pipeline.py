@@ -525,7 +525,7 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
         except OSError as exc:
             raise OutputError(f"cannot create the output folder {config.output}: "
                               f"{exc.strerror or exc}") from None
-    store = open_history(config)
+    store: history.HistoryStore | None = None
     scan_id = report_mod.new_scan_id()
     started = report_mod.now_utc()
     options = resolve_options(config)
@@ -535,6 +535,8 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
                            inventory=inventory)
         name_targets(resolved, config.target_names())
         _plan_network(resolved, options)
+        # Opened once the targets are accepted: a refused scan (exit 2) creates no store.
+        store = open_history(config)
         if store is not None:  # a scan killed outright stays listed as "did not finish"
             store.begin(scan_id, started.isoformat(),
                         [t.name for t in [*resolved.remote, *resolved.targets]])
@@ -546,6 +548,8 @@ def _scan(config: ScanConfig, observer: Observer) -> ScanResult:
     except KeyboardInterrupt:
         resolved = ResolvedTargets([], [])
         result = engine.EngineResult([], [], False, "interrupted during discovery")
+    if store is None:  # interrupted before the store was opened: the scan is still recorded
+        store = open_history(config)
     resolved.close()
     resolved.not_scanned += resolved.did_not_answer(result.discovered)
     _given_as(result.targets + resolved.not_scanned, config.target_names())
