@@ -83,6 +83,14 @@ def test_every_report_command_has_f_and_o() -> None:
         assert {"-f", "--format", "-o", "--output"} <= opts, path
 
 
+def test_every_format_option_has_the_short_form() -> None:
+    for path, cmd in commands().items():
+        for param in cmd.params:
+            opts = getattr(param, "opts", [])
+            if "--format" in opts:
+                assert "-f" in opts, " ".join(path)
+
+
 def test_choices_in_any_case(env: Path) -> None:
     code, out = scan(env, "-f", "JSON", "-o", "r.json", "--fail-on", "None")
     assert code == 0, out

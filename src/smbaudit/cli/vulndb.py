@@ -157,7 +157,7 @@ def import_(paths: tuple[Path, ...], sha256: str, db: Path | None) -> None:
 
 
 @vulndb.command("status")
-@click.option("--format", "fmt", type=choice(["text", "json"]), default="text",
+@click.option("-f", "--format", "fmt", type=choice(["text", "json"]), default="text",
               show_default=True)
 @vulndb_option
 @handle_errors
