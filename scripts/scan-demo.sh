@@ -11,6 +11,8 @@ out="${1:-smbaudit-report}"
 demo_tree="$(mktemp -d)/demo-tree"
 .venv/bin/smbaudit demo "$demo_tree" >/dev/null
 # --fail-on none: this is a demonstration, so findings do not make the command fail.
-.venv/bin/smbaudit scan local "dir:$demo_tree" --output "$out" --fail-on none
+.venv/bin/smbaudit scan local "dir:$demo_tree" --name "$(hostname)" --name demo-tree \
+    --output "$out/" --fail-on none
+[[ "$out" = /* ]] || out="$(pwd)/$out"
 echo
-echo "Open the HTML report: $(pwd)/$out/report.html"
+echo "Open the HTML report: ${out%/}/report.html"
