@@ -11,6 +11,7 @@ import pytest
 
 from smbaudit.models import Evidence, Finding, Severity, Status, TargetInfo, TargetKind
 from smbaudit.render.formats import OutputFormat, renderer
+from smbaudit.render.html import render_print_html
 from smbaudit.render.json import SCHEMA_PATH
 from smbaudit.report import Report, build
 
@@ -108,3 +109,26 @@ def test_trend_draws_only_scores_of_this_scoring_version_on_a_scaled_axis() -> N
     assert top >= 360 and view.dots[0].y < view.dots[1].y  # higher score, higher on the chart
     assert [b.grade for b in view.bands] == ["A", "B", "C", "D", "F"]
     assert views.trend(HistorySection(trend=points[:2])) is None  # one drawable point
+
+
+def test_one_of_everything_reads_in_the_singular(capsys: pytest.CaptureFixture[str]) -> None:
+    """One low finding, one check: "1 risk point", "1 finding", "1 check", never "1 points"."""
+    from smbaudit.cli.summary import print_summary
+
+    t0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    report = build(scan_id="0" * 32, started_at=t0, finished_at=t0, complete=True,
+                   targets=[TargetInfo("dir:/srv/tree", TargetKind.HOST)],
+                   findings=[Finding(check_id="t.notes", title="notes private", description="d",
+                                     category="hardening", severity=Severity.LOW,
+                                     status=Status.FAIL, target="dir:/srv/tree")],
+                   command=["smbaudit", "scan"], checks_loaded=1)
+    print_summary(report, [], "high", 0, verbose=False, quiet=False, err=False)
+    texts = {"terminal": capsys.readouterr().out}
+    for fmt in (OutputFormat.HTML, OutputFormat.MARKDOWN, OutputFormat.JSON):
+        texts[fmt.value] = renderer(fmt)(report).decode()
+    texts["print"] = render_print_html(report).decode()
+    assert "1 risk point from 1 failing finding: 1 low (1 point)." in texts["terminal"]
+    assert "1 finding: 1 fail" in texts["terminal"]
+    for name, text in texts.items():
+        assert not re.search(r"(?<![\d.])1 (risk )?(points|findings|checks|failing findings)\b",
+                             text), name

@@ -105,6 +105,11 @@ def points_label(value: float) -> str:
     return f"{points_text(value)} point{'' if value == 1 else 's'}"
 
 
+def plural(n: float, word: str) -> str:
+    """"1 finding", "3 findings" (a word made plural with s)."""
+    return f"{points_text(n)} {word}{'' if n == 1 else 's'}"
+
+
 def score_text(value: float | None) -> str:
     """A score for reading: "42", or "not assessed" when there is none."""
     return "not assessed" if value is None else points_text(value)
@@ -227,8 +232,8 @@ class Breakdown:
         else:
             parts = ", ".join(f"{r.count} {r.severity.value} ({points_label(r.points)})"
                               for r in self.rows if r.count)
-            text = (f"{points_text(self.total)} risk points from {self.failing} failing "
-                    f"finding{'' if self.failing == 1 else 's'}: {parts}")
+            text = (f"{plural(self.total, 'risk point')} from "
+                    f"{plural(self.failing, 'failing finding')}: {parts}")
             if self.network_count:
                 n = self.network_count
                 text += (f"; {n} of them {'is' if n == 1 else 'are'} reachable over the network"
@@ -466,7 +471,7 @@ def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
     selected = sum(n for s, n in statuses.items() if s is not Status.NOT_APPLICABLE)
     unassessed = sum(statuses[s] for s in _UNASSESSED)
     if overall is not None and selected and unassessed / selected > ERROR_GATE:
-        gates.append(f"{unassessed} of {selected} checks could not be assessed (over "
+        gates.append(f"{unassessed} of {plural(selected, 'check')} could not be assessed (over "
                      f"{ERROR_GATE:.0%}): the grade cannot be trusted")
         grade = INCOMPLETE
     if not complete:

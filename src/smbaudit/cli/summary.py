@@ -15,7 +15,7 @@ from smbaudit.errors import (
 from smbaudit.models import TargetInfo
 from smbaudit.models import Status
 from smbaudit.report import Report
-from smbaudit.scoring import score_text
+from smbaudit.scoring import plural, score_text
 from smbaudit.textsafe import visible
 
 SEVERITY_COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "blue",
@@ -58,7 +58,7 @@ def print_summary(report: Report, written: list[str], fail_on: str, code: int, *
         out(s.score.grade, bold=True, fg=grade_colour.get(s.score.grade, "magenta"))
         for line in s.score.drivers():
             out(f"  {line}")
-    out(f"{c['total']} findings: {c['fail']} fail, {c['pass']} pass, {c['error']} error, "
+    out(f"{plural(c['total'], 'finding')}: {c['fail']} fail, {c['pass']} pass, {c['error']} error, "
         f"{c['not_applicable']} not applicable, {c['skipped']} skipped")
     sev = ", ".join(f"{n} {k}" for k, n in s.failed_by_severity.items() if n)
     if sev:

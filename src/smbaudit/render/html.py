@@ -18,7 +18,7 @@ from smbaudit.redact import redact
 from smbaudit.render import fleet as fleet_view
 from smbaudit.render import views
 from smbaudit.report import Report
-from smbaudit.scoring import SCALE, points_label, score_text
+from smbaudit.scoring import SCALE, plural, points_label, score_text
 from smbaudit.sections import FrameworkSection
 
 TEMPLATE = "report.html.j2"
@@ -99,6 +99,7 @@ def environment() -> jinja2.Environment:
     env.filters["shown"] = _shown
     env.filters["score"] = score_text
     env.filters["points"] = points_label
+    env.filters["plural"] = plural
     env.filters["one_line"] = _one_line
     env.filters["shown_short"] = _shown_short
     env.filters["keep_words"] = _keep_words
