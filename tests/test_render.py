@@ -132,3 +132,29 @@ def test_one_of_everything_reads_in_the_singular(capsys: pytest.CaptureFixture[s
     for name, text in texts.items():
         assert not re.search(r"(?<![\d.])1 (risk )?(points|findings|checks|failing findings)\b",
                              text), name
+
+
+def test_waiver_dates_stay_on_one_line_on_screen_and_printed() -> None:
+    """Every expiry date sits in an element that never wraps ("2026-09-" / "30" in a cell)."""
+    from smbaudit.models import Waiver
+
+    t0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    findings = [Finding(check_id=f"t.w{i}", title="notes private", description="d",
+                        category="hardening", severity=Severity.LOW, status=Status.FAIL,
+                        target="dir:/srv/tree",
+                        waiver=Waiver("vendor appliance, replaced next quarter", "Jane Doe",
+                                      date, expired))
+                for i, (date, expired) in enumerate((("2026-09-30", False),
+                                                      ("2025-12-31", True)))]
+    report = build(scan_id="0" * 32, started_at=t0, finished_at=t0, complete=True,
+                   targets=[TargetInfo("dir:/srv/tree", TargetKind.HOST)], findings=findings,
+                   command=["smbaudit", "scan"], checks_loaded=2)
+    for html, keep in ((renderer(OutputFormat.HTML)(report).decode(), "date"),
+                       (render_print_html(report).decode(), "nobr")):
+        assert re.search(r"\." + keep + r" \{ ?white-space: ?nowrap; ?\}", html)
+        for date in ("2026-09-30", "2025-12-31"):
+            places = [m.start() for m in re.finditer(date, html)]
+            assert places
+            for at in places:
+                assert re.search(r'class="[^"]*\b' + keep + r'\b[^"]*">$', html[at - 40:at]), \
+                    html[at - 80:at + 20]
