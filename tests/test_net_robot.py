@@ -18,12 +18,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from netservers import hostile, nginx, scan_service
+from netservers import hostile, nginx, scan_service, tls_stall_mid_handshake
 from smbaudit import engine, resources
 from smbaudit.packs.loader import load_packs
 from smbaudit.probes import _certs, _tlswire
 from smbaudit.probes.base import Facts, ProbeContext
-from smbaudit.probes.tls import TlsProbe
+from smbaudit.probes.tls import TlsProbe, _robot as robot_step
 from smbaudit.targets.base import ServiceTarget, Target
 
 RSA_SUITE = 0x002F  # TLS_RSA_WITH_AES_128_CBC_SHA
@@ -99,6 +99,13 @@ def test_an_oracle_is_found_and_a_fixed_server_is_not_accused() -> None:
         assert _robot(port) == "oracle"
     with hostile(_rsa_server(oracle=False)) as port:
         assert _robot(port) == "no_oracle"
+
+
+def test_a_stalling_server_leaves_robot_not_established_not_the_probe_failed() -> None:
+    with hostile(tls_stall_mid_handshake) as port:
+        ctx = ProbeContext(deadline=time.monotonic() + 30, timeout=1)
+        result = robot_step(_opener(port), {_tlswire.TLS12: [RSA_SUITE]}, "", ctx)
+    assert result is not None and result.startswith("failed: ")
 
 
 @pytest.mark.needs_nginx

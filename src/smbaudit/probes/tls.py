@@ -14,7 +14,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-from smbaudit.errors import ProbeError
+from smbaudit.errors import ProbeError, ProbeTimeout
 from smbaudit.models import TargetKind
 from smbaudit.probes import _certs, _tlswire, _wire
 from smbaudit.probes._tls_ciphers import CIPHER_SUITES
@@ -195,6 +195,8 @@ class TlsProbe(Probe):
         if robot == "inconsistent":
             mark_unreadable(facts, ["robot"], "the server's answers to the ROBOT test changed "
                                               "between two rounds: not established either way")
+        elif robot and robot.startswith("failed: "):
+            mark_unreadable(facts, ["robot"], f"the ROBOT test could not finish ({robot[8:]})")
         if https and params.get("hsts", True):
             facts["hsts"] = self._hsts(target, ctx, opener)
         return facts
@@ -322,7 +324,8 @@ _STATIC_RSA = re.compile(r"^TLS_RSA_WITH_")
 
 def _robot(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeContext) -> str | None:
     """The ROBOT test (see `_tlswire.robot`) at the newest protocol up to TLS 1.2 where the
-    server accepted static-RSA suites; None when there is none."""
+    server accepted static-RSA suites; None when there is none; "failed: WHY" when a connection
+    of the test stalled or broke (the rest of the probe's facts stand)."""
     for version in sorted((v for v in suites if v <= _tlswire.TLS12 and v != _tlswire.SSL2), reverse=True):
         rsa_suites = [c for c in suites[version] if _STATIC_RSA.match(CIPHER_SUITES.get(c, ""))]
         if rsa_suites:
@@ -332,6 +335,10 @@ def _robot(opener: Any, suites: dict[int, list[int]], sni: str, ctx: ProbeContex
                                         _certs.rsa_public_numbers)
             except _tlswire.Rejected:
                 return None
+            except (ProbeTimeout, ProbeError, OSError) as exc:
+                if ctx.remaining() <= 0:
+                    raise
+                return f"failed: {exc}"
             return None if result == "no_rsa_key" else result
     return None
 
