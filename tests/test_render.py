@@ -158,3 +158,26 @@ def test_waiver_dates_stay_on_one_line_on_screen_and_printed() -> None:
             for at in places:
                 assert re.search(r'class="[^"]*\b' + keep + r'\b[^"]*">$', html[at - 40:at]), \
                     html[at - 80:at + 20]
+
+
+def test_every_format_says_the_overall_grade_is_the_worst_targets(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Ten hosts with 5 low findings each: each B, the scan B (score 50), said in every format."""
+    from smbaudit.cli.summary import print_summary
+
+    t0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    hosts = [f"dir:/srv/h{i}" for i in range(10)]
+    findings = [Finding(check_id=f"t.c{j}", title="x", description="d", category="hardening",
+                        severity=Severity.LOW, status=Status.FAIL, target=h)
+                for h in hosts for j in range(5)]
+    report = build(scan_id="0" * 32, started_at=t0, finished_at=t0, complete=True,
+                   targets=[TargetInfo(h, TargetKind.HOST) for h in hosts], findings=findings,
+                   command=["smbaudit", "scan"], checks_loaded=5)
+    assert (report.summary.score.score, report.summary.score.grade) == (50.0, "B")
+    print_summary(report, [], "high", 0, verbose=False, quiet=False, err=False)
+    texts = {"terminal": capsys.readouterr().out,
+             "print": render_print_html(report).decode().replace("&#39;", "'")}
+    for fmt in (OutputFormat.HTML, OutputFormat.MARKDOWN, OutputFormat.JSON):
+        texts[fmt.value] = renderer(fmt)(report).decode().replace("&#39;", "'")
+    for name, text in texts.items():
+        assert re.search(r"worst (grade among the 10 targets|target's)", text), name

@@ -143,6 +143,38 @@ def test_overall_is_the_sum_over_targets_and_each_target_has_its_own() -> None:
                                                                      ("a", 3.0, "A")]
 
 
+@settings(max_examples=100, deadline=None)
+@given(scans)
+def test_the_overall_grade_is_the_worst_targets_and_the_score_the_sum(fs: list[Finding]) -> None:
+    s = score(fs)
+    assert s.score == sum(t.score or 0.0 for t in s.per_target)
+    if s.graded:
+        assert s.grade == max((t.grade for t in s.per_target if t.assessed), key="ABCDF".index)
+
+
+def test_a_fleet_of_b_hosts_is_b_not_f() -> None:
+    ten = score([f("low", target=f"h{i}") for i in range(10) for _ in range(5)])
+    assert ten.score == 50.0 and ten.grade == "B"  # each host 5 points (B); the sum is 50
+    assert {t.grade for t in ten.per_target} == {"B"}
+    assert ten.drivers()[1] == (
+        "Grade B: the worst grade among the 10 targets (10 of them B: 5 to 14 risk points); "
+        "the overall score adds up the targets' points, the grade does not.")
+    assert "overall: the worst target's grade" in ten.scale
+    fleet = score([f("low", target=f"h{i:03}") for i in range(100)])
+    assert fleet.score == 100.0 and fleet.grade == "A"
+    # one host in F makes the scan F, and fixing its critical shows in the grade
+    one_bad = score([f("low", target="a"), f("critical", target="b", cid="c1"),
+                     f("high", target="b", cid="h1"), f("high", target="c", cid="h2")])
+    assert (one_bad.score, one_bad.grade) == (61.0, "F")
+    assert one_bad.drivers()[1].startswith("Grade F: the worst grade among the 3 targets (1 of them F: ")
+    assert [(c.check_id, c.grade_if_fixed) for c in one_bad.top_contributors][:3] == \
+        [("c1", "B"), ("h1", "F"), ("h2", "F")]
+    assert one_bad.fixes()[-1] == "Fixing all 3 critical and high problems would bring it to 1 (A)."
+    single = score([f("low") for _ in range(5)])
+    assert single.drivers()[1] == "Grade B: 5 to 14 risk points." and single.scale == \
+        "A <5 · B <15 · C <25 · D <40 · F 40+ (one critical is 40)"
+
+
 def test_what_fixing_each_top_contributor_changes() -> None:
     s = score([f("critical", cid="c1"), f("high", cid="h1"), f("low", cid="l1")])
     assert s.score == 51.0

@@ -9,8 +9,10 @@ For every failing finding f that counts (no live waiver):
         exposure: 2 when the finding is on a network-exposed service, else 1
 Per target:   score = the sum of its findings' points
 Overall:      score = the sum over the targets that were assessed
-Grade (per target and overall, from the same bands):
+Grade per target, from its score:
     A below 5, B below 15, C below 25, D below 40, F from 40.
+Overall grade: the worst grade among the assessed targets (not the grade of the summed score:
+ten hosts each graded B are a B fleet, not an F one; the summed score still shows every fix).
 A critical problem alone is 40 points, so one critical finding puts its target and the scan in
 F; there is no ceiling, so a host with many serious problems scores far above one with a
 single critical, and fixing any problem (low or worse) lowers the score by its points: the
@@ -62,8 +64,9 @@ FORMULA = (
     "each failing finding adds its risk points: critical 40, high 10, medium 3, low 1, "
     "info 0, doubled when the finding is reachable over the network; a target's score is the "
     "sum of its findings' points and the overall score the sum over the targets, with no "
-    "ceiling; grade A below 5, B below 15, C below 25, D below 40, F from 40 (one critical "
-    "problem alone is 40); fixing any problem lowers the score by its points"
+    "ceiling; a target's grade is A below 5, B below 15, C below 25, D below 40, F from 40 "
+    "(one critical problem alone is 40), and the overall grade is the worst target's grade; "
+    "fixing any problem lowers the score by its points"
 )
 GRADE_MEANING = {
     "A": "fewer than 5 risk points",
@@ -73,6 +76,7 @@ GRADE_MEANING = {
     "F": "40 risk points or more: one critical problem alone is 40",
 }
 SCALE = "A <5 · B <15 · C <25 · D <40 · F 40+ (one critical is 40)"
+SCALE_SEVERAL = "per target; overall: the worst target's grade"
 
 
 def finding_risk(f: Finding) -> float:
@@ -93,6 +97,12 @@ def grade_for(score: float) -> str:
         if score < bound:
             return letter
     return "F"
+
+
+def worst_grade(target_scores: Iterable[float]) -> str:
+    """The overall grade: the worst of the targets' grades (the grade of the highest target
+    score, as the bands rise with the score); A with no target."""
+    return grade_for(max(target_scores, default=0.0))
 
 
 def points_text(value: float) -> str:
@@ -268,6 +278,8 @@ class Score:
     gates: list[str] = field(default_factory=list)  # why the grade is not a letter
     network_weighted: int = 0  # failing findings that carried the network-exposure weight
     breakdown: Breakdown = field(default_factory=Breakdown)
+    # The grade fixing every critical and high problem would leave (None: no letter grade).
+    grade_if_serious_fixed: str | None = None
     # A stored report keeps the version and formula it was scored with.
     scoring_version: str = SCORING_VERSION
     formula: str = FORMULA
@@ -289,6 +301,16 @@ class Score:
             f"0 to 100, 0 is best; scoring version {self.scoring_version}"
 
     @property
+    def several(self) -> bool:
+        """More than one target was scored: the overall grade is then the worst target's."""
+        return sum(1 for t in self.per_target if t.assessed) > 1
+
+    @property
+    def scale(self) -> str:
+        """The grade bands in short, and how the overall grade is made with several targets."""
+        return f"{SCALE}; {SCALE_SEVERAL}" if self.several else SCALE
+
+    @property
     def label(self) -> str:
         """The score as a reader sees it: "42 (F)", "not assessed", ..."""
         if self.score is None:
@@ -303,8 +325,22 @@ class Score:
             return []
         lines = [self.breakdown.sentence()]
         if self.score is not None and self.graded:
-            lines.append(f"Grade {self.grade}: {GRADE_MEANING[self.grade]}.")
+            lines.append(self.grade_sentence())
         return lines
+
+    def grade_sentence(self) -> str:
+        """What the grade means; with several targets, that it is the worst target's grade."""
+        if not self.several:
+            return f"Grade {self.grade}: {GRADE_MEANING[self.grade]}."
+        worst = sum(1 for t in self.per_target if t.score is not None
+                    and grade_for(t.score) == self.grade)
+        return (f"Grade {self.grade}: the worst grade among the {self.assessed_count} targets "
+                f"({worst} of them {self.grade}: {GRADE_MEANING[self.grade]}); the overall "
+                "score adds up the targets' points, the grade does not.")
+
+    @property
+    def assessed_count(self) -> int:
+        return sum(1 for t in self.per_target if t.assessed)
 
     def serious_fixed(self) -> tuple[int, float] | None:
         """How many counted critical and high problems there are, and the score with all of
@@ -329,7 +365,7 @@ class Score:
         serious = self.serious_fixed()
         if serious is not None:
             n, after = serious
-            grade = f" ({grade_for(after)})" if self.graded else ""
+            grade = f" ({self.grade_if_serious_fixed})" if self.grade_if_serious_fixed else ""
             out.append(f"Fixing all {n} critical and high problems would bring it to "
                        f"{score_text(after)}{grade}.")
         return out
@@ -344,6 +380,7 @@ class Score:
             "gates": self.gates,
             "network_weighted": self.network_weighted,
             "breakdown": self.breakdown.to_dict(),
+            "grade_if_serious_fixed": self.grade_if_serious_fixed,
             "drivers": self.drivers(),
             "formula": self.formula,
             "scoring_version": self.scoring_version,
@@ -360,6 +397,7 @@ class Score:
                    gates=list(data.get("gates", [])),
                    network_weighted=int(data.get("network_weighted", 0)),
                    breakdown=Breakdown.from_dict(data.get("breakdown") or {}),
+                   grade_if_serious_fixed=data.get("grade_if_serious_fixed"),
                    scoring_version=str(data.get("scoring_version") or "1"),
                    formula=str(data.get("formula", "")))
 
@@ -423,6 +461,12 @@ def _breakdown(findings: list[Finding]) -> Breakdown:
         waived_count=len(waived), waived_points=sum((finding_risk(f) for f in waived), 0.0))
 
 
+def _grade_after(per_target: list[TargetScore], lowered: dict[str, float]) -> str:
+    """The overall grade once each named target's score is lowered by the given points."""
+    return worst_grade(t.score - lowered.get(t.target, 0.0) for t in per_target
+                       if t.score is not None)
+
+
 def _contributors(counted: list[Finding], overall: float | None,
                   per_target: list[TargetScore], letter: bool) -> list[Contributor]:
     target_scores = {t.target: t.score for t in per_target}
@@ -434,9 +478,19 @@ def _contributors(counted: list[Finding], overall: float | None,
             check_id=f.check_id, title=f.title, problem=f.headline, target=f.target,
             severity=f.severity, risk=finding_risk(f), network_exposed=f.network_exposed,
             score_if_fixed=after,
-            grade_if_fixed=grade_for(after) if after is not None and letter else None,
+            grade_if_fixed=(_grade_after(per_target, {f.target: finding_risk(f)})
+                            if after is not None and letter else None),
             target_score_if_fixed=None if mine is None else mine - finding_risk(f)))
     return top
+
+
+def _serious_fixed_grade(counted: list[Finding], per_target: list[TargetScore]) -> str:
+    """The overall grade with every counted critical and high problem fixed."""
+    lowered: dict[str, float] = {}
+    for f in counted:
+        if f.severity in (Severity.CRITICAL, Severity.HIGH):
+            lowered[f.target] = lowered.get(f.target, 0.0) + finding_risk(f)
+    return _grade_after(per_target, lowered)
 
 
 def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
@@ -451,7 +505,9 @@ def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
     overall = _total(scored, with_waivers=True) if assessed else None
     without = _total(scored, with_waivers=False) if assessed else None
     gates = []
-    grade = NOT_ASSESSED if overall is None else grade_for(overall)
+    # The overall grade is the worst target's (the score stays the sum over the targets).
+    grade = NOT_ASSESSED if overall is None else \
+        worst_grade(t.score for t in per_target if t.score is not None)
     missed = [t for t in per_target if not t.assessed and t.reason != "no check applies"]
     if overall is None:
         gates.append("nothing was assessed: " + "; ".join(f"{t.target}: {t.reason}"
@@ -481,7 +537,10 @@ def score(findings: list[Finding], targets: Sequence[TargetInfo] = (),
         grade = INCOMPLETE if grade != NOT_ASSESSED else grade
     counted = sorted((f for f in scored if counts(f) and finding_risk(f) > 0),
                      key=lambda f: (-finding_risk(f), -f.severity.rank, f.check_id, f.target))
+    letter = is_letter(grade)
     return Score(score=overall, grade=grade, score_without_waivers=without, per_target=per_target,
-                 top_contributors=_contributors(counted, overall, per_target, is_letter(grade)),
+                 top_contributors=_contributors(counted, overall, per_target, letter),
                  gates=gates, network_weighted=sum(1 for f in counted if f.network_exposed),
-                 breakdown=_breakdown(scored))
+                 breakdown=_breakdown(scored),
+                 grade_if_serious_fixed=(_serious_fixed_grade(counted, per_target)
+                                         if overall is not None and letter else None))

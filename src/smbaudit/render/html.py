@@ -18,7 +18,7 @@ from smbaudit.redact import redact
 from smbaudit.render import fleet as fleet_view
 from smbaudit.render import views
 from smbaudit.report import Report
-from smbaudit.scoring import SCALE, plural, points_label, score_text
+from smbaudit.scoring import plural, points_label, score_text
 from smbaudit.sections import FrameworkSection
 
 TEMPLATE = "report.html.j2"
@@ -114,7 +114,7 @@ def render_html(report: Report) -> bytes:
     html = template.render(
         report=report,
         summary=report.shown_summary,
-        scale=SCALE,
+        scale=report.shown_summary.score.scale,
         target_scores={t.target: t for t in report.shown_summary.score.per_target},
         trend_view=views.trend(report.history),
         findings=report.findings_sorted(),
@@ -165,7 +165,7 @@ def render_print_html(report: Report) -> bytes:
     html = environment().get_template(PRINT_TEMPLATE).render(
         report=report,
         summary=report.shown_summary,
-        scale=SCALE,
+        scale=report.shown_summary.score.scale,
         score_text="-" if score is None else score_text(score),
         counted=report.counted_failures(),
         waiver_view=views.waivers(report),

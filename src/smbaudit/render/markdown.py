@@ -10,7 +10,7 @@ import re
 from smbaudit.models import Finding, Status
 from smbaudit.render import views
 from smbaudit.report import Report
-from smbaudit.scoring import grade_for, score_text
+from smbaudit.scoring import score_text
 from smbaudit.textsafe import visible
 
 MAX_BYTES = 2000
@@ -34,6 +34,8 @@ def _score_line(report: Report) -> str:
     line = f"**Risk score {score_text(sc.score)}, grade {md(sc.grade)}** ({md(sc.unit)})"
     if sc.score_without_waivers is not None and sc.score_without_waivers != sc.score:
         line += f"; {score_text(sc.score_without_waivers)} without accepted risks"
+    if sc.several and sc.graded and sc.current:
+        line += "; the grade is the worst target's, the score the sum over the targets"
     return line + "."
 
 
@@ -47,7 +49,7 @@ def _drivers(report: Report, limit: int, fixes: int) -> list[str]:
     serious = sc.serious_fixed()
     if fixes and serious is not None:
         n, after = serious
-        grade = f" ({grade_for(after)})" if sc.graded else ""
+        grade = f" ({sc.grade_if_serious_fixed})" if sc.grade_if_serious_fixed else ""
         lines.append(f"- Fixing all {n} critical and high → {score_text(after)}{grade}")
     return lines
 
