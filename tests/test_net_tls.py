@@ -39,7 +39,7 @@ def test_weak_nginx_facts(weak) -> None:  # type: ignore[no-untyped-def]
     # Then legacy protocols the local OpenSSL refuses are still seen
     assert facts["protocols"] == {"SSLv2": False, "SSLv3": False, "TLSv1_0": True, "TLSv1_1": True,
                                   "TLSv1_2": True, "TLSv1_3": False}
-    assert facts["legacy_protocols"] == ["TLSv1.0", "TLSv1.1"]
+    assert facts["accepted_protocols"] == ["TLSv1.0", "TLSv1.1", "TLSv1.2"]
     names = {c["name"] for c in facts["ciphers"]}
     assert "TLS_RSA_WITH_NULL_SHA256" in names
     assert "TLS_ECDH_anon_WITH_AES_128_CBC_SHA" in names

@@ -26,7 +26,6 @@ TLS_SERVICES = frozenset({"https", "https-alt", "ssl", "smtps", "submissions", "
                           "ldaps", "ftps", "ircs", "nntps", "xmpp-server", "ms-wbt-server"})
 STARTTLS_SERVICES = frozenset({"smtp", "submission"})
 HTTP_SERVICES = frozenset({"http", "https", "http-alt", "https-alt", "http-proxy"})
-LEGACY = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
 CHUNKS = 3  # parts of the legacy suite list enumerated concurrently per protocol version
 
 
@@ -39,8 +38,8 @@ class TlsProbe(Probe):
     """What a TLS service accepts and the certificate it presents.
 
     Facts: tls (bool: a TLS handshake succeeded), starttls (true/false on SMTP, else null),
-    protocols.{SSLv2,SSLv3,TLSv1_0,TLSv1_1,TLSv1_2,TLSv1_3} (bool), accepted_protocols,
-    legacy_protocols (accepted ones older than TLS 1.2), old_tls_protocols (TLS 1.0/1.1 accepted),
+    protocols.{SSLv2,SSLv3,TLSv1_0,TLSv1_1,TLSv1_2,TLSv1_3} (bool), accepted_protocols (names;
+    which versions are too old is for the checks to say),
     ciphers (list of {protocol, name, id, kex, kex_bits, kex_group}: name is the IANA name, kex
     is "DH" or "ECDH" for ephemeral key exchanges, with the group the server used), suites
     (every accepted suite as "protocol IANA-name", sorted: which of them are weak is decided by
@@ -84,8 +83,7 @@ class TlsProbe(Probe):
         tls=fs.BOOL, starttls=fs.nullable(fs.BOOL), endpoint=fs.STR,
         # protocol -> accepted; dots become underscores (TLSv1_2); empty without TLS
         protocols=fs.record_of({}, optional={p: fs.BOOL for p in sorted(_by_protocol)}),
-        accepted_protocols=fs.list_of(fs.STR), legacy_protocols=fs.list_of(fs.STR),
-        old_tls_protocols=fs.list_of(fs.STR),
+        accepted_protocols=fs.list_of(fs.STR),
         ciphers=_CIPHERS, suites=fs.list_of(fs.STR),
         dh_groups=_sized, curves=_sized,
         server_preference=fs.record_of({}, optional={p: fs.nullable(fs.BOOL)
@@ -160,7 +158,7 @@ class TlsProbe(Probe):
             robot = _robot(opener, suites, sni, ctx)
         except _NoStartTls:
             return {"tls": False, "starttls": False, "endpoint": target.endpoint, "protocols": {},
-                    "accepted_protocols": [], "legacy_protocols": [], "old_tls_protocols": [],
+                    "accepted_protocols": [],
                     "ciphers": [], "suites": [], "dh_groups": [], "curves": [],
                     "server_preference": {}, "no_server_preference": [],
                     "secure_renegotiation": None, "compression": None, "fallback_scsv": None,
@@ -179,8 +177,6 @@ class TlsProbe(Probe):
             "endpoint": target.endpoint,
             "protocols": {_key(p): protocols.get(p, False) for p in _tlswire.PROTOCOL_NAMES.values()},
             "accepted_protocols": accepted,
-            "legacy_protocols": [p for p in accepted if p in LEGACY],
-            "old_tls_protocols": [p for p in accepted if p in ("TLSv1.0", "TLSv1.1")],
             "ciphers": ciphers,
             "suites": sorted({f"{c['protocol']} {c['name']}" for c in ciphers}),
             "dh_groups": [{"name": f"{c['protocol']} {c['name']}", "bits": c["kex_bits"]}
