@@ -164,3 +164,47 @@ def test_top_risks_and_states_read_as_a_fleet(page: object) -> None:
     assert "100 hosts" in header and "web042" not in header  # not one run-on line of names
     pg.locator("#fleet a.check-link").first.click()  # type: ignore[attr-defined]
     assert pg.locator("details.check[open]").count() >= 1  # type: ignore[attr-defined]
+
+
+def _small_fleet() -> Report:
+    """Three hosts, one check: failing on two with their own problem and file, not assessed on
+    the third."""
+    hosts = [TargetInfo(f"db{i}", TargetKind.HOST, details={"state": "assessed"}) for i in range(3)]
+    problems = {"db0": ("root may log in over SSH (sshd_config line 12)", "/etc/ssh/sshd_config"),
+                "db1": ("root may log in over SSH (50-cloud.conf line 3)",
+                        "/etc/ssh/sshd_config.d/50-cloud.conf")}
+    findings = [Finding(check_id="ssh.root-login", title="Root cannot log in over SSH",
+                        description="d", category="access_control", severity=Severity.HIGH,
+                        status=Status.FAIL if h.name in problems else Status.ERROR,
+                        target=h.name, location=problems.get(h.name, ("", ""))[1],
+                        problem=problems.get(h.name, ("", ""))[0],
+                        reason="" if h.name in problems else "connection lost")
+                for h in hosts]
+    return build(scan_id="5a11" * 8, started_at=T0, finished_at=T0, complete=True,
+                 targets=hosts, findings=findings, command=["smbaudit", "scan"], checks_loaded=1)
+
+
+@pytest.mark.needs_chromium
+def test_a_picked_host_shows_its_own_headline_file_and_outcome(page: object,
+                                                               tmp_path: Path) -> None:
+    path = tmp_path / "small.html"
+    path.write_bytes(renderer(OutputFormat.HTML)(_small_fleet()))
+    context = page.context.browser.new_context()  # type: ignore[attr-defined]
+    try:
+        pg = context.new_page()
+        pg.goto(path.as_uri(), wait_until="load")
+        summary = pg.locator("details.check summary")
+        everyone = summary.inner_text()
+        assert "fails on 2 of 3" in everyone and "not assessed on 1" in everyone
+        pg.select_option("#h-host", "db1")
+        text = summary.inner_text()
+        assert "root may log in over SSH (50-cloud.conf line 3)" in text
+        assert "fails on db1 · /etc/ssh/sshd_config.d/50-cloud.conf" in text
+        assert "sshd_config line 12" not in text and "of 3" not in text
+        pg.select_option("#h-host", "db2")
+        text = summary.inner_text()
+        assert "not assessed on db2" in text and "fails on" not in text
+        pg.select_option("#h-host", "")
+        assert summary.inner_text() == everyone
+    finally:
+        context.close()
