@@ -69,10 +69,20 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+_TAKEN: set[int] = set()
+
+
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free now and not handed out before in this run (the kernel may offer
+    a released port again before the sshd or proxy given it has bound it)."""
+    for _ in range(1000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _TAKEN:
+            _TAKEN.add(port)
+            return port
+    raise RuntimeError("no free loopback port")
 
 
 def _wait_port(port: int, seconds: float = 15.0) -> bool:
@@ -225,7 +235,11 @@ def main() -> int:
                        check=False)  # byte-compile first, untimed
         for n in sizes:
             say(f"... {n} host(s): starting sshd instances and the delay proxy")
-            r = run_fleet(work, smbaudit, n, args)
+            try:
+                r = run_fleet(work, smbaudit, n, args)
+            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                r = FleetRun(hosts=n, rtt_ms=args.rtt_ms, parallel_hosts=args.parallel_hosts,
+                             jobs=args.jobs, note=f"setup failed: {exc}")
             say(line(r))
             results["runs"].append(asdict(r))  # type: ignore[attr-defined]
         if not args.skip_lynis:

@@ -139,6 +139,25 @@ def _audit(target: SSHTarget, checks: Sequence[CheckDef], probes: dict[str, Prob
     return _HostResult(info, run.findings, run.complete)
 
 
+_M_ARENA_MAX, _M_MMAP_THRESHOLD = -8, -3  # glibc's mallopt parameters
+
+
+def _return_freed_memory() -> None:
+    """Keep the process's memory near what it uses. With many host threads, glibc gives each
+    thread its own heap and keeps large freed blocks (a 50 MB package index per host) in it
+    after raising its mmap threshold: resident memory then grows with every host audited.
+    Two heaps and blocks of 1 MiB or more always mapped (so freeing returns them) keep 25 hosts
+    at about 320 MB instead of 600. Other C libraries: nothing is changed."""
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_ARENA_MAX, 2)
+    mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+
+
 def run_hosts(hosts: Sequence[SSHTarget], checks: Sequence[CheckDef], probes: dict[str, Probe],
               options: engine.EngineOptions, *, parallel: int = DEFAULT_PARALLEL,
               observer: Observer | None = None, grace: float = 10.0) -> engine.EngineResult:
@@ -146,6 +165,8 @@ def run_hosts(hosts: Sequence[SSHTarget], checks: Sequence[CheckDef], probes: di
     never keeps the process alive). Results keep the hosts' order. Ctrl-C stops the workers;
     hosts not yet started end "not audited", hosts under way keep what they found. `grace`
     bounds the wait for workers after an interrupt (beyond --timeout)."""
+    if len(hosts) > 1:
+        _return_freed_memory()
     shared = _Shared(observer or Observer())
     stop = threading.Event()
     options = replace(options, heavy_slots=threading.Semaphore(HEAVY_AT_ONCE))
