@@ -172,7 +172,7 @@ class _Dir:
 
 
 def walk(sftp: Any, roots: list[str], descend: Callable[[str], bool], max_depth: int,
-         window: int = WINDOW, full_reply: int = 0, owners: bool = False
+         window: int = WINDOW, full_reply: int = 0, owners: bool = False, start_depth: int = 0
          ) -> Iterator[tuple[str, Listing | OSError, int]]:
     """(directory, its entries or the OSError listing it raised, depth) for every directory
     under `roots` (depth 0) down to `max_depth`, in no particular order. Subdirectories are
@@ -181,10 +181,11 @@ def walk(sftp: Any, roots: list[str], descend: Callable[[str], bool], max_depth:
     `full_reply`: a server known to fill every READDIR reply with this many entries until the
     folder ends (OpenSSH's sftp-server: 100). A shorter reply then means end of folder, so a
     small folder costs one READDIR instead of two; bigger ones get two at a time.
-    `owners`: entries are (name, st_mode, uid, gid), from the same replies."""
+    `owners`: entries are (name, st_mode, uid, gid), from the same replies. `start_depth`:
+    the depth of `roots` (a walk split across sessions starts below the top)."""
     pipe = _Pipe(sftp, window)
     pending: dict[int, tuple[str, _Dir]] = {}
-    todo: deque[tuple[str, int]] = deque((r, 0) for r in roots)
+    todo: deque[tuple[str, int]] = deque((r, start_depth) for r in roots)
     open_dirs = 0
 
     def request(kind: str, d: _Dir, t: int, arg: str | bytes) -> None:

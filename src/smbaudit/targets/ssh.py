@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import queue
 import re
 import stat as stat_mod
 import threading
@@ -30,6 +31,7 @@ from smbaudit.targets.sshconnect import connect as connect_ssh
 
 SCHEME = "ssh://"
 MAX_SESSIONS = 8  # SFTP sessions per host (OpenSSH allows 10 per connection by default)
+WALK_SESSIONS = 2  # sessions one tree walk reads with at once
 # What a scan keeps of what it read from one host (probes ask for the same files and folders
 # again and again: the package database, systemd's unit folders, /etc). The host is read as a
 # snapshot: a file that changes during the scan is seen as it was first read.
@@ -379,23 +381,81 @@ class SSHTarget(_PosixTarget):
     def walk_modes(self, roots: list[str], descend: Callable[[str], bool], max_depth: int
                    ) -> Iterator[tuple[str, list[tuple[str, int]] | OSError, int]]:
         """Pipelined over SFTP (see sftp_pipeline): round trips stop multiplying with the
-        number of directories. The target's lock is held for the whole walk."""
-        with self._session() as sftp:
-            for path, entries, depth in walk(sftp, roots, descend, max_depth,
-                                             full_reply=self._readdir_batch()):
-                yield path, self._denied(entries, path) if isinstance(entries, OSError) else entries, depth
+        number of directories; below the roots, split across WALK_SESSIONS sessions."""
+        yield from self._walk(roots, descend, max_depth, owners=False)  # type: ignore[misc]
 
     def walk_owners(self, roots: list[str], descend: Callable[[str], bool], max_depth: int
                     ) -> Iterator[tuple[str, list[tuple[str, int, int, int]] | OSError, int]]:
         """As `walk_modes`, each entry with its uid and gid: the same READDIR replies carry
         them, so knowing owners costs nothing more over SSH."""
+        yield from self._walk(roots, descend, max_depth, owners=True)  # type: ignore[misc]
+
+    def _walk(self, roots: list[str], descend: Callable[[str], bool], max_depth: int,
+              owners: bool) -> Iterator[tuple[str, list[Any] | OSError, int]]:
+        """The roots are listed first; the folders under them are dealt round-robin to
+        WALK_SESSIONS SFTP sessions walked at once (each its own sftp-server on the host), so
+        the host's two halves of /usr are read side by side. Results come back as they arrive."""
+        batch = self._readdir_batch()
+        below: list[str] = []
         with self._session() as sftp:
-            for path, entries, depth in walk(sftp, roots, descend, max_depth,
-                                             full_reply=self._readdir_batch(), owners=True):
+            for path, entries, depth in walk(sftp, roots, lambda p: False, 0, full_reply=batch,
+                                             owners=owners):
                 if isinstance(entries, OSError):
                     yield path, self._denied(entries, path), depth
+                    continue
+                yield path, entries, depth
+                if max_depth > 0:
+                    base = path.rstrip("/")
+                    below.extend(f"{base}/{e[0]}" for e in entries
+                                 if stat_mod.S_ISDIR(e[1]) and descend(f"{base}/{e[0]}"))
+        if not below:
+            return
+        groups = [below[i::WALK_SESSIONS] for i in range(WALK_SESSIONS) if below[i::WALK_SESSIONS]]
+        results: queue.Queue[tuple[str, Any, int] | BaseException | None] = queue.Queue(maxsize=4096)
+        stop = threading.Event()
+
+        def produce(group: list[str]) -> None:
+            try:
+                with self._session() as session:
+                    for item in walk(session, group, descend, max_depth, full_reply=batch,
+                                     owners=owners, start_depth=1):
+                        while not stop.is_set():
+                            try:
+                                results.put(item, timeout=0.5)
+                                break
+                            except queue.Full:
+                                continue
+                        if stop.is_set():
+                            return
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+                results.put(exc)
+                return
+            results.put(None)
+
+        workers = [threading.Thread(target=produce, args=(g,), name="smbaudit-walk", daemon=True)
+                   for g in groups]
+        for w in workers:
+            w.start()
+        running = len(workers)
+        try:
+            for _ in range(100_000_000):  # bounded; each pass takes one result
+                if not running:
+                    break
+                try:
+                    got = results.get(timeout=self.options.timeout * 4)
+                except queue.Empty:
+                    if not any(w.is_alive() for w in workers):
+                        raise OSError(errno.EIO, "the walk stopped without an answer", self.name) from None
+                    continue
+                if got is None:
+                    running -= 1
+                elif isinstance(got, BaseException):
+                    raise got
                 else:
-                    yield path, entries, depth  # type: ignore[misc]
+                    path, entries, depth = got
+                    yield path, self._denied(entries, path) if isinstance(entries, OSError) else entries, depth
+        finally:
+            stop.set()
 
     def _readdir_batch(self) -> int:
         """Entries in every READDIR reply but a folder's last: 100 for OpenSSH's sftp-server
