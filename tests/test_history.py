@@ -244,6 +244,13 @@ class Slow(Probe):
                      "properties": {"n": {"type": "integer"}}}
     def collect(self, target, params, ctx):
         print("STARTED", flush=True)
+        barrier = os.environ.get("SLOWTEST_BARRIER")
+        if barrier:  # wait (bounded) until every scan of the test is inside this probe
+            open(os.path.join(barrier, str(os.getpid())), "w").close()
+            give_up = time.monotonic() + 120
+            while len(os.listdir(barrier)) < 2 and time.monotonic() < give_up:
+                ctx.check_deadline()
+                time.sleep(0.05)
         end = time.monotonic() + float(os.environ.get("SLOWTEST_SECONDS", "60"))
         while time.monotonic() < end:
             ctx.check_deadline()
@@ -338,7 +345,10 @@ def test_history_survives_a_scan_killed_midway(tmp_path: Path, sig: signal.Signa
 
 
 def test_two_parallel_scans_into_one_store(tmp_path: Path) -> None:
-    env = plugin_env(tmp_path, seconds=1.5)
+    env = plugin_env(tmp_path, seconds=0.2)
+    barrier = tmp_path / "barrier"  # both scans are inside the slow probe at the same moment
+    barrier.mkdir()
+    env["SLOWTEST_BARRIER"] = str(barrier)
     db = tmp_path / "h.db"
     procs = [subprocess.Popen(scan_cmd(tmp_path, db, f"out{i}"), env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i in range(2)]
@@ -347,7 +357,7 @@ def test_two_parallel_scans_into_one_store(tmp_path: Path) -> None:
     with HistoryStore(db) as store:
         rows = store.list()
         assert len(rows) == 2 and {r.state for r in rows} == {"complete"}
-        # Their runs overlapped in time, and both full reports are stored
+        # Their runs overlapped in time (the barrier sees to it), and both full reports are stored
         a, b = (store.load(r.scan_id) for r in rows)
         assert a["started_at"] <= b["finished_at"] and b["started_at"] <= a["finished_at"]
         assert {f["check_id"] for f in a["findings"]} == {"p.quick", "p.slow"}

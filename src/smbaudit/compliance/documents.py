@@ -353,6 +353,16 @@ def _is_heading_line(line: str, next_line: str) -> bool:
 
 
 def html_blocks(data: bytes) -> list[Block]:
+    """The blocks of an HTML document; markup the parser rejects is a DocumentError."""
+    try:
+        return _html_blocks(data)
+    except DocumentError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - bs4 rejects some markup with many exception types
+        raise DocumentError(f"cannot read HTML: {exc}") from exc
+
+
+def _html_blocks(data: bytes) -> list[Block]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(data, "html.parser")
