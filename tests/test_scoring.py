@@ -157,7 +157,7 @@ def test_a_fleet_of_b_hosts_is_b_not_f() -> None:
     assert ten.score == 50.0 and ten.grade == "B"  # each host 5 points (B); the sum is 50
     assert {t.grade for t in ten.per_target} == {"B"}
     assert ten.drivers()[1] == (
-        "Grade B: the worst grade among the 10 targets (10 of them B: 5 to 14 risk points); "
+        "Grade B: the worst grade among the 10 targets (10 of them B, 5 to 14 risk points); "
         "the overall score adds up the targets' points, the grade does not.")
     assert "overall: the worst target's grade" in ten.scale
     fleet = score([f("low", target=f"h{i:03}") for i in range(100)])
@@ -166,7 +166,7 @@ def test_a_fleet_of_b_hosts_is_b_not_f() -> None:
     one_bad = score([f("low", target="a"), f("critical", target="b", cid="c1"),
                      f("high", target="b", cid="h1"), f("high", target="c", cid="h2")])
     assert (one_bad.score, one_bad.grade) == (61.0, "F")
-    assert one_bad.drivers()[1].startswith("Grade F: the worst grade among the 3 targets (1 of them F: ")
+    assert one_bad.drivers()[1].startswith("Grade F: the worst grade among the 3 targets (1 of them F, ")
     assert [(c.check_id, c.grade_if_fixed) for c in one_bad.top_contributors][:3] == \
         [("c1", "B"), ("h1", "F"), ("h2", "F")]
     assert one_bad.fixes()[-1] == "Fixing all 3 critical and high problems would bring it to 1 (A)."

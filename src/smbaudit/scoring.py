@@ -335,7 +335,7 @@ class Score:
         worst = sum(1 for t in self.per_target if t.score is not None
                     and grade_for(t.score) == self.grade)
         return (f"Grade {self.grade}: the worst grade among the {self.assessed_count} targets "
-                f"({worst} of them {self.grade}: {GRADE_MEANING[self.grade]}); the overall "
+                f"({worst} of them {self.grade}, {GRADE_MEANING[self.grade]}); the overall "
                 "score adds up the targets' points, the grade does not.")
 
     @property
