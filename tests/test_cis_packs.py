@@ -272,6 +272,25 @@ def live_ports(root: Path, tool: str, good: bool) -> None:
         install_unit(root, "netfilter-persistent.service", enabled=True)
 
 
+def rhel_selinux(root: Path, good: bool) -> None:
+    """A RHEL 9 host: SELinux enforcing with the targeted policy, or disabled everywhere with
+    its helper services installed. (Its package list comes as a dpkg status file here: the
+    package checks read names the same from either database.)"""
+    from smbaudit.demotree.packages import status_paragraph
+
+    put(root, "/etc/os-release", 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.4"\n')
+    pkgs = ["libselinux", "selinux-policy-targeted"] if good else ["mcstrans", "setroubleshoot"]
+    put(root, "/var/lib/dpkg/status", "".join(status_paragraph(p, "", "1.0-1", "x86_64") for p in pkgs))
+    put(root, "/boot/loader/entries/0a1b-5.14.0-427.el9.x86_64.conf",
+        "title Red Hat Enterprise Linux (5.14.0-427.el9.x86_64) 9.4\nlinux /vmlinuz-5.14.0-427.el9.x86_64\n"
+        "options root=/dev/mapper/rhel-root ro" + ("" if good else " selinux=0") + "\n")
+    if good:
+        put(root, "/etc/selinux/config", "SELINUX=enforcing\nSELINUXTYPE=targeted\n")
+        put(root, "/etc/selinux/targeted/policy/policy.33", "")
+    else:
+        put(root, "/etc/selinux/config", "SELINUX=disabled\n")
+
+
 def nftables_bare(root: Path) -> None:
     """nftables with an input chain only, no loopback drop rule, service not enabled."""
     from smbaudit.demotree._systemd_links import install_unit
@@ -325,6 +344,7 @@ GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "live-wireless-off": lambda root: live_wireless(root, True),
     "live-ufw-ports": lambda root: live_ports(root, "ufw", True),
     "live-iptables-ports": lambda root: live_ports(root, "iptables", True),
+    "rhel-selinux-good": lambda root: rhel_selinux(root, True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
@@ -341,6 +361,7 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "unowned": unowned,
     "mta-open": lambda root: mta(root, False),
     "live-wireless": lambda root: live_wireless(root, False),
+    "rhel-selinux-bad": lambda root: rhel_selinux(root, False),
     "live-ufw-ports-missing": lambda root: live_ports(root, "ufw", False),
     "live-iptables-ports-missing": lambda root: live_ports(root, "iptables", False),
     "journald-masked": journald_masked,

@@ -131,7 +131,8 @@ class BootloaderProbe(Probe):
     of boot entries found), args (arguments on every boot entry: key -> value, '' for flags;
     keys with punctuation as underscores, e.g. ipv6_disable), default_args (GRUB_CMDLINE_LINUX
     and GRUB_CMDLINE_LINUX_DEFAULT of /etc/default/grub), running_args (live: /proc/cmdline;
-    None offline).
+    None offline), selinux_off (the boot entries, and /etc/default/grub, that turn SELinux off
+    or to permissive: selinux=0 or enforcing=0).
     """
 
     name = "bootloader"
@@ -154,6 +155,7 @@ class BootloaderProbe(Probe):
             "args": _ARGS,
             "default_args": _ARGS,
             "running_args": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+            "selinux_off": {"type": "array", "items": {"type": "string"}},
         },
     }
 
@@ -185,4 +187,7 @@ class BootloaderProbe(Probe):
             "args": common_args(entries),
             "default_args": default_args,
             "running_args": running,
+            "selinux_off": [src for src, args in
+                            [(e["source"], e["args"]) for e in entries] + [(DEFAULT_GRUB, default_args)]
+                            if args.get("selinux") == "0" or args.get("enforcing") == "0"],
         }
