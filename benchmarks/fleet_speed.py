@@ -9,7 +9,8 @@ For each fleet size given with --hosts (default 1,10,50) it starts that many ssh
 known_hosts file, and runs, in a fresh child process with a timeout:
 
     smbaudit scan --inventory TMP/hosts.yaml --ssh-key TMP/client --ssh-known-hosts TMP/known
-        -f json -o TMP/rN.json -q --no-history --fail-on none --parallel-hosts P --timeout 30
+        -f json -o TMP/rN.json -q --no-history --fail-on none --parallel-hosts P --host-jobs J
+        --timeout 30
 
 It prints each result as soon as it is measured (wall time, CPU time of the whole process
 tree, peak memory of smbaudit, hosts by state, findings), then Lynis once. Every child has a
@@ -172,7 +173,7 @@ def run_fleet(work: Path, smbaudit: list[str], n: int, args: argparse.Namespace)
         res.argv = [*smbaudit, "scan", "--inventory", str(fleet.inventory),
                     "--ssh-key", str(fleet.client), "--ssh-known-hosts", str(fleet.known),
                     "-f", "json", "-o", str(out), "-q", "--no-history", "--fail-on", "none",
-                    "--parallel-hosts", str(args.parallel_hosts), "--jobs", str(args.jobs),
+                    "--parallel-hosts", str(args.parallel_hosts), "--host-jobs", str(args.jobs),
                     "--timeout", "30"]
         env = {k: v for k, v in os.environ.items() if k != "SMBAUDIT_SSH_PASSWORD"}
         env["HOME"] = str(work)  # no ~/.ssh/config or known_hosts of the user running it
@@ -209,7 +210,7 @@ def main() -> int:
     p.add_argument("--hosts", default="1,10,50", help="fleet sizes, comma-separated")
     p.add_argument("--rtt-ms", type=float, default=10.0, help="round-trip time added per host")
     p.add_argument("--parallel-hosts", type=int, default=8)
-    p.add_argument("--jobs", type=int, default=4)
+    p.add_argument("--jobs", type=int, default=8, help="--host-jobs: probes at once per host")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per run")
     p.add_argument("--skip-lynis", action="store_true")
     p.add_argument("--smbaudit", help="smbaudit command (default: this Python's module)")
@@ -230,7 +231,7 @@ def main() -> int:
                                   "command": " ".join(sys.argv), "runs": []}
     try:
         say(f"fleet benchmark: sizes {sizes}, {args.rtt_ms:g} ms round trip, "
-            f"--parallel-hosts {args.parallel_hosts} --jobs {args.jobs}, {os.cpu_count()} CPUs")
+            f"--parallel-hosts {args.parallel_hosts} --host-jobs {args.jobs}, {os.cpu_count()} CPUs")
         subprocess.run([*smbaudit, "checks", "list"], stdout=subprocess.DEVNULL, timeout=300,
                        check=False)  # byte-compile first, untimed
         for n in sizes:

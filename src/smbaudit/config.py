@@ -61,6 +61,7 @@ class ScanConfig:
     inventory: tuple[str, ...] = ()  # Ansible inventories or plain host lists
     limit: str | None = None  # Ansible-style host pattern over the inventories
     parallel_hosts: int = 8  # remote hosts audited at once
+    host_jobs: int = 8  # probes at once on each remote host (mostly waiting for answers)
     force: bool = False  # scan a dir: folder that does not look like a tree
     # compliance
     frameworks: tuple[str, ...] = ()
@@ -90,8 +91,8 @@ class ScanConfig:
             raise UsageError(f"fail_on_new must be a severity, not {self.fail_on_new!r}")
         if self.jobs < 1:
             raise UsageError("jobs must be at least 1")
-        if self.parallel_hosts < 1:
-            raise UsageError("parallel_hosts must be at least 1")
+        if self.parallel_hosts < 1 or self.host_jobs < 1:
+            raise UsageError("parallel_hosts and host_jobs must be at least 1")
         if isinstance(self.ssh_known_hosts, str):  # one file, as older profiles and callers give it
             object.__setattr__(self, "ssh_known_hosts", (self.ssh_known_hosts,))
 

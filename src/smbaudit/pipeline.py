@@ -496,7 +496,8 @@ def _run_all(resolved: ResolvedTargets, selected: list[CheckDef], catalog: Catal
     probes = catalog.plugins.probes
     remote = engine.EngineResult([], [], True)
     if resolved.remote:
-        remote = fleet.run_hosts(resolved.remote, selected, probes, options,
+        remote = fleet.run_hosts(resolved.remote, selected, probes,
+                                 replace(options, jobs=config.host_jobs),
                                  parallel=config.parallel_hosts, observer=observer)
         if not remote.complete:
             return remote

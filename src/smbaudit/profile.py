@@ -71,7 +71,8 @@ SCHEMA: dict[str, Any] = {
                            "key": {"type": "string", "minLength": 1},
                            "accept_new_host_key": {"type": "boolean"},
                            "become": {"type": "boolean"},
-                           "parallel_hosts": {"type": "integer", "minimum": 1, "maximum": 256}},
+                           "parallel_hosts": {"type": "integer", "minimum": 1, "maximum": 256},
+                           "host_jobs": {"type": "integer", "minimum": 1, "maximum": 64}},
         },
         "lock": {"type": ["string", "boolean"]},
         "log_file": {"type": "string", "minLength": 1},
@@ -177,7 +178,7 @@ def _ssh_settings(base: Path, ssh: dict[str, Any]) -> dict[str, Any]:
     if "key" in ssh:
         o["ssh_key"] = _rel(base, ssh["key"])
     for key, name in (("accept_new_host_key", "ssh_accept_new_host_key"), ("become", "become"),
-                      ("parallel_hosts", "parallel_hosts")):
+                      ("parallel_hosts", "parallel_hosts"), ("host_jobs", "host_jobs")):
         if key in ssh:
             o[name] = ssh[key]
     return o
@@ -297,7 +298,8 @@ targets:
 #   config: ~/.ssh/config
 #   known_hosts: [./known_hosts]
 #   become: false
-#   parallel_hosts: 8
+#   parallel_hosts: 8       # hosts audited at once
+#   host_jobs: 8            # probes at once on each host
 
 # Which checks run. `default: false` runs only the packs under `paths`.
 checks:

@@ -95,7 +95,7 @@ def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
 @click.option("--probe-timeout", type=click.FloatRange(1, 86400), default=DEFAULTS.probe_timeout, show_default=True,
               help="Wall-clock seconds allowed for one probe run; past it its checks are errors.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=DEFAULTS.jobs, show_default=True,
-              help="Probes run at once (per remote host).")
+              help="Probes run at once (local, offline and network targets).")
 @click.option("--ports", default=DEFAULTS.ports, show_default=True,
               help="Network targets: top100, top1000, or a list like 22,443,8000-8100.")
 @click.option("--timing", type=click.IntRange(0, 5), default=DEFAULTS.timing, show_default=True,
@@ -127,7 +127,10 @@ def config_from_flags(ctx: click.Context, params: dict[str, Any]) -> ScanConfig:
               help="ssh:// and inventory hosts: read root-only files through `sudo -n` "
               "starting the host's SFTP server (no shell, no password prompt).")
 @click.option("--parallel-hosts", type=click.IntRange(1, 256), default=DEFAULTS.parallel_hosts,
-              show_default=True, help="Remote hosts audited at once (each with --jobs probes).")
+              show_default=True, help="Remote hosts audited at once (each with --host-jobs probes).")
+@click.option("--host-jobs", type=click.IntRange(1, 64), default=DEFAULTS.host_jobs,
+              show_default=True, help="Probes run at once on each remote host (they mostly wait "
+              "for the host's answers).")
 @click.option("--ssh-accept-new-host-key", is_flag=True,
               help="ssh:// targets: trust a host key seen for the first time (nothing is saved).")
 @click.option("--plugin", "plugins", multiple=True, metavar="NAME",
