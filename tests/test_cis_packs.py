@@ -287,8 +287,19 @@ def rhel_selinux(root: Path, good: bool) -> None:
     if good:
         put(root, "/etc/selinux/config", "SELINUX=enforcing\nSELINUXTYPE=targeted\n")
         put(root, "/etc/selinux/targeted/policy/policy.33", "")
+        # the benchmark's sub-policies; NO-SHA1 as RHEL ships it, the others written by the admin
+        put(root, "/etc/crypto-policies/config", "DEFAULT:NO-SHA1:NO-WEAKMAC:NO-SSHCBC:NO-SSHCHACHA20:NO-SSHETM\n")
+        put(root, "/usr/share/crypto-policies/policies/modules/NO-SHA1.pmod",
+            "# This is a subpolicy dropping the SHA1 hash and signature support\n"
+            "hash = -SHA1\nsign = -*-SHA1\nsha1_in_certs = 0\n")
+        for name, line in (("NO-WEAKMAC", "mac = -*-64*"), ("NO-SSHCBC", "cipher@SSH = -*-CBC"),
+                           ("NO-SSHCHACHA20", "cipher@SSH = -CHACHA20-POLY1305"),
+                           ("NO-SSHETM", "etm@SSH = DISABLE_ETM")):
+            put(root, f"/etc/crypto-policies/policies/modules/{name}.pmod", f"# CIS 1.6\n{line}\n")
     else:
         put(root, "/etc/selinux/config", "SELINUX=disabled\n")
+        put(root, "/etc/crypto-policies/config", "LEGACY\n")
+        put(root, "/etc/sysconfig/sshd", 'CRYPTO_POLICY="-oCiphers=aes128-cbc"\n')
 
 
 def nftables_bare(root: Path) -> None:

@@ -134,7 +134,9 @@ HARDENED_NOT_APPLICABLE = {
     # RHEL family only
     "selinux.installed", "selinux.not-disabled-at-boot", "selinux.policy-configured",
     "selinux.not-disabled", "selinux.enforcing", "packages.mcstrans-not-installed",
-    "packages.setroubleshoot-not-installed",
+    "packages.setroubleshoot-not-installed", "crypto-policy.not-legacy", "crypto-policy.sshd-follows",
+    "crypto-policy.no-sha1", "crypto-policy.no-weak-macs", "crypto-policy.no-ssh-cbc",
+    "crypto-policy.no-ssh-chacha20", "crypto-policy.no-ssh-etm",
 }
 
 
