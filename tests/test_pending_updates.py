@@ -15,9 +15,10 @@ import pytest
 import zstandard
 
 from hostsys_util import collect, hostsys_checks, run_checks
-from smbaudit.errors import DataMissing, ProbeError
+from smbaudit.errors import BudgetExceeded, DataMissing, ProbeError
 from smbaudit.models import Status
-from smbaudit.probes.pending_updates import index_suite
+from smbaudit.probes._compressed import CHUNK, decompress, decompress_chunks
+from smbaudit.probes.pending_updates import index_suite, parse_packages_index
 from smbaudit.targets.posixfs import DirectoryTarget, LocalTarget
 from vulndb_util import debian_tree, dpkg_para, rpm_header, rpmdb_sqlite
 
@@ -143,3 +144,25 @@ def test_this_host_agrees_with_apt_get() -> None:
     assert set(inst) <= names
     if not kept:
         assert names == set(inst)
+
+
+@pytest.mark.parametrize("ext", sorted(COMPRESS))
+def test_an_index_is_streamed_piece_by_piece(ext: str) -> None:
+    """A 50 MB index is never whole in memory: it comes out in pieces of at most CHUNK bytes,
+    the same content as decompressing it whole; a cut stream and a bomb are errors."""
+    rows = [(f"pkg{i}", f"1.{i}-1", "amd64" if i % 3 else "all") for i in range(40_000)]
+    raw = index(*rows)
+    data = COMPRESS[ext](raw)
+    pieces = list(decompress_chunks(data, "idx", 1 << 30))
+    assert b"".join(pieces) == raw == decompress(data, "idx", 1 << 30)
+    if ext not in ("", ".zst"):  # zstd (never apt's default) is decompressed whole
+        assert len(pieces) > 1 and max(map(len, pieces)) <= CHUNK
+        with pytest.raises(ProbeError, match="damaged"):
+            list(decompress_chunks(data[: len(data) * 2 // 3], "idx", 1 << 30))
+        with pytest.raises(BudgetExceeded):
+            list(decompress_chunks(data, "idx", 100_000))
+    # Stanzas cut across pieces are parsed as a whole index is.
+    wanted = {f"pkg{i}": {"amd64"} for i in range(0, 40_000, 7)}
+    assert parse_packages_index(iter(pieces), wanted) == parse_packages_index(raw, wanted)
+    assert parse_packages_index((raw[i:i + 4093] for i in range(0, len(raw), 4093)), wanted) \
+        == parse_packages_index(raw, wanted)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import lz4.frame
@@ -44,3 +45,62 @@ def decompress(data: bytes, path: str, limit: int) -> bytes:
     if not dec.eof:
         raise ProbeError(f"{path}: damaged compressed file (cut short)")
     return bytes(out)
+
+
+CHUNK = 1 << 20  # bytes of output at a time when streaming
+_INPUT = 1 << 18  # bytes of input handed to a decompressor at a time (it keeps what it holds)
+
+
+def decompress_chunks(data: bytes, path: str, limit: int) -> Iterator[bytes]:
+    """The content of `data` as pieces of at most CHUNK bytes, so that a 50 MB index is never
+    whole in memory (nor a copy of its compressed form: input goes in by pieces); the same
+    errors and bound as `decompress`. zstd (which apt does not use for its lists by default)
+    is decompressed whole."""
+    if data[:2] == b"\x1f\x8b":
+        dec: Any = _Zlib()
+    elif data[:6] == b"\xfd7zXZ\x00":
+        dec = lzma.LZMADecompressor()
+    elif data[:3] == b"BZh":
+        dec = bz2.BZ2Decompressor()
+    elif data[:4] == b"\x04\x22\x4d\x18":
+        dec = lz4.frame.LZ4FrameDecompressor()
+    else:
+        yield decompress(data, path, limit)
+        return
+    view, pos, total = memoryview(data), 0, 0
+    for _ in range(len(data) // _INPUT + limit // CHUNK + 3):  # bounded: input or output moves
+        piece = b""
+        if dec.needs_input and pos < len(data):
+            piece, pos = bytes(view[pos:pos + _INPUT]), pos + _INPUT
+        try:
+            out = dec.decompress(piece, CHUNK)
+        except (OSError, EOFError, lzma.LZMAError, zlib.error, RuntimeError) as exc:
+            raise ProbeError(f"{path}: damaged compressed file ({exc})") from None
+        total += len(out)
+        if total > limit:
+            raise BudgetExceeded(f"{path}: more than {limit} bytes once decompressed")
+        if out:
+            yield bytes(out)
+        if dec.eof:
+            return
+        if not piece and not out and pos >= len(data):  # all input given, nothing comes out
+            break
+    raise ProbeError(f"{path}: damaged compressed file (cut short)")
+
+
+class _Zlib:
+    """zlib's decompressor with the needs_input interface of the others."""
+
+    def __init__(self) -> None:
+        self._dec = zlib.decompressobj(wbits=47)
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._dec.unconsumed_tail
+
+    @property
+    def eof(self) -> bool:
+        return self._dec.eof
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        return self._dec.decompress(self._dec.unconsumed_tail + data, max_length)

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from smbaudit.errors import DataMissing, NotReadable, ProbeError, ProbeTimeout
 from smbaudit.models import TargetKind
 from smbaudit.probes import factschema as fs
-from smbaudit.probes._compressed import decompress
+from smbaudit.probes._compressed import decompress, decompress_chunks
 from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.probes.packages import Package, installed_packages
 from smbaudit.targets.base import HostTarget, Target
@@ -50,10 +50,28 @@ def index_suite(filename: str) -> tuple[str, bool]:
     return suite, suite.endswith("-security") or host.startswith("security.")
 
 
-def parse_packages_index(data: bytes, wanted: Mapping[str, set[str]]) -> list[tuple[str, str, str]]:
-    """(name, version, architecture) of the index entries whose name is in `wanted`
-    (works on bytes: a full Debian index is 50 MB, most of it about other packages)."""
+def parse_packages_index(data: bytes | Iterable[bytes], wanted: Mapping[str, set[str]]
+                         ) -> list[tuple[str, str, str]]:
+    """(name, version, architecture) of the index entries whose name is in `wanted`. `data` is
+    the index, or its pieces as they are decompressed: a full Debian index is 50 MB, most of it
+    about other packages, and is never whole in memory."""
     found: list[tuple[str, str, str]] = []
+    rest = b""
+    for piece in [data] if isinstance(data, bytes) else data:
+        block = rest + piece if rest else piece
+        cut = block.rfind(b"\n\n")  # stanzas end with a blank line: parse the complete ones
+        if cut < 0:
+            rest = block
+            continue
+        _parse_stanzas(block[:cut + 1], wanted, found)
+        rest = block[cut + 2:]
+    if rest:
+        _parse_stanzas(rest, wanted, found)
+    return found
+
+
+def _parse_stanzas(data: bytes, wanted: Mapping[str, set[str]], found: list[tuple[str, str, str]]
+                   ) -> None:
     for chunk in _stanzas(data):
         end = chunk.find(b"\n")
         name = (chunk[:end] if end >= 0 else chunk).strip().decode("utf-8", "replace")
@@ -68,7 +86,6 @@ def parse_packages_index(data: bytes, wanted: Mapping[str, set[str]]) -> list[tu
                 arch = line[14:].strip().decode("utf-8", "replace")
         if version:
             found.append((name, version, arch))
-    return found
 
 
 def _stanzas(data: bytes) -> Iterator[bytes]:
@@ -92,6 +109,11 @@ def _read_index(host: HostTarget, path: str) -> bytes:
     return decompress(data, path, MAX_INDEX_BYTES)
 
 
+def _index_pieces(host: HostTarget, path: str) -> Iterator[bytes]:
+    """An apt index decompressed a piece at a time (read errors raised at once)."""
+    return decompress_chunks(host.read_bytes(path, MAX_INDEX_BYTES), path, MAX_INDEX_BYTES)
+
+
 def apt_candidates(host: HostTarget, packages: list[Package], ctx: ProbeContext
                    ) -> tuple[dict[tuple[str, str], list[Candidate]], int]:
     try:
@@ -105,7 +127,7 @@ def apt_candidates(host: HostTarget, packages: list[Package], ctx: ProbeContext
     for name in names[:MAX_INDEXES]:
         ctx.check_deadline()
         suite, security = index_suite(name)
-        data = _read_index(host, f"{APT_LISTS}/{name}")
+        data = _index_pieces(host, f"{APT_LISTS}/{name}")
         for pkg, version, arch in parse_packages_index(data, wanted):
             for installed_arch in wanted[pkg]:
                 if arch in (installed_arch, "all") or installed_arch == "all":
@@ -186,7 +208,7 @@ def _entries(host: HostTarget, name: str, wanted: Mapping[str, set[str]]) -> lis
     """An index's entries for `wanted`; none when it cannot be read (unreadable, damaged, too
     big): the origin check then knows less, and the packages are compared as usual."""
     try:
-        return parse_packages_index(_read_index(host, f"{APT_LISTS}/{name}"), wanted)
+        return parse_packages_index(_index_pieces(host, f"{APT_LISTS}/{name}"), wanted)
     except ProbeTimeout:
         raise
     except (OSError, ProbeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import platform
 import pwd
@@ -137,17 +138,17 @@ def _read_whole(fh: BinaryIO, path: str, limit: int) -> bytes:
     """The whole file, in small reads (/proc files refuse one huge read, and most files are
     small); FileTooLarge past `limit` bytes. Sizes are counted as read, not taken from stat:
     /proc files say 0, and a file may grow while it is read."""
-    chunks: list[bytes] = []
+    buf = io.BytesIO()  # its getvalue() hands over the buffer: a large file is not held twice
     left = limit + 1
     while left > 0:
         chunk = fh.read(min(left, _CHUNK))
         if not chunk:
             break
-        chunks.append(chunk)
+        buf.write(chunk)
         left -= len(chunk)
     if left <= 0:
         raise FileTooLarge(path, limit)
-    return b"".join(chunks)
+    return buf.getvalue()
 
 
 def _parse_id_file(text: str) -> dict[int, str]:
