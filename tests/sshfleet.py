@@ -6,8 +6,13 @@ from __future__ import annotations
 import pwd
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from netservers import LOOPBACK, free_port, wait_port
 
@@ -100,3 +105,33 @@ def kill(server: Sshd) -> None:
             pass
     server.proc.kill()
     server.proc.wait(timeout=5)
+
+
+SUDO_USER, PLAIN_USER = "smbaudit-fleet1", "smbaudit-fleet2"
+SFTP_SERVER = "/usr/lib/openssh/sftp-server"
+
+
+@contextmanager
+def fleet_access(tmp: Path, name: str) -> Iterator[Path]:
+    """A client key at `tmp/client`, the two test users, a sudo rule letting SUDO_USER start
+    the SFTP server as root; yields the authorized_keys file every test sshd reads. Skips
+    when sudo or the SFTP server is missing; the rule and keys are removed afterwards."""
+    if shutil.which("sudo") is None or not Path(SFTP_SERVER).exists():
+        pytest.skip("sudo and openssh-sftp-server are needed (scripts/apt-packages.txt)")
+    _keygen(tmp / "client")
+    # sshd reads authorized keys as the user logging in: keep them where every user can read.
+    keys_dir = Path(tempfile.mkdtemp(prefix=f"smbaudit-{name}-"))
+    keys_dir.chmod(0o755)
+    authorized = keys_dir / "authorized_keys"
+    authorized.write_text((tmp / "client.pub").read_text())
+    authorized.chmod(0o644)
+    for u in (SUDO_USER, PLAIN_USER):
+        _user(u)
+    rule = Path(f"/etc/sudoers.d/smbaudit-{name}-test")
+    rule.write_text(f"{SUDO_USER} ALL=(root) NOPASSWD: {SFTP_SERVER}\n")
+    rule.chmod(0o440)
+    try:
+        yield authorized
+    finally:
+        rule.unlink(missing_ok=True)
+        shutil.rmtree(keys_dir, ignore_errors=True)

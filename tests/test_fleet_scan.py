@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +22,10 @@ from smbaudit import pipeline
 from smbaudit.config import ScanConfig
 from smbaudit.errors import EXIT_FINDINGS_NOT_AUDITED
 from smbaudit.scoring import INCOMPLETE
-from sshfleet import Sshd, _keygen, _start, _user, kill
+from sshfleet import PLAIN_USER, SUDO_USER, Sshd, _keygen, _start, fleet_access, kill
 
 pytestmark = needs_marks("sshd", root=True)
 
-SUDO_USER, PLAIN_USER = "smbaudit-fleet1", "smbaudit-fleet2"
-SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 SELECT = ["--select", "fleettest.*", "--select", "accounts.no-empty-passwords"]
 PACK = """\
 schema: 1
@@ -78,20 +74,12 @@ def _silent_listener(address: str) -> tuple[socket.socket, int]:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    if shutil.which("sudo") is None or not Path(SFTP_SERVER).exists():
-        pytest.skip("sudo and openssh-sftp-server are needed (scripts/apt-packages.txt)")
     tmp = tmp_path_factory.mktemp("fleetscan")
-    _keygen(tmp / "client")
-    keys_dir = Path(tempfile.mkdtemp(prefix="smbaudit-fleetscan-"))
-    keys_dir.chmod(0o755)
-    authorized = keys_dir / "authorized_keys"
-    authorized.write_text((tmp / "client.pub").read_text())
-    authorized.chmod(0o644)
-    for u in (SUDO_USER, PLAIN_USER):
-        _user(u)
-    rule = Path("/etc/sudoers.d/smbaudit-fleetscan-test")
-    rule.write_text(f"{SUDO_USER} ALL=(root) NOPASSWD: {SFTP_SERVER}\n")
-    rule.chmod(0o440)
+    with fleet_access(tmp, "fleetscan") as authorized:
+        yield from _fleet(tmp, authorized)
+
+
+def _fleet(tmp: Path, authorized: Path) -> Iterator[Fleet]:
     (tmp / "pack.yaml").write_text(PACK)
     servers: list[Sshd] = []
     stalled, stalled_port = _silent_listener("127.0.0.5")
@@ -114,8 +102,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
                     forged, jump, inner, stalled_port, authorized)
     finally:
         stalled.close()
-        rule.unlink(missing_ok=True)
-        shutil.rmtree(keys_dir, ignore_errors=True)
         for s in servers:
             if s.proc.poll() is None:
                 kill(s)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from netservers import LOOPBACK, needs_marks
-from sshfleet import Sshd, _descendants, _keygen, _start, _user
+from sshfleet import PLAIN_USER, SUDO_USER, Sshd, _descendants, _keygen, _start, fleet_access
 from smbaudit.errors import TargetError
 from smbaudit.targets.inventory import InventoryHost, load_inventory
 from smbaudit.targets.ssh import SSHOptions, SSHTarget
@@ -22,8 +22,6 @@ from smbaudit.targets.sshconnect import HostSettings
 
 pytestmark = needs_marks("sshd", root=True)
 
-SUDO_USER, PLAIN_USER = "smbaudit-fleet1", "smbaudit-fleet2"
-SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 
 
 @dataclass
@@ -39,21 +37,12 @@ class Fleet:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    if shutil.which("sudo") is None or not Path(SFTP_SERVER).exists():
-        pytest.skip("sudo and openssh-sftp-server are needed (scripts/apt-packages.txt)")
     tmp = tmp_path_factory.mktemp("fleet")
-    _keygen(tmp / "client")
-    # sshd reads authorized keys as the user logging in: keep them where every user can read.
-    keys_dir = Path(tempfile.mkdtemp(prefix="smbaudit-fleet-"))
-    keys_dir.chmod(0o755)
-    authorized = keys_dir / "authorized_keys"
-    authorized.write_text((tmp / "client.pub").read_text())
-    authorized.chmod(0o644)
-    for u in (SUDO_USER, PLAIN_USER):
-        _user(u)
-    rule = Path("/etc/sudoers.d/smbaudit-fleet-test")
-    rule.write_text(f"{SUDO_USER} ALL=(root) NOPASSWD: {SFTP_SERVER}\n")
-    rule.chmod(0o440)
+    with fleet_access(tmp, "fleet") as authorized:
+        yield from _fleet(tmp, authorized)
+
+
+def _fleet(tmp: Path, authorized: Path) -> Iterator[Fleet]:
     servers = []
     try:
         a = _start(tmp, "a", LOOPBACK, authorized)
@@ -66,8 +55,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         known.write_text("\n".join(s.known() for s in servers) + "\n")
         yield Fleet(tmp, tmp / "client", known, authorized, a, jump, inner)
     finally:
-        rule.unlink(missing_ok=True)
-        shutil.rmtree(keys_dir, ignore_errors=True)
         for s in servers:
             s.proc.kill()
             s.proc.wait(timeout=5)

@@ -15,19 +15,27 @@ import zstandard
 from smbaudit.errors import BudgetExceeded, ProbeError
 
 
+def _decompressor(data: bytes) -> Any:
+    """A fresh decompressor for `data` by its magic number (gzip, xz, bzip2, lz4 frame), all
+    with the `decompress(data, max_length)`, `needs_input` and `eof` of lzma's; None for zstd
+    and for data that is not compressed."""
+    if data[:2] == b"\x1f\x8b":
+        return _Zlib()
+    if data[:6] == b"\xfd7zXZ\x00":
+        return lzma.LZMADecompressor()
+    if data[:3] == b"BZh":
+        return bz2.BZ2Decompressor()
+    if data[:4] == b"\x04\x22\x4d\x18":
+        return lz4.frame.LZ4FrameDecompressor()
+    return None
+
+
 def decompress(data: bytes, path: str, limit: int) -> bytes:
     """The content of `data` (as is when not compressed). A damaged or cut stream is a
     ProbeError; more than `limit` bytes out is BudgetExceeded."""
     try:
-        if data[:2] == b"\x1f\x8b":
-            dec: Any = zlib.decompressobj(wbits=47)
-        elif data[:6] == b"\xfd7zXZ\x00":
-            dec = lzma.LZMADecompressor()
-        elif data[:3] == b"BZh":
-            dec = bz2.BZ2Decompressor()
-        elif data[:4] == b"\x04\x22\x4d\x18":
-            dec = lz4.frame.LZ4FrameDecompressor()
-        elif data[:4] == b"\x28\xb5\x2f\xfd":
+        dec = _decompressor(data)
+        if dec is None and data[:4] == b"\x28\xb5\x2f\xfd":
             dec = zstandard.ZstdDecompressor().decompressobj()
             out = dec.decompress(data)  # zstd's object has no output bound: check after
             if len(out) > limit:
@@ -35,7 +43,7 @@ def decompress(data: bytes, path: str, limit: int) -> bytes:
             if not dec.eof:
                 raise ProbeError(f"{path}: damaged compressed file (cut short)")
             return bytes(out)
-        else:
+        if dec is None:
             return data
         out = dec.decompress(data, limit + 1)
     except (OSError, EOFError, lzma.LZMAError, zlib.error, RuntimeError, zstandard.ZstdError) as exc:
@@ -56,15 +64,8 @@ def decompress_chunks(data: bytes, path: str, limit: int) -> Iterator[bytes]:
     whole in memory (nor a copy of its compressed form: input goes in by pieces); the same
     errors and bound as `decompress`. zstd (which apt does not use for its lists by default)
     is decompressed whole."""
-    if data[:2] == b"\x1f\x8b":
-        dec: Any = _Zlib()
-    elif data[:6] == b"\xfd7zXZ\x00":
-        dec = lzma.LZMADecompressor()
-    elif data[:3] == b"BZh":
-        dec = bz2.BZ2Decompressor()
-    elif data[:4] == b"\x04\x22\x4d\x18":
-        dec = lz4.frame.LZ4FrameDecompressor()
-    else:
+    dec = _decompressor(data)
+    if dec is None:
         yield decompress(data, path, limit)
         return
     view, pos, total = memoryview(data), 0, 0

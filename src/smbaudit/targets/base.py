@@ -8,7 +8,7 @@ import stat as stat_mod
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from smbaudit.errors import BudgetExceeded, PathNotReadable
 from smbaudit.models import TargetInfo, TargetKind
@@ -136,19 +136,7 @@ class HostTarget(Target):
         directory under `roots` (depth 0) to `max_depth`, entering the subdirectories that
         `descend(path)` accepts; never following links. The order is unspecified: remote
         targets keep many listings in flight."""
-        stack: list[tuple[str, int]] = [(r, 0) for r in reversed(roots)]
-        while stack:
-            path, depth = stack.pop()
-            try:
-                entries = self.dir_modes(path)
-            except OSError as exc:
-                yield path, exc, depth
-                continue
-            yield path, entries, depth
-            if depth < max_depth:
-                base = path.rstrip("/")
-                subdirs = [f"{base}/{name}" for name, mode in entries if stat_mod.S_ISDIR(mode)]
-                stack.extend((d, depth + 1) for d in sorted(subdirs, reverse=True) if descend(d))
+        return walk_listings(self.dir_modes, roots, descend, max_depth)
 
     def read_links(self, paths: list[str]) -> dict[str, str | None]:
         """{path: where the link points, or None when it is not a readable link}. Remote
@@ -291,3 +279,26 @@ class ServiceTarget(Target):
                 **self.extra,
             },
         )
+
+
+Entry = TypeVar("Entry", bound=tuple[Any, ...])
+
+
+def walk_listings(listing: Callable[[str], list[Entry]], roots: list[str],
+                  descend: Callable[[str], bool], max_depth: int
+                  ) -> Iterator[tuple[str, list[Entry] | OSError, int]]:
+    """Depth-first walk over `listing(path)`, whose entries start with (name, st_mode): yields
+    (directory, its entries or the OSError listing it raised, depth) as `walk_modes` says."""
+    stack: list[tuple[str, int]] = [(r, 0) for r in reversed(roots)]
+    while stack:
+        path, depth = stack.pop()
+        try:
+            entries = listing(path)
+        except OSError as exc:
+            yield path, exc, depth
+            continue
+        yield path, entries, depth
+        if depth < max_depth:
+            base = path.rstrip("/")
+            subdirs = [f"{base}/{e[0]}" for e in entries if stat_mod.S_ISDIR(e[1])]
+            stack.extend((d, depth + 1) for d in sorted(subdirs, reverse=True) if descend(d))

@@ -17,7 +17,7 @@ from typing import BinaryIO
 from smbaudit.errors import FileTooLarge, PathNotReadable
 from smbaudit.models import TargetInfo
 from smbaudit.runner import RunResult, run
-from smbaudit.targets.base import MAX_READ, FileStat, HostTarget, file_type
+from smbaudit.targets.base import MAX_READ, FileStat, HostTarget, file_type, walk_listings
 from smbaudit.targets.inroot import InRoot
 
 _CHUNK = 256 * 1024
@@ -58,19 +58,7 @@ class _PosixTarget(HostTarget):
     def walk_owners(self, roots: list[str], descend: Callable[[str], bool], max_depth: int
                     ) -> Iterator[tuple[str, list[tuple[str, int, int, int]] | OSError, int]]:
         """As `walk_modes`, with each entry's uid and gid too (the lstat is made anyway)."""
-        stack: list[tuple[str, int]] = [(r, 0) for r in reversed(roots)]
-        while stack:
-            path, depth = stack.pop()
-            try:
-                entries = self.dir_owners(path)
-            except OSError as exc:
-                yield path, exc, depth
-                continue
-            yield path, entries, depth
-            if depth < max_depth:
-                base = path.rstrip("/")
-                subdirs = [f"{base}/{e[0]}" for e in entries if stat_mod.S_ISDIR(e[1])]
-                stack.extend((d, depth + 1) for d in sorted(subdirs, reverse=True) if descend(d))
+        return walk_listings(self.dir_owners, roots, descend, max_depth)
 
     def _scan(self, path: str, where: str | int) -> list[FileStat]:
         """One directory's entries (a path, or a descriptor whose entries are stat'ed relative

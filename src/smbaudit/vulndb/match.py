@@ -61,13 +61,16 @@ class PackageResult:
     # fixed only in a channel the host does not receive (Ubuntu Pro): "fix available with ..."
     elsewhere: list[Hit] = field(default_factory=list)
 
-    @property
-    def elsewhere_fixed_in(self) -> str:
+    def _newest_fix(self, hits: list[Hit]) -> str:
         best = ""
-        for hit in self.elsewhere:
+        for hit in hits:
             if not best or compare(hit.fixed, best, self.scheme) > 0:
                 best = hit.fixed
         return best
+
+    @property
+    def elsewhere_fixed_in(self) -> str:
+        return self._newest_fix(self.elsewhere)
 
     @property
     def elsewhere_channel(self) -> str:
@@ -76,11 +79,7 @@ class PackageResult:
     @property
     def fixed_in(self) -> str:
         """The version that fixes every fixable vulnerability."""
-        best = ""
-        for hit in self.fixable:
-            if not best or compare(hit.fixed, best, self.scheme) > 0:
-                best = hit.fixed
-        return best
+        return self._newest_fix(self.fixable)
 
     @property
     def advisories(self) -> list[str]:
