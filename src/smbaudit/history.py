@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ class HistoryStore:
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             db.row_factory = sqlite3.Row
             db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            db.execute("PRAGMA journal_mode = WAL")
+            self._wal(db)
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             self._db = db
@@ -163,6 +164,22 @@ class HistoryStore:
         except OSError as exc:
             raise HistoryError(f"cannot create the history store {self.path}: "
                                f"{exc.strerror}") from exc
+
+    @staticmethod
+    def _wal(db: sqlite3.Connection) -> None:
+        """Switch to WAL. SQLite answers "database is locked" at once, without waiting on the
+        busy timeout, while another process is creating or switching the same new store: two
+        scans started together into a new store wait for each other here (bounded)."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        for _ in range(int(BUSY_TIMEOUT_S / 0.05) + 1):
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        db.execute("PRAGMA journal_mode = WAL")
 
     @staticmethod
     def _rescore_older(cur: sqlite3.Cursor) -> None:
