@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import subprocess
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from smbaudit.errors import ProbeError, ProbeTimeout
@@ -78,3 +80,59 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.communicate(timeout=2)
     except (subprocess.TimeoutExpired, ValueError, OSError):
         pass
+
+
+@dataclass
+class Streamed:
+    """What `stream` leaves once its output is read: exit status and (capped) stderr."""
+
+    returncode: int | None = None
+    stderr: bytes = b""
+
+
+def stream(argv: list[str] | tuple[str, ...], check: Callable[[], None], result: Streamed,
+           poll: float = 0.2) -> Generator[bytes, None, None]:
+    """Run argv and yield its stdout in chunks as they come; `check()` is called at least every
+    `poll` seconds and whatever it raises stops the program. The process group is killed when
+    the caller stops early; on a full read `result` gets the exit status and stderr (capped at
+    MAX_OUTPUT). Raises ProbeError if the program is missing."""
+    argv = tuple(str(a) for a in argv)
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=dict(_SAFE_ENV), start_new_session=True)
+    except FileNotFoundError as exc:
+        raise ProbeError(f"program not found: {argv[0]}") from exc
+    except PermissionError as exc:
+        raise ProbeError(f"cannot execute {argv[0]}: {exc}") from exc
+    assert proc.stdout is not None and proc.stderr is not None
+    err = bytearray()
+    finished = False
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            sel.register(proc.stderr, selectors.EVENT_READ)
+            while sel.get_map():
+                check()
+                for key, _ in sel.select(timeout=poll):
+                    chunk = os.read(key.fd, 1 << 16)
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                    elif key.fileobj is proc.stdout:
+                        yield chunk
+                    elif len(err) < MAX_OUTPUT:
+                        err += chunk
+        while proc.poll() is None:  # both pipes closed: the program is ending
+            check()
+            try:
+                proc.wait(timeout=poll)
+            except subprocess.TimeoutExpired:
+                pass
+        result.returncode = proc.returncode
+        result.stderr = bytes(err[:MAX_OUTPUT])
+        finished = True
+    finally:
+        if not finished:
+            _kill_group(proc)
+        proc.stdout.close()
+        proc.stderr.close()

@@ -192,6 +192,16 @@ def _walk(host: HostTarget, roots: list[str], exclude: list[str], max_depth: int
     walk_owners = getattr(host, "walk_owners", None)
     strays: list[tuple[str, int, int, int]] | None = [] if walk_owners and ids else None
 
+    native_walk = getattr(host, "native_walk", None)
+    if native_walk is not None:
+        found = native_walk(roots, exclude, max_depth, ids if strays is not None else None,
+                            ctx.check_deadline, MAX_SCANNED, MAX_FOUND, interesting)
+        if found is not None:
+            cut = (f"the walk stopped after {MAX_SCANNED} entries" if found.stopped else
+                   f"folders deeper than {max_depth} levels were not searched ({found.too_deep})"
+                   if found.too_deep else "")
+            return found.candidates, found.scanned, cut, found.unreadable, found.strays
+
     def descend(path: str) -> bool:
         return not any(fnmatch.fnmatchcase(path, ex) for ex in exclude)
 

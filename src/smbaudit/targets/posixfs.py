@@ -17,6 +17,7 @@ from typing import BinaryIO
 from smbaudit.errors import FileTooLarge, PathNotReadable
 from smbaudit.models import TargetInfo
 from smbaudit.runner import RunResult, run
+from smbaudit.targets.findwalk import TreeWalk, find_walk
 from smbaudit.targets.base import MAX_READ, FileStat, HostTarget, file_type, walk_listings
 from smbaudit.targets.inroot import InRoot
 
@@ -236,6 +237,14 @@ class LocalTarget(_PosixTarget):
             except KeyError:
                 self._group_names[gid] = super().group_name(gid)
         return self._group_names[gid]
+
+    def native_walk(self, roots: list[str], exclude: list[str], max_depth: int,
+                    ids: tuple[set[int], set[int]] | None, check: Callable[[], None],
+                    max_scanned: int, max_strays: int, interesting: int) -> TreeWalk | None:
+        """The special-files walk done by GNU find (see targets/findwalk.py); None when it
+        cannot be, and the walk is done in Python."""
+        return find_walk(roots, exclude, max_depth, ids, check, max_scanned, max_strays,
+                         interesting)
 
     def run(self, argv: list[str], timeout: float) -> RunResult:
         return run(argv, timeout)
