@@ -197,3 +197,8 @@ def test_unreadable_folders_are_named_as_the_python_walk_names_them(tree: Path) 
     assert native == python
     assert native["unreadable"] == [f"{tree}/bin", f"{tree}/etc"]
     assert "2 folder(s) could not be read" in native[INCOMPLETE]
+
+
+def test_plain_exclusions_outside_the_roots_are_left_out_of_the_walk() -> None:
+    assert findwalk._reachable(["/proc", "/usr/src", "/usr", "*/cache", "/opt/x[0-9]"],
+                               ["/usr", "/etc/"]) == ["/usr/src", "*/cache", "/opt/x[0-9]"]

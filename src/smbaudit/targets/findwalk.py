@@ -60,7 +60,7 @@ def find_walk(roots: list[str], exclude: list[str], max_depth: int,
     do it (not GNU find, an unexpected error): the caller walks in Python instead."""
     if not roots or not usable(exclude) or (ids and len(ids[0]) + len(ids[1]) > _MAX_IDS):
         return None
-    argv = _argv(roots, exclude, max_depth, ids, interesting)
+    argv = _argv(roots, _reachable(exclude, roots), max_depth, ids, interesting)
     walk = TreeWalk(strays=[] if ids else None)
     deep: list[str] = []
     done = Streamed()
@@ -99,6 +99,14 @@ def find_walk(roots: list[str], exclude: list[str], max_depth: int,
     if walk.strays is not None:
         walk.strays.sort()
     return walk
+
+
+def _reachable(exclude: list[str], roots: list[str]) -> list[str]:
+    """The exclusion patterns that can match something below a root: a plain path elsewhere
+    (/proc when walking /usr) is left out, as every pattern costs find a test per entry."""
+    under = [r.rstrip("/") + "/" for r in roots]
+    return [p for p in exclude
+            if any(ch in p for ch in "*?[") or any(p.startswith(u) for u in under)]
 
 
 def _argv(roots: list[str], exclude: list[str], max_depth: int,
