@@ -112,7 +112,8 @@ def test_same_depth_limit_as_the_python_walk(tree: Path) -> None:
 
 
 def test_same_facts_on_this_hosts_own_trees() -> None:
-    params = {"roots": ["/etc", "/usr", "/opt", "/srv", "/home"], "allow": ["/usr/bin/*"]}
+    # /etc and /usr only: other tests add accounts and their homes, which must not race this one
+    params = {"roots": ["/etc", "/usr"], "allow": ["/usr/bin/*"]}
     native, python = both(params)
     assert native == python
     assert native["scanned"] > 1000
