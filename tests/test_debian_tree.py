@@ -131,6 +131,8 @@ HARDENED_NOT_APPLICABLE = {
     "system.listeners-on-all-interfaces", "kmod.wireless-disabled",
     "crypto.cert-not-expired", "crypto.cert-expiry-30-days", "crypto.cert-signature-strong",
     "files.audit-logs-permissions", "accounts.root-password-locked",
+    # another release only
+    "accounts.root-password-set",
     # RHEL family only
     "selinux.installed", "selinux.not-disabled-at-boot", "selinux.policy-configured",
     "selinux.not-disabled", "selinux.enforcing", "packages.mcstrans-not-installed",

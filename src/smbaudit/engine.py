@@ -202,7 +202,7 @@ class _Plan:
                                       timeout=self.options.probe_timeout)
                 new.append(self.jobs[key])
 
-        wants_os = any(c.applies and c.applies.os_family for c in mine)
+        wants_os = any(c.applies and (c.applies.os_family or c.applies.os_release) for c in mine)
         if wants_os and OS_PROBE in probes and probes[OS_PROBE].applies_to(target):
             job((ti, OS_PROBE, "{}"), probes[OS_PROBE], {})
         for c in mine:
@@ -357,6 +357,12 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
             return _base_finding(check, target, Status.NOT_APPLICABLE,
                                  f"this check is for {', '.join(check.applies.os_family)} "
                                  f"systems; {target.name} is {family}")
+    if check.applies and check.applies.os_release:
+        other = _other_release(check.applies.os_release, os_facts)
+        if other:
+            return _base_finding(check, target, Status.NOT_APPLICABLE,
+                                 f"this check is for {_releases(check.applies.os_release)}; "
+                                 f"{target.name} {other}")
     if job.error is not None:
         return _error_finding(check, target, job)
     facts = job.facts or {}
@@ -388,6 +394,32 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
         finding.fix_file = check.fix_file
         finding.problem = problem_line(check, facts, outcome, target.name, finding.location)
     return finding
+
+
+def _other_release(wanted: tuple[str, ...], os_facts: Facts | None) -> str:
+    """Why a target is not one of the `wanted` releases ("ubuntu 22.04": os-release ID, then a
+    VERSION_ID prefix by whole components), or "" when it is one."""
+    os_id = str((os_facts or {}).get("id") or "")
+    version = str((os_facts or {}).get("version_id") or "")
+    if not os_id:
+        return "has no os-release file that names its release, so it cannot be told to be one"
+    for release in wanted:
+        want_id, _, want_version = release.partition(" ")
+        if os_id == want_id and (not want_version or version == want_version
+                                 or version.startswith(want_version + ".")):
+            return ""
+    return f"is {(os_facts or {}).get('pretty_name') or f'{os_id} {version}'.strip()}"
+
+
+def _releases(wanted: tuple[str, ...]) -> str:
+    names = {"ubuntu": "Ubuntu", "debian": "Debian", "rhel": "Red Hat Enterprise Linux",
+             "almalinux": "AlmaLinux", "rocky": "Rocky Linux", "centos": "CentOS",
+             "fedora": "Fedora", "alpine": "Alpine Linux"}
+    shown = []
+    for release in wanted:
+        os_id, _, version = release.partition(" ")
+        shown.append(f"{names.get(os_id, os_id)} {version}".strip())
+    return " or ".join(shown)
 
 
 def _fact_paths(cond: Condition) -> list[str]:

@@ -103,6 +103,7 @@ class Applicability:
     """When a check applies at all. Not applicable is not a pass: it is reported as such."""
 
     os_family: tuple[str, ...] = ()
+    os_release: tuple[str, ...] = ()  # "ubuntu 22.04": os-release ID and VERSION_ID (a prefix)
     condition: Condition | None = None  # over the check's own probe facts
 
 

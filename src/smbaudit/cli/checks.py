@@ -42,8 +42,8 @@ def show_check(check_id: str, check_paths: tuple[str, ...]) -> None:
     c = registry.by_id(load_catalog(check_paths).checks, check_id)
     click.echo(f"{c.id}: {c.title}")
     click.echo(f"  severity: {c.severity.value}   category: {c.category}   probe: {c.probe}")
-    if c.applies and c.applies.os_family:
-        click.echo(f"  applies to: {', '.join(c.applies.os_family)}")
+    if c.applies and (c.applies.os_family or c.applies.os_release):
+        click.echo(f"  applies to: {', '.join(c.applies.os_family + c.applies.os_release)}")
     click.echo(f"  defined in: {c.source}"
                + (f" (overrides {c.overridden})" if c.overridden else ""))
     for label, text in (("Description", c.description), ("Rationale", c.rationale),

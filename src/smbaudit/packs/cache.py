@@ -193,6 +193,7 @@ def _decode_check(raw: dict[str, Any]) -> CheckDef:
     if applies is not None:
         fields["applies"] = Applicability(
             os_family=tuple(applies["os_family"]),
+            os_release=tuple(applies["os_release"]),
             condition=_decode_condition(applies["condition"]) if applies["condition"] else None)
     return CheckDef(**fields)
 

@@ -312,6 +312,7 @@ def _build_check(raw: Mapping[str, Any], pack: str, source: SourceRef,
         a = raw["applies"]
         applies = Applicability(
             os_family=tuple(a.get("os_family", ())),
+            os_release=tuple(a.get("os_release", ())),
             condition=build_condition(a["when"]) if "when" in a else None)
     return CheckDef(
         id=raw["id"],
