@@ -10,6 +10,7 @@ a database in another format (ndb) is asked with `rpm -qa`. Alpine: /lib/apk/db/
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -218,11 +219,13 @@ def installed_packages(host: HostTarget, timeout: float, manager: str = "auto"
     """(manager name, packages). Raises ProbeError when no package database is found.
 
     Kept on the target for the rest of the scan: many probes (every service check, sudo, the
-    package checks) ask for the same database, which does not change while a scan reads it."""
-    cache: dict[str, tuple[str, list[Package]]] = getattr(host, "__dict__", {}).setdefault(
-        "_installed_packages", {})
-    if manager not in cache:
-        cache[manager] = _installed_packages(host, timeout, manager)
+    package checks) ask for the same database, which does not change while a scan reads it.
+    Probes that ask at the same moment wait for the one reading it rather than each reading it."""
+    state = getattr(host, "__dict__", {})
+    cache: dict[str, tuple[str, list[Package]]] = state.setdefault("_installed_packages", {})
+    with state.setdefault("_installed_packages_lock", threading.Lock()):
+        if manager not in cache:
+            cache[manager] = _installed_packages(host, timeout, manager)
     found_manager, packages = cache[manager]
     return found_manager, list(packages)
 
