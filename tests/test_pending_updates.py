@@ -155,12 +155,21 @@ def test_an_index_is_streamed_piece_by_piece(ext: str) -> None:
     data = COMPRESS[ext](raw)
     pieces = list(decompress_chunks(data, "idx", 1 << 30))
     assert b"".join(pieces) == raw == decompress(data, "idx", 1 << 30)
-    if ext not in ("", ".zst"):  # zstd (never apt's default) is decompressed whole
+    # fed as it is read (pieces of a file, not the whole file), the same content comes out
+    fed = [data[i:i + 65_537] for i in range(0, len(data), 65_537)]
+    assert b"".join(decompress_chunks(iter(fed), "idx", 1 << 30)) == raw
+    if ext not in (".zst",):  # zstd (never apt's default) is decompressed whole
         assert len(pieces) > 1 and max(map(len, pieces)) <= CHUNK
+    if ext not in ("", ".zst"):
         with pytest.raises(ProbeError, match="damaged"):
             list(decompress_chunks(data[: len(data) * 2 // 3], "idx", 1 << 30))
+        with pytest.raises(ProbeError, match="damaged"):
+            list(decompress_chunks(iter(fed[: len(fed) * 2 // 3]), "idx", 1 << 30))
+    if ext != ".zst":
         with pytest.raises(BudgetExceeded):
             list(decompress_chunks(data, "idx", 100_000))
+        with pytest.raises(BudgetExceeded):
+            list(decompress_chunks(iter(fed), "idx", 100_000))
     # Stanzas cut across pieces are parsed as a whole index is.
     wanted = {f"pkg{i}": {"amd64"} for i in range(0, 40_000, 7)}
     assert parse_packages_index(iter(pieces), wanted) == parse_packages_index(raw, wanted)

@@ -4,6 +4,7 @@ checks that need it end `error` and say why."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,31 @@ def test_proc_files_are_measured_as_read() -> None:
     with pytest.raises(FileTooLarge):
         t.read_bytes("/proc/self/status", 16)
     assert b"Name:" in t.read_bytes("/proc/self/status")
+
+
+@pytest.mark.parametrize("kind", ["local", "dir"])
+def test_a_file_is_read_in_pieces_within_its_limit(tmp_path: Path, kind: str) -> None:
+    """read_pieces: the same bytes as read_bytes, in pieces of at most the size asked, the same
+    errors (past the limit, not a regular file, missing); a large index is never held whole."""
+    root = tmp_path / "root"
+    content = bytes(range(256)) * 4099  # 1,049,344 bytes
+    put(root, "/var/lib/apt/lists/index", "")
+    (root / "var/lib/apt/lists/index").write_bytes(content)
+    os.mkfifo(root / "var/lib/apt/lists/fifo")
+    if kind == "local":
+        target, base = LocalTarget(), str(root)
+    else:
+        target, base = DirectoryTarget("dir:test", str(root)), ""
+    path = f"{base}/var/lib/apt/lists/index"
+    pieces = list(target.read_pieces(path, 1 << 30, size=100_000))
+    assert b"".join(pieces) == content == target.read_bytes(path, 1 << 30)
+    assert len(pieces) == 11 and max(map(len, pieces)) == 100_000
+    with pytest.raises(FileTooLarge):
+        list(target.read_pieces(path, len(content) - 1, size=100_000))
+    assert b"".join(target.read_pieces(path, len(content), size=100_000)) == content
+    with pytest.raises(FileNotFoundError):
+        list(target.read_pieces(f"{base}/var/lib/apt/lists/fifo"))  # never opened: it could block
+    with pytest.raises(FileNotFoundError):
+        list(target.read_pieces(f"{base}/var/lib/apt/lists/missing"))
+    with pytest.raises(IsADirectoryError):
+        list(target.read_pieces(f"{base}/var/lib/apt/lists"))

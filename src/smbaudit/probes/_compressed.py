@@ -6,13 +6,16 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import lz4.frame
 import zstandard
 
 from smbaudit.errors import BudgetExceeded, ProbeError
+
+
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 def _decompressor(data: bytes) -> Any:
@@ -35,7 +38,7 @@ def decompress(data: bytes, path: str, limit: int) -> bytes:
     ProbeError; more than `limit` bytes out is BudgetExceeded."""
     try:
         dec = _decompressor(data)
-        if dec is None and data[:4] == b"\x28\xb5\x2f\xfd":
+        if dec is None and data[:4] == _ZSTD_MAGIC:
             dec = zstandard.ZstdDecompressor().decompressobj()
             out = dec.decompress(data)  # zstd's object has no output bound: check after
             if len(out) > limit:
@@ -59,20 +62,34 @@ CHUNK = 1 << 20  # bytes of output at a time when streaming
 _INPUT = 1 << 18  # bytes of input handed to a decompressor at a time (it keeps what it holds)
 
 
-def decompress_chunks(data: bytes, path: str, limit: int) -> Iterator[bytes]:
-    """The content of `data` as pieces of at most CHUNK bytes, so that a 50 MB index is never
-    whole in memory (nor a copy of its compressed form: input goes in by pieces); the same
-    errors and bound as `decompress`. zstd (which apt does not use for its lists by default)
+def decompress_chunks(data: bytes | Iterable[bytes], path: str, limit: int) -> Iterator[bytes]:
+    """The content of `data` (a file, or its pieces as they are read) as pieces of at most
+    CHUNK bytes, so that a 50 MB index is never whole in memory, nor its compressed form: input
+    goes in a piece at a time. The same errors and bound as `decompress`; data that is not
+    compressed is passed on as it comes; zstd (which apt does not use for its lists by default)
     is decompressed whole."""
-    dec = _decompressor(data)
+    pieces = _slices(data) if isinstance(data, bytes) else iter(data)
+    first = next(pieces, b"")
+    dec = _decompressor(first)
     if dec is None:
-        yield decompress(data, path, limit)
+        if first[:4] == _ZSTD_MAGIC:
+            yield decompress(b"".join([first, *pieces]), path, limit)
+            return
+        total = len(first)
+        if first:
+            yield first
+        for piece in pieces:
+            total += len(piece)
+            if total > limit:
+                raise BudgetExceeded(f"{path}: more than {limit} bytes")
+            yield piece
         return
-    view, pos, total = memoryview(data), 0, 0
-    for _ in range(len(data) // _INPUT + limit // CHUNK + 3):  # bounded: input or output moves
+    pending, total, ended = first, 0, False
+    for _ in range(2 * (limit // 4096) + 16):  # bounded: input or output moves each pass
         piece = b""
-        if dec.needs_input and pos < len(data):
-            piece, pos = bytes(view[pos:pos + _INPUT]), pos + _INPUT
+        if dec.needs_input:
+            piece, pending = (pending, b"") if pending else (next(pieces, b""), b"")
+            ended = not piece
         try:
             out = dec.decompress(piece, CHUNK)
         except (OSError, EOFError, lzma.LZMAError, zlib.error, RuntimeError) as exc:
@@ -84,9 +101,15 @@ def decompress_chunks(data: bytes, path: str, limit: int) -> Iterator[bytes]:
             yield bytes(out)
         if dec.eof:
             return
-        if not piece and not out and pos >= len(data):  # all input given, nothing comes out
+        if ended and not out:  # all input given, nothing more comes out
             break
     raise ProbeError(f"{path}: damaged compressed file (cut short)")
+
+
+def _slices(data: bytes) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(data), _INPUT):
+        yield bytes(view[start:start + _INPUT])
 
 
 class _Zlib:

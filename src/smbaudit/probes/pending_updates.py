@@ -110,8 +110,9 @@ def _read_index(host: HostTarget, path: str) -> bytes:
 
 
 def _index_pieces(host: HostTarget, path: str) -> Iterator[bytes]:
-    """An apt index decompressed a piece at a time (read errors raised at once)."""
-    return decompress_chunks(host.read_bytes(path, MAX_INDEX_BYTES), path, MAX_INDEX_BYTES)
+    """An apt index a piece at a time: read so when it is not compressed (debootstrap leaves
+    them so, 50 MB for Debian's main index), and decompressed so when it is."""
+    return decompress_chunks(host.read_pieces(path, MAX_INDEX_BYTES), path, MAX_INDEX_BYTES)
 
 
 def apt_candidates(host: HostTarget, packages: list[Package], ctx: ProbeContext

@@ -99,6 +99,14 @@ class HostTarget(Target):
         PermissionError / IsADirectoryError, and errors.FileTooLarge when the file holds more than
         `limit` bytes: a prefix is never returned as if it were the file."""
 
+    def read_pieces(self, path: str, limit: int = MAX_READ, size: int = 1 << 20) -> Iterator[bytes]:
+        """A file as pieces of at most `size` bytes, with the errors of `read_bytes` (raised
+        when the first piece is asked for). Targets that can read a file a piece at a time
+        never hold it whole; this default reads it whole first."""
+        data = self.read_bytes(path, limit)
+        for start in range(0, len(data), size):
+            yield data[start:start + size]
+
     def not_readable(self, path: str) -> PathNotReadable:
         """The error for a path that exists but the scanning user may not read, in plain
         words with what to do about it. Targets raise it from every read."""

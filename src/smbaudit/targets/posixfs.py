@@ -9,6 +9,7 @@ import platform
 import pwd
 import grp
 import stat as stat_mod
+from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -149,7 +150,38 @@ def _parse_id_file(text: str) -> dict[int, str]:
     return ids
 
 
-class LocalTarget(_PosixTarget):
+class _DescriptorTarget(_PosixTarget):
+    """A target whose files this process opens itself (this host, an offline tree): files are
+    read from a descriptor, whole or a piece at a time."""
+
+    @abstractmethod
+    def _open_regular(self, path: str, limit: int) -> int:
+        """A descriptor of the regular file at `path`, opened for reading (the errors of
+        `read_bytes`, FileTooLarge when its size is already known to be past `limit`)."""
+
+    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
+        with _readable(self, path):
+            fd = self._open_regular(path, limit)
+        with os.fdopen(fd, "rb", buffering=0) as fh:
+            return _read_whole(fh, path, limit)
+
+    def read_pieces(self, path: str, limit: int = MAX_READ, size: int = _CHUNK) -> Iterator[bytes]:
+        with _readable(self, path):
+            fd = self._open_regular(path, limit)
+        with os.fdopen(fd, "rb", buffering=0) as fh:
+            total = 0
+            for _ in range(limit // max(1, size) + 2):  # bounded: each pass reads a piece
+                piece = fh.read(size)
+                if not piece:
+                    return
+                total += len(piece)
+                if total > limit:
+                    raise FileTooLarge(path, limit)
+                yield piece
+            raise FileTooLarge(path, limit)
+
+
+class LocalTarget(_DescriptorTarget):
     """This host, read live. Commands may be run (read-only ones, through the runner)."""
 
     live = True
@@ -165,11 +197,7 @@ class LocalTarget(_PosixTarget):
             raise FileNotFoundError(errno.ENOENT, "target paths are absolute", path)
         return path  # the operating system follows links (or not) as asked
 
-    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
-        with _readable(self, path):
-            return self._read_bytes(path, limit)
-
-    def _read_bytes(self, path: str, limit: int) -> bytes:
+    def _open_regular(self, path: str, limit: int) -> int:
         real = self._real(path)
         kind = file_type(os.stat(real).st_mode)
         if kind == "dir":
@@ -179,11 +207,9 @@ class LocalTarget(_PosixTarget):
             raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
         try:
-            fd = os.open(real, flags | getattr(os, "O_NOATIME", 0))
+            return os.open(real, flags | getattr(os, "O_NOATIME", 0))
         except PermissionError:
-            fd = os.open(real, flags)  # O_NOATIME needs ownership; fall back
-        with os.fdopen(fd, "rb", buffering=0) as fh:
-            return _read_whole(fh, path, limit)
+            return os.open(real, flags)  # O_NOATIME needs ownership; fall back
 
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
         try:
@@ -254,7 +280,7 @@ class LocalTarget(_PosixTarget):
                           details={"hostname": platform.node(), "live": True})
 
 
-class DirectoryTarget(_PosixTarget):
+class DirectoryTarget(_DescriptorTarget):
     """An offline root file system or config tree, read as if it were `/`.
 
     Every open, stat and listing goes through a descriptor of the tree's root (see
@@ -273,14 +299,12 @@ class DirectoryTarget(_PosixTarget):
     def close(self) -> None:
         self._tree.close()
 
-    def read_bytes(self, path: str, limit: int = MAX_READ) -> bytes:
-        with _readable(self, path):
-            fd, st = self._tree.open_regular(path)
+    def _open_regular(self, path: str, limit: int) -> int:
+        fd, st = self._tree.open_regular(path)
         if st.st_size > limit:
             os.close(fd)
             raise FileTooLarge(path, limit)
-        with os.fdopen(fd, "rb", buffering=0) as fh:
-            return _read_whole(fh, path, limit)
+        return fd
 
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
         try:
