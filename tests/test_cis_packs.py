@@ -118,6 +118,18 @@ def chrony(root: Path, good: bool) -> None:
     install_unit(root, "systemd-timesyncd.service", enabled=False)
 
 
+def chrony_rhel(root: Path, good: bool) -> None:
+    """RHEL's layout: /etc/chrony.conf and chronyd.service; a pool line, or a reference clock
+    and a peer only (no server to follow, which the benchmarks' audits do not accept)."""
+    from smbaudit.demotree._systemd_links import install_unit
+
+    put(root, "/etc/os-release", 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.4"\n')
+    put(root, "/etc/chrony.conf", ("pool 2.rhel.pool.ntp.org iburst\n" if good else
+                                   "refclock PHC /dev/ptp0 poll 3\npeer 192.0.2.10\n")
+        + "sourcedir /run/chrony-dhcp\ndriftfile /var/lib/chrony/drift\nmakestep 1.0 3\n")
+    install_unit(root, "chronyd.service", enabled=True)
+
+
 def aide_unscheduled(root: Path) -> None:
     put(root, "/usr/bin/aide", "")
     put(root, "/etc/aide/aide.conf", "/etc p+i+n+u+g+s+sha512\n")
@@ -167,7 +179,7 @@ def ufw(root: Path, good: bool) -> None:
         put(root, "/etc/iptables/rules.v4", "*filter\n:INPUT DROP [0:0]\nCOMMIT\n")
 
 
-def iptables(root: Path, good: bool, crowded: bool = False) -> None:
+def iptables(root: Path, good: bool, crowded: bool = False, nft: bool = False) -> None:
     from smbaudit.demotree._systemd_links import install_unit
 
     lo4 = "-A INPUT -i lo -j ACCEPT\n-A INPUT -s 127.0.0.0/8 -j DROP\n" if good else ""
@@ -178,6 +190,8 @@ def iptables(root: Path, good: bool, crowded: bool = False) -> None:
     if good:  # iptables and iptables-persistent installed
         put(root, "/usr/sbin/iptables", "")
         put(root, "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "")
+    if nft:  # nftables installed, its service left disabled
+        put(root, "/usr/sbin/nft", "")
     if crowded:  # nftables and ufw loading rules as well
         put(root, "/etc/nftables.conf", "table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n")
         install_unit(root, "nftables.service", enabled=True)
@@ -344,6 +358,43 @@ def journald_only(root: Path) -> None:
     install_unit(root, "systemd-timesyncd.service", enabled=False)
 
 
+def pam_packages(root: Path, good: bool) -> None:
+    """Debian 12's PAM packages with the package indexes apt-get update left: the installed
+    versions only, or a newer libpam-runtime and libpam0g in bookworm-updates."""
+    from smbaudit.demotree.packages import status_paragraph
+
+    rows = [("libpam-runtime", "pam", "1.5.2-6", "all"), ("libpam-modules", "pam", "1.5.2-6", "amd64"),
+            ("libpam0g", "pam", "1.5.2-6", "amd64"), ("libpam-pwquality", "libpwquality", "1.4.5-1+b1", "amd64")]
+    put(root, "/etc/os-release", 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n')
+    put(root, "/var/lib/dpkg/status", "".join(status_paragraph(*r) for r in rows))
+    lists = "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm"
+    put(root, f"{lists}_main_binary-amd64_Packages", "".join(
+        f"Package: {n}\nVersion: {v}\nArchitecture: {a}\n\n" for n, _, v, a in rows))
+    newer = "" if good else "".join(f"Package: {n}\nVersion: 1.5.2-6+deb12u1\nArchitecture: {a}\n\n"
+                                    for n, _, _, a in rows if n in ("libpam-runtime", "libpam0g"))
+    put(root, f"{lists}-updates_main_binary-amd64_Packages", newer)
+
+
+RHEL_PRIMARY = """<?xml version="1.0" encoding="UTF-8"?>
+<metadata xmlns="http://linux.duke.edu/metadata/common" packages="{n}">{packages}</metadata>"""
+
+
+def rhel_packages(root: Path, good: bool) -> None:
+    """A RHEL 9 host's rpm database (pam, authselect, libpwquality) and dnf's cached BaseOS
+    metadata: the installed builds only, or a newer build of each."""
+    from vulndb_util import rpm_header, rpmdb_sqlite
+
+    rows = [("pam", "1.5.1", "19.el9"), ("authselect", "1.2.6", "2.el9"),
+            ("authselect-libs", "1.2.6", "2.el9"), ("libpwquality", "1.4.4", "8.el9")]
+    put(root, "/etc/os-release", 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.4"\n')
+    rpmdb_sqlite(root / "var/lib/rpm/rpmdb.sqlite", [rpm_header(n, v, r) for n, v, r in rows])
+    offered = rows if good else [(n, v, r.replace("el9", "el9_4")) for n, v, r in rows]
+    put(root, "/var/cache/dnf/baseos-0a1b2c3d/repodata/aa11-primary.xml", RHEL_PRIMARY.format(
+        n=len(offered), packages="".join(
+            f'<package type="rpm"><name>{n}</name><arch>x86_64</arch><version epoch="0" ver="{v}" rel="{r}"/></package>'
+            for n, v, r in offered)))
+
+
 GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-good": lambda root: rsyslog(root, True),
     "chrony-good": lambda root: chrony(root, True),
@@ -356,6 +407,9 @@ GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "live-ufw-ports": lambda root: live_ports(root, "ufw", True),
     "live-iptables-ports": lambda root: live_ports(root, "iptables", True),
     "rhel-selinux-good": lambda root: rhel_selinux(root, True),
+    "rhel-packages-current": lambda root: rhel_packages(root, True),
+    "pam-packages-current": lambda root: pam_packages(root, True),
+    "rhel-chrony-good": lambda root: chrony_rhel(root, True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
@@ -387,6 +441,10 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "mounts-all-weak": mounts_all_weak,
     "mounts-none": mounts_none,
     "services-in-use": services_in_use,
+    "rhel-packages-outdated": lambda root: rhel_packages(root, False),
+    "pam-packages-outdated": lambda root: pam_packages(root, False),
+    "iptables-with-nft": lambda root: iptables(root, True, nft=True),
+    "rhel-chrony-peer-only": lambda root: chrony_rhel(root, False),
 }
 
 
