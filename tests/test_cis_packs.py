@@ -199,6 +199,41 @@ def iptables(root: Path, good: bool, crowded: bool = False, nft: bool = False) -
         put(root, "/etc/ufw/ufw.conf", "ENABLED=yes\n")
 
 
+TRUSTED_ZONE = """<?xml version="1.0" encoding="utf-8"?>
+<zone target="ACCEPT">
+  <short>Trusted</short>
+  <description>All network connections are accepted.</description>{extra}
+</zone>
+"""
+
+
+def firewalld(root: Path, good: bool) -> None:
+    """firewalld in use with the public zone; the benchmark's trusted-zone loopback rules as
+    firewall-cmd --permanent writes them, or RHEL's shipped trusted zone only."""
+    from smbaudit.demotree._systemd_links import install_unit
+
+    put(root, "/etc/os-release", 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.4"\n')
+    put(root, "/usr/sbin/firewalld", "")
+    put(root, "/etc/firewalld/firewalld.conf", "DefaultZone=public\n")
+    put(root, "/usr/lib/firewalld/zones/public.xml", '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<zone>\n  <short>Public</short>\n  <service name="ssh"/>\n</zone>\n')
+    put(root, "/usr/lib/firewalld/zones/trusted.xml", TRUSTED_ZONE.format(extra=""))
+    if good:
+        put(root, "/etc/firewalld/zones/trusted.xml", TRUSTED_ZONE.format(extra="""
+  <interface name="lo"/>
+  <rule family="ipv4">
+    <source address="127.0.0.1"/>
+    <destination address="127.0.0.1" invert="True"/>
+    <drop/>
+  </rule>
+  <rule family="ipv6">
+    <source address="::1"/>
+    <destination address="::1" invert="True"/>
+    <drop/>
+  </rule>"""))
+    install_unit(root, "firewalld.service", enabled=True)
+
+
 def ufw_removed(root: Path) -> None:
     """ufw removed but not purged: its configuration (ENABLED=yes) stays, the program is gone."""
     put(root, "/etc/ufw/ufw.conf", "ENABLED=yes\n")
@@ -410,6 +445,7 @@ GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "rhel-packages-current": lambda root: rhel_packages(root, True),
     "pam-packages-current": lambda root: pam_packages(root, True),
     "rhel-chrony-good": lambda root: chrony_rhel(root, True),
+    "firewalld-good": lambda root: firewalld(root, True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
@@ -445,6 +481,7 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "pam-packages-outdated": lambda root: pam_packages(root, False),
     "iptables-with-nft": lambda root: iptables(root, True, nft=True),
     "rhel-chrony-peer-only": lambda root: chrony_rhel(root, False),
+    "firewalld-shipped-zones": lambda root: firewalld(root, False),
 }
 
 

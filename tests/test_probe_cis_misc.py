@@ -188,3 +188,28 @@ def test_accept_rules_for_open_ports() -> None:
     assert without_rule(["tcp/22", "udp/53", "udp/5005", "tcp/53", "tcp/80", "tcp/25"], rules, "INPUT") \
         == ["tcp/53", "tcp/80", "tcp/25"]  # lo, state and negated rules accept no port
     assert without_rule(["tcp/80"], "-A INPUT -j ACCEPT\n", "INPUT") == []  # takes everything
+
+
+def test_firewalld_loopback_rules_in_the_default_zone(tmp_path: Path) -> None:
+    """Rich rules count in the default zone as well as the trusted one, for both families when
+    the rule names none; an accept rule, or an inverted source, drops nothing; an /etc zone
+    file replaces the shipped one whole, and one that does not parse is reported."""
+    from smbaudit.probes.firewall import FirewallProbe
+
+    put(tmp_path, "/usr/sbin/firewalld", "")
+    put(tmp_path, "/etc/firewalld/firewalld.conf", "DefaultZone=work\n")
+    put(tmp_path, "/usr/lib/firewalld/zones/trusted.xml", '<zone target="ACCEPT"><interface name="lo"/></zone>\n')
+    put(tmp_path, "/etc/firewalld/zones/work.xml", '<?xml version="1.0"?>\n<zone>\n'
+        '  <rule><source address="127.0.0.0/8"/><reject/></rule>\n'
+        '  <rule family="ipv6"><source address="::1" invert="true"/><drop/></rule>\n'
+        '  <rule family="ipv6"><source address="::1"/><accept/></rule>\n'
+        '  <rule family="ipv4"><source address="192.0.2.0/24"/><drop/></rule>\n</zone>\n')
+    fw = FirewallProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())["firewalld"]
+    assert fw["trusted_interfaces"] == ["lo"]
+    assert [(r["zone"], r["source"], r["action"]) for r in fw["loopback_rules"]] == [
+        ("work", "127.0.0.0/8", "reject"), ("work", "::1", "drop"), ("work", "::1", "accept")]
+    assert fw["loopback_drop_v4"] and not fw["loopback_drop_v6"]
+    put(tmp_path, "/etc/firewalld/zones/trusted.xml", '<zone target="ACCEPT"><interface name="lo"/>\n')
+    facts = FirewallProbe().collect(DirectoryTarget("dir:t", str(tmp_path)), {}, ctx())
+    assert facts["firewalld"]["trusted_interfaces"] == []
+    assert any(e.startswith("/etc/firewalld/zones/trusted.xml: not valid XML") for e in facts["errors"])

@@ -6,6 +6,7 @@ answer is the same for a live host and an offline tree (and describes the state 
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
 MAX_NFT_DEPTH = 8
+MAX_RICH_RULES = 1000
 DENY = ("drop", "reject")
 
 
@@ -142,6 +144,54 @@ def nftables_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- firewalld
 
 
+FIREWALLD_ZONE_DIRS = ("/etc/firewalld/zones", "/usr/lib/firewalld/zones")
+LOOPBACK_SOURCES = {"ipv4": ("127.0.0.1", "127.0.0.1/32", "127.0.0.0/8"), "ipv6": ("::1", "::1/128")}
+
+
+def _zone(reader: Reader, name: str) -> tuple[str | None, ET.Element | None]:
+    """A firewalld zone's file and parsed XML: /etc/firewalld/zones/NAME.xml replaces the
+    shipped /usr/lib/firewalld/zones/NAME.xml whole. A file that does not parse is noted in
+    the reader's errors and read as an empty zone."""
+    for d in FIREWALLD_ZONE_DIRS:
+        path = f"{d}/{name}.xml"
+        text = reader.read(path)
+        if text is None:
+            continue
+        try:
+            return path, ET.fromstring(text)
+        except ET.ParseError as exc:
+            reader.errors.append(f"{path}: not valid XML ({exc})")
+            return path, None
+    return None, None
+
+
+def _rich_rules(zone: str, path: str, root: ET.Element | None) -> list[dict[str, Any]]:
+    """The zone's rich rules with a source address: family, source (and whether it is
+    inverted), destination (likewise), action (accept, reject, drop, mark or None)."""
+    rules: list[dict[str, Any]] = []
+    for rule in (root.findall("rule") if root is not None else [])[:MAX_RICH_RULES]:
+        source = rule.find("source")
+        if source is None or not source.get("address"):
+            continue
+        dest = rule.find("destination")
+        action = next((c.tag for c in rule if c.tag in ("accept", "reject", "drop", "mark")), None)
+        rules.append({"zone": zone, "file": path, "family": rule.get("family"),
+                      "source": source.get("address"), "source_inverted": _true(source.get("invert")),
+                      "destination": dest.get("address") if dest is not None else None,
+                      "destination_inverted": _true(dest.get("invert") if dest is not None else None),
+                      "action": action})
+    return rules
+
+
+def _true(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("true", "yes", "1")
+
+
+def _drops_loopback(rules: list[dict[str, Any]], family: str) -> bool:
+    return any(r["family"] in (family, None) and r["source"] in LOOPBACK_SOURCES[family]
+               and not r["source_inverted"] and r["action"] in DENY for r in rules)
+
+
 def firewalld_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
     installed = _installed(host, ("/usr/sbin/firewalld", "/usr/lib/firewalld", "/etc/firewalld"))
     conf = _kv_file(reader.read("/etc/firewalld/firewalld.conf"))
@@ -162,9 +212,23 @@ def firewalld_facts(host: HostTarget, reader: Reader) -> dict[str, Any]:
     if zone:
         policy = "accept" if (target or "").upper() == "ACCEPT" or zone == "trusted" else (
             "drop" if (target or "").upper() == "DROP" or zone == "drop" else "reject")
+    trusted_interfaces: list[str] = []
+    loopback_rules: list[dict[str, Any]] = []
+    if installed:
+        for name in dict.fromkeys(["trusted", *([zone] if zone else [])]):
+            path, root = _zone(reader, name)
+            if path is None:
+                continue
+            if name == "trusted" and root is not None:
+                trusted_interfaces = [i.get("name") or "" for i in root.findall("interface")]
+            loopback_rules += [r for r in _rich_rules(name, path, root)
+                               if r["source"] in LOOPBACK_SOURCES["ipv4"] + LOOPBACK_SOURCES["ipv6"]]
     return {"installed": installed, "enabled": installed and unit["enabled"], "default_zone": zone,
             "zone_target": target, "zone_services": services, "default_input_policy": policy,
-            "ipv6": True, "unit": unit}
+            "ipv6": True, "unit": unit, "trusted_interfaces": trusted_interfaces,
+            "loopback_rules": loopback_rules,
+            "loopback_drop_v4": _drops_loopback(loopback_rules, "ipv4"),
+            "loopback_drop_v6": _drops_loopback(loopback_rules, "ipv6")}
 
 
 # ----------------------------------------------------------------------------- iptables
@@ -234,7 +298,11 @@ class FirewallProbe(Probe):
     systemd unit state; program: the tool itself is installed, not only its configuration
     (for iptables, also what restores the rules at boot); ufw.loopback: user rules accept lo and drop 127.0.0.0/8;
     nftables.tables, base_hooks (filter hooks among input / forward / output), loopback (iif lo
-    accept and 127.0.0.0/8 dropped); iptables.loopback_v4 / loopback_v6 likewise); live hosts
+    accept and 127.0.0.0/8 dropped); iptables.loopback_v4 / loopback_v6 likewise;
+    firewalld.trusted_interfaces (the trusted zone's interfaces), loopback_rules (rich rules of
+    the trusted and the default zone whose source is 127.0.0.1, 127.0.0.0/8 or ::1:
+    {zone, file, family, source, source_inverted, destination, destination_inverted, action}),
+    loopback_drop_v4 / loopback_drop_v6 (one of them drops or rejects that source)); live hosts
     only: open_ports ({v4, v6}: "tcp/22" for every port listened on beyond loopback), and the open
     ports without an ACCEPT rule in ufw's user rules (ufw_without_rule) and in the saved iptables
     INPUT chains (iptables_v4_without_rule, iptables_v6_without_rule); None offline.
@@ -267,7 +335,13 @@ class FirewallProbe(Probe):
         firewalld=fs.record(
             installed=fs.BOOL, enabled=fs.BOOL, default_zone=fs.nullable(fs.STR),
             zone_target=fs.nullable(fs.STR), zone_services=fs.list_of(fs.STR),
-            default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS),
+            default_input_policy=fs.nullable(fs.STR), ipv6=fs.BOOL, unit=UNIT_FACTS,
+            trusted_interfaces=fs.list_of(fs.STR),
+            loopback_rules=fs.list_of(fs.record(
+                zone=fs.STR, file=fs.STR, family=fs.nullable(fs.STR), source=fs.STR,
+                source_inverted=fs.BOOL, destination=fs.nullable(fs.STR),
+                destination_inverted=fs.BOOL, action=fs.nullable(fs.STR))),
+            loopback_drop_v4=fs.BOOL, loopback_drop_v6=fs.BOOL),
         iptables=fs.record(
             installed=fs.BOOL, enabled=fs.BOOL, program=fs.BOOL, rules_v4=fs.nullable(fs.STR),
             rules_v6=fs.nullable(fs.STR), default_input_policy=fs.nullable(fs.STR),
