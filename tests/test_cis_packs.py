@@ -234,6 +234,53 @@ def firewalld(root: Path, good: bool) -> None:
     install_unit(root, "firewalld.service", enabled=True)
 
 
+RHEL_OS = 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.4"\n'
+
+
+def rhel_dnf(root: Path, good: bool) -> None:
+    """dnf.conf as RHEL 9 ships it and the subscription's repository file; or [main] without
+    gpgcheck and a disabled testing repository with gpgcheck=0 beside it."""
+    put(root, "/etc/os-release", RHEL_OS)
+    put(root, "/etc/dnf/dnf.conf", "[main]\n" + ("gpgcheck=1\n" if good else "")
+        + "installonly_limit=3\nclean_requirements_on_remove=True\nbest=True\nskip_if_unavailable=False\n")
+    put(root, "/etc/yum.repos.d/redhat.repo", "#\n# Certificate-Based Repositories\n#\n"
+        "[rhel-9-for-x86_64-baseos-rpms]\nname = Red Hat Enterprise Linux 9 for x86_64 - BaseOS (RPMs)\n"
+        "baseurl = https://cdn.redhat.com/content/dist/rhel9/$releasever/x86_64/baseos/os\n"
+        "enabled = 1\ngpgcheck = 1\ngpgkey = file:///etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-release\n")
+    if not good:
+        put(root, "/etc/yum.repos.d/epel-testing.repo", "[epel-testing]\nname=EPEL testing\n"
+            "metalink=https://mirrors.fedoraproject.org/metalink?repo=testing-epel9\nenabled=0\ngpgcheck=0\n")
+
+
+AUTHSELECT_SYSTEM_AUTH = """auth        required                                     pam_env.so
+auth        required                                     pam_faillock.so preauth silent {include if "with-faillock"}
+auth        sufficient                                   pam_unix.so {if not "without-nullok":nullok}
+auth        required                                     pam_faillock.so authfail {include if "with-faillock"}
+auth        required                                     pam_deny.so
+account     required                                     pam_unix.so
+password    requisite                                    pam_pwquality.so
+password    required                                     pam_pwhistory.so use_authtok {include if "with-pwhistory"}
+password    sufficient                                   pam_unix.so yescrypt shadow use_authtok
+password    required                                     pam_deny.so
+session     required                                     pam_unix.so
+"""
+
+
+def rhel_authselect(root: Path, good: bool) -> None:
+    """The benchmark's custom profile made from sssd; or the shipped sssd profile of an older
+    authselect, whose templates have no pam_pwhistory (and password-auth no pam_pwquality)."""
+    put(root, "/etc/os-release", RHEL_OS)
+    if good:
+        put(root, "/etc/authselect/authselect.conf", "custom/cis\nwith-faillock\nwith-pwhistory\n")
+        for name in ("system-auth", "password-auth"):
+            put(root, f"/etc/authselect/custom/cis/{name}", AUTHSELECT_SYSTEM_AUTH)
+        return
+    put(root, "/etc/authselect/authselect.conf", "sssd\nwith-faillock\n")
+    old = AUTHSELECT_SYSTEM_AUTH.replace("password    required                                     pam_pwhistory.so use_authtok {include if \"with-pwhistory\"}\n", "")
+    put(root, "/usr/share/authselect/default/sssd/system-auth", old)
+    put(root, "/usr/share/authselect/default/sssd/password-auth", old.replace("pam_pwquality.so", "pam_deny.so"))
+
+
 def ufw_removed(root: Path) -> None:
     """ufw removed but not purged: its configuration (ENABLED=yes) stays, the program is gone."""
     put(root, "/etc/ufw/ufw.conf", "ENABLED=yes\n")
@@ -446,6 +493,8 @@ GOOD_VARIANTS: dict[str, Callable[[Path], None]] = {
     "pam-packages-current": lambda root: pam_packages(root, True),
     "rhel-chrony-good": lambda root: chrony_rhel(root, True),
     "firewalld-good": lambda root: firewalld(root, True),
+    "rhel-dnf-good": lambda root: rhel_dnf(root, True),
+    "rhel-authselect-good": lambda root: rhel_authselect(root, True),
 }
 VARIANTS: dict[str, Callable[[Path], None]] = {
     "rsyslog-bad": lambda root: rsyslog(root, False),
@@ -482,6 +531,8 @@ VARIANTS: dict[str, Callable[[Path], None]] = {
     "iptables-with-nft": lambda root: iptables(root, True, nft=True),
     "rhel-chrony-peer-only": lambda root: chrony_rhel(root, False),
     "firewalld-shipped-zones": lambda root: firewalld(root, False),
+    "rhel-dnf-unsigned": lambda root: rhel_dnf(root, False),
+    "rhel-authselect-shipped-sssd": lambda root: rhel_authselect(root, False),
 }
 
 

@@ -114,7 +114,7 @@ def test_stock_tree_verdicts(stock: dict[str, dict[str, object]]) -> None:
 # has nothing of (certificates, audit logs, an administrator with sudo rights).
 HARDENED_NOT_APPLICABLE = {
     "firewall.iptables-no-nftables", "firewall.iptables-no-ufw", "firewall.ufw-no-iptables-persistent",
-    "firewall.iptables-nftables-not-installed",
+    "firewall.iptables-nftables-not-installed", "firewall.firewalld-loopback",
     "firewall.ufw-service-enabled", "firewall.iptables-loopback", "firewall.ufw-loopback",
     "firewall.ufw-installed", "firewall.iptables-installed", "firewall.ufw-open-ports",
     "firewall.iptables-open-ports", "firewall.ip6tables-open-ports",
@@ -141,6 +141,7 @@ HARDENED_NOT_APPLICABLE = {
     "crypto-policy.no-sha1", "crypto-policy.no-weak-macs", "crypto-policy.no-ssh-cbc",
     "crypto-policy.no-ssh-chacha20", "crypto-policy.no-ssh-etm",
     "packages.authselect-up-to-date", "packages.libpwquality-up-to-date",
+    "packages.gpgcheck-enabled", "pam.authselect-profile-modules",
 }
 
 

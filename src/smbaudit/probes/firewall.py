@@ -19,7 +19,6 @@ from smbaudit.probes.base import Facts, Probe, ProbeContext
 from smbaudit.targets.base import HostTarget, Target
 
 MAX_NFT_DEPTH = 8
-MAX_RICH_RULES = 1000
 DENY = ("drop", "reject")
 
 
@@ -169,7 +168,7 @@ def _rich_rules(zone: str, path: str, root: ET.Element | None) -> list[dict[str,
     """The zone's rich rules with a source address: family, source (and whether it is
     inverted), destination (likewise), action (accept, reject, drop, mark or None)."""
     rules: list[dict[str, Any]] = []
-    for rule in (root.findall("rule") if root is not None else [])[:MAX_RICH_RULES]:
+    for rule in root.findall("rule") if root is not None else []:
         source = rule.find("source")
         if source is None or not source.get("address"):
             continue
