@@ -190,6 +190,8 @@ def iptables(root: Path, good: bool, crowded: bool = False, nft: bool = False) -
     if good:  # iptables and iptables-persistent installed
         put(root, "/usr/sbin/iptables", "")
         put(root, "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "")
+    if good or nft:  # Ubuntu 22.04, whose benchmark asks for nftables to be removed
+        put(root, "/etc/os-release", 'NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="22.04"\n')
     if nft:  # nftables installed, its service left disabled
         put(root, "/usr/sbin/nft", "")
     if crowded:  # nftables and ufw loading rules as well

@@ -114,7 +114,7 @@ def test_stock_tree_verdicts(stock: dict[str, dict[str, object]]) -> None:
 # has nothing of (certificates, audit logs, an administrator with sudo rights).
 HARDENED_NOT_APPLICABLE = {
     "firewall.iptables-no-nftables", "firewall.iptables-no-ufw", "firewall.ufw-no-iptables-persistent",
-    "firewall.iptables-nftables-not-installed", "firewall.firewalld-loopback",
+    "firewall.firewalld-loopback",
     "firewall.ufw-service-enabled", "firewall.iptables-loopback", "firewall.ufw-loopback",
     "firewall.ufw-installed", "firewall.iptables-installed", "firewall.ufw-open-ports",
     "firewall.iptables-open-ports", "firewall.ip6tables-open-ports",
@@ -133,7 +133,7 @@ HARDENED_NOT_APPLICABLE = {
     "crypto.cert-not-expired", "crypto.cert-expiry-30-days", "crypto.cert-signature-strong",
     "files.audit-logs-permissions", "accounts.root-password-locked",
     # another release only
-    "accounts.root-password-set",
+    "accounts.root-password-set", "firewall.iptables-nftables-not-installed",
     # RHEL family only
     "selinux.installed", "selinux.not-disabled-at-boot", "selinux.policy-configured",
     "selinux.not-disabled", "selinux.enforcing", "packages.mcstrans-not-installed",
