@@ -18,8 +18,10 @@ CONFINED = {
     "yaml": ("yamlload.py",),
     "subprocess": ("runner.py",),
     # targets/ssh.py holds a lock only: paramiko's SFTP client is unsafe for concurrent requests;
-    # fleet.py runs one engine per remote host in a bounded pool of host workers
-    "threading": ("engine.py", "fleet.py", "cli/", "targets/ssh.py"),
+    # fleet.py runs one engine per remote host in a bounded pool of host workers;
+    # probes/packages.py holds a lock only: probes asking at once wait for one read of the
+    # package database
+    "threading": ("engine.py", "fleet.py", "cli/", "targets/ssh.py", "probes/packages.py"),
     "concurrent": ("engine.py",),
     "jinja2": ("render/html.py",),
     "nmap": ("targets/network.py", "targets/discovery.py"),
