@@ -231,7 +231,7 @@ def test_host_killed_mid_scan_is_partly_assessed_and_incomplete(fleet: Fleet, tm
     try:
         config = ScanConfig(inventory=(str(inv),), ssh_key=str(fleet.key),
                             ssh_known_hosts=(str(fleet.known1), str(known)),
-                            select=("accounts.*", "files.*", "ssh.*"), timeout=3, jobs=1,
+                            select=("accounts.*", "files.*", "ssh.*"), timeout=15, jobs=1,
                             history=False, formats=(), output=str(tmp_path / "out"))
         result = pipeline.run(config, observer=killer)
     finally:
