@@ -399,8 +399,8 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
 def _other_release(wanted: tuple[str, ...], os_facts: Facts | None) -> str:
     """Why a target is not one of the `wanted` releases ("ubuntu 22.04": os-release ID, then a
     VERSION_ID prefix by whole components), or "" when it is one."""
-    os_id = str((os_facts or {}).get("id") or "")
-    version = str((os_facts or {}).get("version_id") or "")
+    facts = os_facts or {}
+    os_id, version = str(facts.get("id") or ""), str(facts.get("version_id") or "")
     if not os_id:
         return "has no os-release file that names its release, so it cannot be told to be one"
     for release in wanted:
@@ -408,7 +408,7 @@ def _other_release(wanted: tuple[str, ...], os_facts: Facts | None) -> str:
         if os_id == want_id and (not want_version or version == want_version
                                  or version.startswith(want_version + ".")):
             return ""
-    return f"is {(os_facts or {}).get('pretty_name') or f'{os_id} {version}'.strip()}"
+    return f"is {facts.get('pretty_name') or f'{os_id} {version}'.strip()}"
 
 
 def _releases(wanted: tuple[str, ...]) -> str:

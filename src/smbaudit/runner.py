@@ -38,22 +38,7 @@ def run(argv: list[str] | tuple[str, ...], timeout: float, *, input_text: str | 
     if isinstance(argv, str) or not argv:
         raise ValueError("argv must be a non-empty list of strings")
     argv = tuple(str(a) for a in argv)
-    run_env = dict(_SAFE_ENV)
-    if env:
-        run_env.update(env)
-    try:
-        proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
-            argv,
-            stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=run_env,
-            start_new_session=True,
-        )
-    except FileNotFoundError as exc:
-        raise ProbeError(f"program not found: {argv[0]}") from exc
-    except PermissionError as exc:
-        raise ProbeError(f"cannot execute {argv[0]}: {exc}") from exc
+    proc = _start(argv, with_input=input_text is not None, env=env)
     try:
         out, err = proc.communicate(input=input_text.encode() if input_text is not None else None,
                                     timeout=max(0.01, timeout))
@@ -69,6 +54,25 @@ def run(argv: list[str] | tuple[str, ...], timeout: float, *, input_text: str | 
         stdout=out[:MAX_OUTPUT].decode("utf-8", "replace"),
         stderr=err[:MAX_OUTPUT].decode("utf-8", "replace"),
     )
+
+
+def _start(argv: tuple[str, ...], with_input: bool = False,
+           env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """argv started in its own process group, in the fixed environment (plus `env`), stdout and
+    stderr piped. Raises ProbeError if the program is missing or cannot be run."""
+    try:
+        return subprocess.Popen(  # noqa: S603 - argv list, no shell
+            argv,
+            stdin=subprocess.PIPE if with_input else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**_SAFE_ENV, **(env or {})},
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise ProbeError(f"program not found: {argv[0]}") from exc
+    except PermissionError as exc:
+        raise ProbeError(f"cannot execute {argv[0]}: {exc}") from exc
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -96,15 +100,7 @@ def stream(argv: list[str] | tuple[str, ...], check: Callable[[], None], result:
     `poll` seconds and whatever it raises stops the program. The process group is killed when
     the caller stops early; on a full read `result` gets the exit status and stderr (capped at
     MAX_OUTPUT). Raises ProbeError if the program is missing."""
-    argv = tuple(str(a) for a in argv)
-    try:
-        proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=dict(_SAFE_ENV), start_new_session=True)
-    except FileNotFoundError as exc:
-        raise ProbeError(f"program not found: {argv[0]}") from exc
-    except PermissionError as exc:
-        raise ProbeError(f"cannot execute {argv[0]}: {exc}") from exc
+    proc = _start(tuple(str(a) for a in argv))
     assert proc.stdout is not None and proc.stderr is not None
     err = bytearray()
     finished = False

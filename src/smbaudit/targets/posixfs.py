@@ -67,14 +67,7 @@ class _PosixTarget(HostTarget):
         to it) with their own metadata: links not followed, link targets not read
         (`stat(path, follow=False)` gives one); sorted."""
         base = path.rstrip("/")
-        found = []
-        with os.scandir(where) as entries:
-            for entry in entries:
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                found.append(self._file_stat(f"{base}/{entry.name}", st, None))
+        found = [self._file_stat(f"{base}/{name}", st, None) for name, st in _lstat_entries(where)]
         return sorted(found, key=lambda f: f.path)
 
     # Owner names come from the target's own account files, not from the scanning host.
@@ -99,29 +92,25 @@ class _PosixTarget(HostTarget):
         return self._groups.get(gid)
 
 
-def _dir_modes(where: str | int) -> list[tuple[str, int]]:
-    found = []
-    with os.scandir(where) as entries:
-        for entry in entries:
-            try:
-                found.append((entry.name, entry.stat(follow_symlinks=False).st_mode))
-            except OSError:
-                continue
-    return found
-
-
-def _dir_owners(where: str | int) -> list[tuple[str, int, int, int]]:
-    """(name, st_mode, uid, gid) of a directory's entries, links not followed (the same lstat
-    `_dir_modes` makes)."""
-    found = []
+def _lstat_entries(where: str | int) -> Iterator[tuple[str, os.stat_result]]:
+    """(name, lstat) of a directory's entries (a path, or a descriptor whose entries are stat'ed
+    relative to it), links not followed; an entry gone before its lstat is left out."""
     with os.scandir(where) as entries:
         for entry in entries:
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            found.append((entry.name, st.st_mode, st.st_uid, st.st_gid))
-    return found
+            yield entry.name, st
+
+
+def _dir_modes(where: str | int) -> list[tuple[str, int]]:
+    return [(name, st.st_mode) for name, st in _lstat_entries(where)]
+
+
+def _dir_owners(where: str | int) -> list[tuple[str, int, int, int]]:
+    """(name, st_mode, uid, gid) of a directory's entries, links not followed."""
+    return [(name, st.st_mode, st.st_uid, st.st_gid) for name, st in _lstat_entries(where)]
 
 
 def _read_whole(fh: BinaryIO, path: str, limit: int) -> bytes:
