@@ -358,11 +358,15 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
                                  f"this check is for {', '.join(check.applies.os_family)} "
                                  f"systems; {target.name} is {family}")
     if check.applies and check.applies.os_release:
+        wanted = _releases(check.applies.os_release)
+        if not (os_facts or {}).get("id"):  # unknown release: not assessed, never not applicable
+            return _base_finding(check, target, Status.SKIPPED,
+                                 f"not assessed: this check is for {wanted}, and no os-release "
+                                 f"file of {target.name} says which release it is")
         other = _other_release(check.applies.os_release, os_facts)
         if other:
             return _base_finding(check, target, Status.NOT_APPLICABLE,
-                                 f"this check is for {_releases(check.applies.os_release)}; "
-                                 f"{target.name} {other}")
+                                 f"this check is for {wanted}; {target.name} {other}")
     if job.error is not None:
         return _error_finding(check, target, job)
     facts = job.facts or {}
@@ -397,12 +401,10 @@ def _finding(check: CheckDef, target: Target, job: _Job | None,
 
 
 def _other_release(wanted: tuple[str, ...], os_facts: Facts | None) -> str:
-    """Why a target is not one of the `wanted` releases ("ubuntu 22.04": os-release ID, then a
-    VERSION_ID prefix by whole components), or "" when it is one."""
+    """Why a target of a known release is not one of the `wanted` releases ("ubuntu 22.04":
+    os-release ID, then a VERSION_ID prefix by whole components), or "" when it is one."""
     facts = os_facts or {}
     os_id, version = str(facts.get("id") or ""), str(facts.get("version_id") or "")
-    if not os_id:
-        return "has no os-release file that names its release, so it cannot be told to be one"
     for release in wanted:
         want_id, _, want_version = release.partition(" ")
         if os_id == want_id and (not want_version or version == want_version
